@@ -1,0 +1,307 @@
+"""Scheduling domain: providers, their availability, customers and bookings (DESIGN §1–§2)."""
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from timezone_field import TimeZoneField
+
+from scheduling.validators import validate_rrule
+
+
+def default_reminder_leads() -> list[int]:
+    return [1440, 60, 15]
+
+
+class TsTzRange(models.Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Provider(models.Model):
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person"
+        ROOM = "room", "Room"
+        EQUIPMENT = "equipment", "Equipment"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    timezone = TimeZoneField(help_text="IANA zone the availability rules are written in.")
+    slot_minutes = models.PositiveIntegerField(default=30, help_text="Length of one booking.")
+    slot_step_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Spacing between possible starts; empty means the slot length."
+    )
+    buffer_before_minutes = models.PositiveIntegerField(default=0)
+    buffer_after_minutes = models.PositiveIntegerField(default=0)
+    min_notice_minutes = models.PositiveIntegerField(default=60)
+    max_advance_days = models.PositiveIntegerField(default=90, help_text="Booking horizon.")
+    requires_confirmation = models.BooleanField(default=False)
+    hold_minutes = models.PositiveIntegerField(default=15, help_text="How long a pending booking holds its slot.")
+    reminder_lead_minutes = ArrayField(models.PositiveIntegerField(), default=default_reminder_leads, blank=True)
+    free_cancel_hours = models.PositiveIntegerField(default=24)
+    late_cancel_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="USD")
+    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="managed_providers")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(slot_minutes__gt=0), name="provider_slot_minutes_positive"),
+            models.CheckConstraint(
+                condition=Q(slot_step_minutes__isnull=True) | Q(slot_step_minutes__gt=0),
+                name="provider_slot_step_positive",
+            ),
+            models.CheckConstraint(condition=Q(hold_minutes__gt=0), name="provider_hold_minutes_positive"),
+            models.CheckConstraint(condition=Q(late_cancel_fee__gte=0), name="provider_fee_not_negative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="provider_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def step_minutes(self) -> int:
+        return self.slot_step_minutes or self.slot_minutes
+
+    def clean(self) -> None:
+        if self.late_cancel_fee is not None and self.price is not None and self.late_cancel_fee > self.price > 0:
+            raise ValidationError({"late_cancel_fee": "The late cancellation fee cannot exceed the price."})
+        if any(lead <= 0 for lead in self.reminder_lead_minutes or []):
+            raise ValidationError({"reminder_lead_minutes": "Reminder lead times must be positive minutes."})
+        if self.currency and (len(self.currency) != 3 or not self.currency.isalpha()):
+            raise ValidationError({"currency": "Use a three-letter ISO 4217 code such as USD."})
+
+
+class AvailabilityRule(models.Model):
+    """A recurring window in the provider's wall-clock time (DESIGN §1)."""
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed (exception)"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.OPEN)
+    rrule = models.CharField(max_length=500, help_text="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR")
+    starts_on = models.DateField(help_text="First date of the recurrence (DTSTART).")
+    ends_on = models.DateField(null=True, blank=True, help_text="Last date, inclusive.")
+    start_time = models.TimeField()
+    end_time = models.TimeField(help_text="At or before the start time means the window ends the next day.")
+    label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["provider_id", "kind", "starts_on", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="rule_ends_on_after_starts_on",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.rrule} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+    def clean(self) -> None:
+        try:
+            validate_rrule(self.rrule, starts_on=self.starts_on)
+        except ValidationError as exc:
+            raise ValidationError({"rrule": exc.messages}) from exc
+        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "The last date cannot be before the first date."})
+
+
+class BlockedTime(models.Model):
+    """A one-off busy span; removes availability, never touches existing bookings."""
+
+    class Reason(models.TextChoices):
+        VACATION = "vacation", "Vacation"
+        BREAK = "break", "Break"
+        PERSONAL = "personal", "Personal"
+        EXTERNAL = "external", "External calendar"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="blocked_times")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.PERSONAL)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start_at"]
+        indexes = [models.Index(fields=["provider", "start_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="blocked_time_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.start_at:%Y-%m-%d %H:%M}Z"
+
+    def clean(self) -> None:
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            raise ValidationError({"end_at": "The end must be after the start."})
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=32, blank=True)
+    timezone = TimeZoneField(default="UTC")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="customers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci")]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+LIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class CancelReason(models.TextChoices):
+    CUSTOMER = "customer", "Cancelled by the customer"
+    PROVIDER = "provider", "Cancelled by the provider"
+    EXPIRED = "expired", "Hold expired"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+
+
+class BookingQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=LIVE_STATUSES)
+
+    def overlapping(self, start, end):
+        """Bookings whose buffered span meets [start, end)."""
+        return self.filter(blocked_from__lt=end, blocked_until__gt=start)
+
+
+def has_started(booking: "Booking") -> bool:
+    return timezone.now() >= booking.start_at
+
+
+def new_reference() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: references are read aloud
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class Booking(ConcurrentTransitionMixin, models.Model):
+    """A booking (the seeds' "appointment").
+
+    `blocked_from`/`blocked_until` are the start and end padded by the provider's buffers, snapshotted
+    at booking time: the exclusion constraint works on them, so a later change of the provider's
+    buffers never invalidates bookings already made. See docs/decisions/0002-slot-conflict-detection.md.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="bookings")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    blocked_from = models.DateTimeField(editable=False)
+    blocked_until = models.DateTimeField(editable=False)
+    status = FSMField(default=BookingStatus.PENDING, choices=BookingStatus.choices, protected=True)
+    provider_timezone = TimeZoneField()
+    customer_timezone = TimeZoneField()
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="USD")
+    free_cancel_until = models.DateTimeField()
+    late_cancel_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    cancel_reason = models.CharField(max_length=16, choices=CancelReason.choices, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_fee = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    refund_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    rescheduled_from = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="rescheduled_to")
+
+    reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
+    manage_token_hash = models.CharField(max_length=64, editable=False)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start_at"]
+        indexes = [
+            models.Index(fields=["provider", "start_at"]),
+            models.Index(fields=["status", "hold_expires_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="booking_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(blocked_from__lte=F("start_at")) & Q(blocked_until__gte=F("end_at")),
+                name="booking_buffers_cover_booking",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=BookingStatus.PENDING) | Q(hold_expires_at__isnull=False),
+                name="booking_pending_has_hold",
+            ),
+            ExclusionConstraint(
+                name="booking_no_overlap",
+                expressions=[
+                    (TsTzRange("blocked_from", "blocked_until", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("provider", RangeOperators.EQUAL),
+                ],
+                condition=Q(status__in=LIVE_STATUSES),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.start_at:%Y-%m-%d %H:%M}Z"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end_at - self.start_at
+
+    # django-fsm transitions only change state and check conditions; side effects live in services.
+
+    @transition(field=status, source=BookingStatus.PENDING, target=BookingStatus.CONFIRMED)
+    def confirm(self) -> None:
+        self.hold_expires_at = None
+        self.confirmed_at = timezone.now()
+
+    @transition(field=status, source=list(LIVE_STATUSES), target=BookingStatus.CANCELLED)
+    def cancel(self, *, reason: str) -> None:
+        self.cancel_reason = reason
+        self.cancelled_at = timezone.now()
+        self.hold_expires_at = None
+
+    @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.COMPLETED,
+                conditions=[has_started])
+    def complete(self) -> None:
+        pass
+
+    @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.NO_SHOW,
+                conditions=[has_started])
+    def mark_no_show(self) -> None:
+        pass

@@ -1,0 +1,1 @@
+# WaitlistEntry arrives with the waitlist issue; see DESIGN §1.
