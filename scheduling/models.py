@@ -158,8 +158,9 @@ class Customer(models.Model):
     email = models.EmailField()
     phone = models.CharField(max_length=32, blank=True)
     timezone = TimeZoneField(default="UTC")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="customers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -235,8 +236,9 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     cancellation_fee = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     refund_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    rescheduled_from = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                            related_name="rescheduled_to")
+    rescheduled_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rescheduled_to"
+    )
 
     reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
     manage_token_hash = models.CharField(max_length=64, editable=False)
@@ -296,12 +298,10 @@ class Booking(ConcurrentTransitionMixin, models.Model):
         self.cancelled_at = timezone.now()
         self.hold_expires_at = None
 
-    @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.COMPLETED,
-                conditions=[has_started])
+    @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.COMPLETED, conditions=[has_started])
     def complete(self) -> None:
         pass
 
-    @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.NO_SHOW,
-                conditions=[has_started])
+    @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.NO_SHOW, conditions=[has_started])
     def mark_no_show(self) -> None:
         pass

@@ -7,16 +7,26 @@ from django.core.exceptions import ValidationError
 
 # Properties that would fight with the model's own fields (starts_on, start_time) or make the
 # expansion depend on something other than the provider's wall clock.
-_FORBIDDEN_RRULE_PARTS = ("DTSTART", "BYHOUR", "BYMINUTE", "BYSECOND", "FREQ=HOURLY", "FREQ=MINUTELY",
-                          "FREQ=SECONDLY", "RDATE", "EXDATE")
+_FORBIDDEN_RRULE_PARTS = (
+    "DTSTART",
+    "BYHOUR",
+    "BYMINUTE",
+    "BYSECOND",
+    "FREQ=HOURLY",
+    "FREQ=MINUTELY",
+    "FREQ=SECONDLY",
+    "RDATE",
+    "EXDATE",
+)
 
 
 def validate_rrule(value: str, *, starts_on: date | None = None) -> None:
     """Reject anything `dateutil.rrule.rrulestr` cannot expand as a day-level recurrence."""
     text = (value or "").strip()
     if not text:
-        raise ValidationError("Enter a recurrence rule, for example FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR.",
-                              code="rrule_empty")
+        raise ValidationError(
+            "Enter a recurrence rule, for example FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR.", code="rrule_empty"
+        )
     if text.upper().startswith("RRULE:"):
         text = text[6:]
     upper = text.upper()

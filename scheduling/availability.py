@@ -1,0 +1,284 @@
+"""The availability engine: pure computation, no database access (DESIGN §3).
+
+Everything here works on plain values: a `ProviderSpec`, `RuleSpec`s, and sorted lists of UTC
+intervals. The selector in `scheduling.selectors` loads those in a few queries and calls in.
+
+Time handling, on purpose:
+- Rules are wall-clock times in the provider's zone. Each occurrence becomes an absolute interval
+  with zoneinfo, using `fold=0`. For an ambiguous time (the repeated hour when DST ends) that is the
+  first occurrence. For a nonexistent time (the skipped hour when DST starts) zoneinfo applies the
+  offset in force before the gap, which moves the time forward by the gap's length.
+- Slots are stepped in absolute time from each open window's start, so a night that gains an hour
+  offers its real, longer length and a night that loses one never offers a time that does not exist.
+"""
+
+from __future__ import annotations
+
+import enum
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+
+Interval = tuple[datetime, datetime]
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    timezone: ZoneInfo
+    slot_minutes: int
+    step_minutes: int
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    min_notice_minutes: int = 0
+    max_advance_days: int = 3650
+
+    @property
+    def slot_length(self) -> timedelta:
+        return timedelta(minutes=self.slot_minutes)
+
+    @property
+    def buffer_before(self) -> timedelta:
+        return timedelta(minutes=self.buffer_before_minutes)
+
+    @property
+    def buffer_after(self) -> timedelta:
+        return timedelta(minutes=self.buffer_after_minutes)
+
+    def padded(self, start: datetime) -> Interval:
+        """The span a booking starting at `start` keeps busy, buffers included."""
+        return start - self.buffer_before, start + self.slot_length + self.buffer_after
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    kind: str
+    rrule: str
+    starts_on: date
+    ends_on: date | None
+    start_time: time
+    end_time: time
+
+
+class Slot(NamedTuple):
+    start: datetime
+    end: datetime
+
+
+class Verdict(enum.Enum):
+    BOOKABLE = "bookable"
+    IN_PAST = "in_past"
+    TOO_SOON = "too_soon"
+    BEYOND_HORIZON = "beyond_horizon"
+    NOT_OFFERED = "not_offered"  # off the grid, outside open time, or in a closed/blocked span
+    BUSY = "busy"  # on the grid but its buffered span meets a live booking
+
+
+# --- wall clock to instants -------------------------------------------------------------------
+
+
+def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The instant of a wall-clock time; fold=0 picks the first of a repeated time and shifts a
+    skipped time forward by the gap."""
+    return datetime.combine(day, at).replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def local_dates_window(first: date, last: date, tz: ZoneInfo) -> Interval:
+    """[first 00:00, last+1 00:00) in `tz`, as UTC instants."""
+    return local_to_utc(first, time(0), tz), local_to_utc(last + timedelta(days=1), time(0), tz)
+
+
+@lru_cache(maxsize=2048)
+def _compiled_rule(text: str, starts_on: date) -> rrule:
+    # cache=True lets repeated expansions over the same rule reuse earlier occurrences.
+    return rrulestr(text, dtstart=datetime.combine(starts_on, time(0)), cache=True)
+
+
+def rule_dates(rule: RuleSpec, first: date, last: date) -> list[date]:
+    """The local dates in [first, last] on which `rule` occurs."""
+    if rule.ends_on is not None and rule.ends_on < first:
+        return []
+    if rule.starts_on > last:
+        return []
+    upto = last if rule.ends_on is None else min(last, rule.ends_on)
+    occurrences = _compiled_rule(rule.rrule, rule.starts_on).between(
+        datetime.combine(first, time(0)), datetime.combine(upto, time(0)), inc=True
+    )
+    return [o.date() for o in occurrences]
+
+
+def rule_windows(rule: RuleSpec, first: date, last: date, tz: ZoneInfo) -> list[Interval]:
+    """UTC intervals of a rule's occurrences that start on local dates [first, last].
+
+    An end time at or before the start time ends on the next day (overnight, or 00:00-00:00 for a
+    whole day).
+    """
+    crosses_midnight = rule.end_time <= rule.start_time
+    windows = []
+    for day in rule_dates(rule, first, last):
+        start = local_to_utc(day, rule.start_time, tz)
+        end_day = day + timedelta(days=1) if crosses_midnight else day
+        end = local_to_utc(end_day, rule.end_time, tz)
+        if end > start:
+            windows.append((start, end))
+    return windows
+
+
+# --- interval arithmetic on sorted lists ------------------------------------------------------
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sort and merge overlapping or touching intervals."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def subtract(base: Sequence[Interval], cuts: Sequence[Interval]) -> list[Interval]:
+    """`base` minus `cuts`; both sorted and merged. Linear in their total length."""
+    result: list[Interval] = []
+    j = 0
+    for start, end in base:
+        cursor = start
+        while j < len(cuts) and cuts[j][1] <= cursor:
+            j += 1
+        k = j
+        while k < len(cuts) and cuts[k][0] < end:
+            cut_start, cut_end = cuts[k]
+            if cut_start > cursor:
+                result.append((cursor, cut_start))
+            cursor = max(cursor, cut_end)
+            if cursor >= end:
+                break
+            k += 1
+        if cursor < end:
+            result.append((cursor, end))
+    return result
+
+
+def _covering(intervals: Sequence[Interval], starts: Sequence[datetime], lo: datetime, hi: datetime) -> bool:
+    """Whether one interval of the sorted, merged list contains [lo, hi)."""
+    i = bisect_right(starts, lo) - 1
+    return i >= 0 and intervals[i][1] >= hi
+
+
+def _meets(intervals: Sequence[Interval], starts: Sequence[datetime], lo: datetime, hi: datetime) -> bool:
+    """Whether any interval of the sorted, merged list overlaps [lo, hi) (half-open)."""
+    i = bisect_right(starts, lo) - 1
+    if i >= 0 and intervals[i][1] > lo:
+        return True
+    return i + 1 < len(intervals) and intervals[i + 1][0] < hi
+
+
+# --- slots ------------------------------------------------------------------------------------
+
+
+def open_time(spec: ProviderSpec, rules: Iterable[RuleSpec], window: Interval) -> tuple[list[Interval], list[Interval]]:
+    """Merged open windows and merged closed windows whose occurrences can touch `window`."""
+    tz = spec.timezone
+    # One day earlier catches occurrences that started the day before and run past midnight.
+    first = window[0].astimezone(tz).date() - timedelta(days=1)
+    last = window[1].astimezone(tz).date()
+    opened: list[Interval] = []
+    closed: list[Interval] = []
+    for rule in rules:
+        target = opened if rule.kind == OPEN else closed
+        target.extend(rule_windows(rule, first, last, tz))
+    return merge(opened), merge(closed)
+
+
+def slots_between(
+    spec: ProviderSpec,
+    rules: Iterable[RuleSpec],
+    *,
+    busy: Iterable[Interval],
+    blocked: Iterable[Interval],
+    window: Interval,
+    now: datetime | None,
+) -> list[Slot]:
+    """Bookable slots whose start lies in `window` (UTC, half-open).
+
+    `busy` are live bookings' buffered spans; `blocked` are blocked times. With `now` None, notice
+    and horizon are not applied (the grid check for an existing booking uses that).
+    """
+    opened, closed = open_time(spec, rules, window)
+    free = subtract(subtract(opened, closed), merge(blocked))
+    free_starts = [s for s, _ in free]
+    busy_merged = merge(busy)
+    busy_starts = [s for s, _ in busy_merged]
+
+    lowest, highest = window
+    if now is not None:
+        lowest = max(lowest, now + timedelta(minutes=spec.min_notice_minutes))
+        horizon = now + timedelta(days=spec.max_advance_days)
+        highest = min(highest, horizon + timedelta(microseconds=1))
+
+    length, step = spec.slot_length, timedelta(minutes=spec.step_minutes)
+    slots: list[Slot] = []
+    for open_start, open_end in opened:
+        if open_end <= lowest or open_start >= highest:
+            continue
+        start = open_start
+        if start < lowest:
+            start += ((lowest - open_start + step - timedelta(microseconds=1)) // step) * step
+        while start < highest and start + length <= open_end:
+            end = start + length
+            if _covering(free, free_starts, start, end) and not _meets(busy_merged, busy_starts, *spec.padded(start)):
+                slots.append(Slot(start, end))
+            start += step
+    return slots
+
+
+def slots_for_local_dates(
+    spec: ProviderSpec,
+    rules: Iterable[RuleSpec],
+    *,
+    busy: Iterable[Interval],
+    blocked: Iterable[Interval],
+    first: date,
+    last: date,
+    viewer_tz: ZoneInfo,
+    now: datetime | None,
+) -> list[Slot]:
+    """Slots starting on local dates [first, last] as seen in `viewer_tz`."""
+    return slots_between(
+        spec, rules, busy=busy, blocked=blocked, window=local_dates_window(first, last, viewer_tz), now=now
+    )
+
+
+def verdict_for_start(
+    spec: ProviderSpec,
+    rules: Iterable[RuleSpec],
+    *,
+    busy: Iterable[Interval],
+    blocked: Iterable[Interval],
+    start: datetime,
+    now: datetime,
+) -> Verdict:
+    """Why a booking may or may not start at `start`; most specific reason first."""
+    if start < now:
+        return Verdict.IN_PAST
+    if start < now + timedelta(minutes=spec.min_notice_minutes):
+        return Verdict.TOO_SOON
+    if start > now + timedelta(days=spec.max_advance_days):
+        return Verdict.BEYOND_HORIZON
+    window = (start, start + timedelta(microseconds=1))
+    rules = list(rules)
+    if not slots_between(spec, rules, busy=[], blocked=blocked, window=window, now=None):
+        return Verdict.NOT_OFFERED
+    if not slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=None):
+        return Verdict.BUSY
+    return Verdict.BOOKABLE

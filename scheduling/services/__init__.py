@@ -1,0 +1,37 @@
+"""Business operations of the scheduling domain. Views, admin actions and tasks call these only."""
+
+from scheduling.services.bookings import (
+    CustomerData,
+    booking_cancel,
+    booking_complete,
+    booking_confirm,
+    booking_create,
+    booking_expire_holds,
+    booking_mark_no_show,
+    booking_reschedule,
+    customer_get_or_create,
+)
+from scheduling.services.providers import (
+    availability_rule_create,
+    availability_rule_update,
+    blocked_time_create,
+    provider_create,
+    provider_update,
+)
+
+__all__ = [
+    "CustomerData",
+    "availability_rule_create",
+    "availability_rule_update",
+    "blocked_time_create",
+    "booking_cancel",
+    "booking_complete",
+    "booking_confirm",
+    "booking_create",
+    "booking_expire_holds",
+    "booking_mark_no_show",
+    "booking_reschedule",
+    "customer_get_or_create",
+    "provider_create",
+    "provider_update",
+]

@@ -1,0 +1,358 @@
+"""Booking lifecycle services (DESIGN §4).
+
+Lock order, everywhere: the provider row first, then booking rows. `booking_create` and
+`booking_reschedule` take the provider lock; the other transitions lock only the booking row, so no
+two services can wait on each other in a cycle.
+"""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed, can_proceed
+
+from scheduling import selectors
+from scheduling.availability import Verdict, verdict_for_start
+from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
+from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider
+from scheduling.services.inputs import require_aware, require_zone
+
+logger = logging.getLogger(__name__)
+
+EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
+NO_OVERLAP_CONSTRAINT = "booking_no_overlap"
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    name: str
+    email: str
+    phone: str = ""
+    timezone: str = "UTC"
+
+
+def hash_manage_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+def customer_get_or_create(*, data: CustomerData) -> Customer:
+    """The customer with this email (case-insensitive), or a new one.
+
+    An existing customer keeps their stored details: a booking form must not be able to rename
+    somebody else's record by typing their email.
+    """
+    email = (data.email or "").strip()
+    name = (data.name or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise InvalidInput("Enter a valid email address.", field="customer.email") from exc
+    zone = require_zone(data.timezone or "UTC", field="customer.timezone")
+    existing = Customer.objects.filter(email__iexact=email).first()
+    if existing:
+        return existing
+    if not name:
+        raise InvalidInput("Enter the customer's name.", field="customer.name")
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(name=name, email=email, phone=(data.phone or "").strip(), timezone=zone)
+    except IntegrityError:
+        # Another request created the same email between our read and insert.
+        return Customer.objects.get(email__iexact=email)
+
+
+# --- creating -----------------------------------------------------------------------------------
+
+
+def booking_create(
+    *,
+    provider_id: int,
+    start: datetime,
+    customer: CustomerData | Customer,
+    notes: str = "",
+) -> Booking:
+    """Hold a slot for a customer; confirm it at once when the provider needs no confirmation.
+
+    Locks the provider row (SELECT ... FOR UPDATE), after the customer row is found or made, for the
+    rest of the transaction: concurrent
+    overlapping inserts against the GiST exclusion constraint otherwise deadlock (ADR 0002). The
+    constraint stays the final arbiter; its violation becomes SlotUnavailable naming the booking it
+    collided with. A deadlock (40P01) is retried once when this call owns the transaction.
+
+    The returned booking carries `manage_token`, the only time the plain token exists.
+    """
+    start = require_aware(start, field="start")
+    attempts = 1 if connection.in_atomic_block else 2
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                # Inside the transaction, so a refused booking leaves no new customer behind.
+                if isinstance(customer, Customer):
+                    customer_obj = customer
+                else:
+                    customer_obj = customer_get_or_create(data=customer)
+                provider = _lock_provider(provider_id)
+                booking = _book(provider=provider, start=start, customer=customer_obj, notes=notes)
+                if not provider.requires_confirmation:
+                    _apply(booking, "confirm")
+                    booking.save()
+                return booking
+        except OperationalError as exc:
+            if attempt < attempts and _sqlstate(exc) == DEADLOCK_DETECTED:
+                logger.warning("booking_create deadlocked; retrying once (provider %s)", provider_id)
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def _lock_provider(provider_id: int) -> Provider:
+    try:
+        provider = Provider.objects.select_for_update().get(pk=provider_id)
+    except (Provider.DoesNotExist, ValueError, TypeError) as exc:
+        raise InvalidInput("No such provider.", field="provider") from exc
+    if not provider.is_active:
+        raise InvalidInput("This provider is not taking bookings.", field="provider")
+    return provider
+
+
+def _book(
+    *,
+    provider: Provider,
+    start: datetime,
+    customer: Customer,
+    notes: str,
+    rescheduled_from: Booking | None = None,
+) -> Booking:
+    """Validate and insert a pending booking. The caller holds the provider lock."""
+    now = timezone.now()
+    _require_bookable(provider=provider, start=start, now=now)
+    end = start + timedelta(minutes=provider.slot_minutes)
+    token = secrets.token_urlsafe(32)
+    if rescheduled_from is None:
+        price, currency, fee = provider.price, provider.currency, provider.late_cancel_fee
+        free_cancel_until = start - timedelta(hours=provider.free_cancel_hours)
+    else:
+        # The credit and the terms the customer agreed to carry over to the new time.
+        old = rescheduled_from
+        price, currency, fee = old.price, old.currency, old.late_cancel_fee
+        free_cancel_until = start - (old.start_at - old.free_cancel_until)
+    booking = Booking(
+        provider=provider,
+        customer=customer,
+        start_at=start,
+        end_at=end,
+        blocked_from=start - timedelta(minutes=provider.buffer_before_minutes),
+        blocked_until=end + timedelta(minutes=provider.buffer_after_minutes),
+        provider_timezone=provider.timezone,
+        customer_timezone=customer.timezone,
+        hold_expires_at=now + timedelta(minutes=provider.hold_minutes),
+        price=price,
+        currency=currency,
+        late_cancel_fee=fee,
+        free_cancel_until=free_cancel_until,
+        notes=notes or "",
+        manage_token_hash=hash_manage_token(token),
+        rescheduled_from=rescheduled_from,
+    )
+    _insert_or_conflict(booking)
+    booking.manage_token = token
+    return booking
+
+
+_VERDICT_MESSAGES = {
+    Verdict.IN_PAST: "This time is in the past.",
+    Verdict.TOO_SOON: "This provider needs at least {notice} minutes' notice.",
+    Verdict.BEYOND_HORIZON: "This provider takes bookings at most {horizon} days ahead.",
+    Verdict.NOT_OFFERED: "No slot starts at this time: it is off the slot grid, outside opening hours, or blocked.",
+}
+
+
+def _require_bookable(*, provider: Provider, start: datetime, now: datetime) -> None:
+    """Re-validate against the rules, not only the constraint: grid, open time, notice, horizon."""
+    window = (start, start + timedelta(microseconds=1))
+    verdict = verdict_for_start(
+        selectors.provider_spec(provider),
+        selectors.provider_rules(provider=provider),
+        busy=selectors.provider_busy(provider=provider, window=window),
+        blocked=selectors.provider_blocked(provider=provider, window=window),
+        start=start,
+        now=now,
+    )
+    if verdict is Verdict.BOOKABLE:
+        return
+    if verdict is Verdict.BUSY:
+        raise _slot_unavailable(provider=provider, start=start)
+    message = _VERDICT_MESSAGES[verdict].format(notice=provider.min_notice_minutes, horizon=provider.max_advance_days)
+    raise SlotNotOffered(message, field="start")
+
+
+def _slot_unavailable(*, provider: Provider, start: datetime) -> SlotUnavailable:
+    blocked_from = start - timedelta(minutes=provider.buffer_before_minutes)
+    blocked_until = start + timedelta(minutes=provider.slot_minutes + provider.buffer_after_minutes)
+    other = selectors.live_booking_overlapping(
+        provider_id=provider.pk, blocked_from=blocked_from, blocked_until=blocked_until
+    )
+    return SlotUnavailable(
+        "This slot has just been taken." if other else "This slot is no longer available.",
+        conflicting_booking_id=other.pk if other else None,
+    )
+
+
+def _insert_or_conflict(booking: Booking) -> None:
+    try:
+        with transaction.atomic():  # a savepoint, so the lookup below can still run
+            booking.save(force_insert=True)
+    except IntegrityError as exc:
+        if _sqlstate(exc) != EXCLUSION_VIOLATION or _constraint_name(exc) != NO_OVERLAP_CONSTRAINT:
+            raise
+        raise _slot_unavailable(provider=booking.provider, start=booking.start_at) from exc
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    return getattr(exc.__cause__, "sqlstate", None)
+
+
+def _constraint_name(exc: Exception) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+# --- transitions --------------------------------------------------------------------------------
+
+_REFUSALS = {
+    "confirm": "Only a pending booking can be confirmed; this one is {status}.",
+    "cancel": "Only a pending or confirmed booking can be cancelled; this one is {status}.",
+    "complete": "Only a confirmed booking can be completed; this one is {status}.",
+    "mark_no_show": "Only a confirmed booking can be marked as a no-show; this one is {status}.",
+}
+_CONDITION_REFUSALS = {
+    "complete": "A booking cannot be completed before it starts.",
+    "mark_no_show": "A booking cannot be marked as a no-show before it starts.",
+}
+
+
+def _apply(booking: Booking, name: str, **kwargs) -> None:
+    """Run one FSM transition, turning a refusal into InvalidTransition (HTTP 409)."""
+    method = getattr(booking, name)
+    if not can_proceed(method, check_conditions=False):
+        raise InvalidTransition(_REFUSALS[name].format(status=booking.get_status_display().lower()))
+    if not can_proceed(method):
+        raise InvalidTransition(_CONDITION_REFUSALS[name])
+    try:
+        method(**kwargs)
+    except TransitionNotAllowed as exc:  # a condition flipped between the check and the call
+        raise InvalidTransition(str(exc)) from exc
+
+
+def _lock_booking(booking_id: int) -> Booking:
+    try:
+        return Booking.objects.select_for_update().select_related("provider", "customer").get(pk=booking_id)
+    except (Booking.DoesNotExist, ValueError, TypeError) as exc:
+        raise InvalidInput("No such booking.", field="booking") from exc
+
+
+def booking_confirm(*, booking_id: int) -> Booking:
+    """Confirm a pending booking. Locks the booking row. An expired hold cannot be confirmed."""
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        if booking.status == BookingStatus.PENDING and booking.hold_expires_at <= timezone.now():
+            raise InvalidTransition("The hold on this booking has expired; it can no longer be confirmed.")
+        _apply(booking, "confirm")
+        booking.save()
+        return booking
+
+
+def booking_cancel(*, booking_id: int, reason: str = CancelReason.CUSTOMER) -> Booking:
+    """Cancel a live booking and record the fee or refund under its policy snapshot.
+
+    Locks the booking row. Only a customer's own late cancellation costs the late fee; the
+    provider cancelling, a hold expiring or a failed payment never charges the customer.
+    """
+    if reason not in CancelReason.values:
+        raise InvalidInput(f"Unknown reason {reason!r}.", field="reason")
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _cancel(booking, reason=reason, now=timezone.now())
+        return booking
+
+
+def _cancel(booking: Booking, *, reason: str, now: datetime) -> None:
+    _apply(booking, "cancel", reason=reason)
+    late = reason == CancelReason.CUSTOMER and now > booking.free_cancel_until
+    fee = min(booking.late_cancel_fee, booking.price) if late else Decimal("0.00")
+    booking.cancellation_fee = fee
+    # A rescheduled booking's credit moves to the new booking instead of being refunded.
+    booking.refund_amount = Decimal("0.00") if reason == CancelReason.RESCHEDULED else booking.price - fee
+    booking.save()
+
+
+def booking_complete(*, booking_id: int) -> Booking:
+    """Mark a confirmed booking as completed, once it has started. Locks the booking row."""
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _apply(booking, "complete")
+        booking.save()
+        return booking
+
+
+def booking_mark_no_show(*, booking_id: int) -> Booking:
+    """Mark a confirmed booking as a no-show, once it has started. Locks the booking row."""
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _apply(booking, "mark_no_show")
+        booking.save()
+        return booking
+
+
+def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
+    """Move a live booking: cancel it (reason rescheduled) and book the new start, atomically.
+
+    Locks the provider row, then the booking row. If the new start cannot be booked, the whole
+    transaction rolls back and the old booking is untouched. The new booking keeps the old one's
+    status (a confirmed booking stays confirmed), price and terms.
+    """
+    start = require_aware(start, field="start")
+    with transaction.atomic():
+        provider_id = Booking.objects.filter(pk=booking_id).values_list("provider_id", flat=True).first()
+        if provider_id is None:
+            raise InvalidInput("No such booking.", field="booking")
+        provider = Provider.objects.select_for_update().get(pk=provider_id)
+        old = _lock_booking(booking_id)
+        was_confirmed = old.status == BookingStatus.CONFIRMED
+        _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())
+        new = _book(provider=provider, start=start, customer=old.customer, notes=old.notes, rescheduled_from=old)
+        if was_confirmed:
+            _apply(new, "confirm")
+            new.save()
+        return new
+
+
+def booking_expire_holds(*, limit: int = 500) -> int:
+    """Cancel pending bookings whose hold has run out (reason expired), freeing their slots.
+
+    Claims rows with SELECT ... FOR UPDATE SKIP LOCKED, so overlapping runs never fight over a row.
+    Returns how many were expired.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        expired = list(
+            Booking.objects.filter(status=BookingStatus.PENDING, hold_expires_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("hold_expires_at")[:limit]
+        )
+        for booking in expired:
+            _cancel(booking, reason=CancelReason.EXPIRED, now=now)
+    if expired:
+        logger.info("Expired %d pending holds", len(expired))
+    return len(expired)
