@@ -271,6 +271,7 @@ class Booking(ConcurrentTransitionMixin, models.Model):
                     ("provider", RangeOperators.EQUAL),
                 ],
                 condition=Q(status__in=LIVE_STATUSES),
+                violation_error_message="This time overlaps another live booking of this provider, buffers included.",
             ),
         ]
 
@@ -284,6 +285,16 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     @property
     def duration(self) -> timedelta:
         return self.end_at - self.start_at
+
+    def validate(self) -> None:
+        """Model validation that works with the protected status field.
+
+        `full_clean()` re-assigns every field, which a protected FSMField refuses; excluding
+        `status` instead makes Django fail on the exclusion constraint's `status IN (...)`
+        condition. So: clean the other fields, then check every constraint with status included.
+        """
+        self.full_clean(exclude=["status"], validate_constraints=False)
+        self.validate_constraints()
 
     # django-fsm transitions only change state and check conditions; side effects live in services.
 

@@ -181,7 +181,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='booking',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status__in', ('pending', 'confirmed'))), expressions=[(scheduling.models.TsTzRange('blocked_from', 'blocked_until', django.contrib.postgres.fields.ranges.RangeBoundary()), '&&'), ('provider', '=')], name='booking_no_overlap'),
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status__in', ('pending', 'confirmed'))), expressions=[(scheduling.models.TsTzRange('blocked_from', 'blocked_until', django.contrib.postgres.fields.ranges.RangeBoundary()), '&&'), ('provider', '=')], name='booking_no_overlap', violation_error_message='This time overlaps another live booking of this provider, buffers included.'),
         ),
         migrations.AddIndex(
             model_name='blockedtime',

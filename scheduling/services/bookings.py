@@ -172,7 +172,7 @@ def _book(
 
 _VERDICT_MESSAGES = {
     Verdict.IN_PAST: "This time is in the past.",
-    Verdict.TOO_SOON: "This provider needs at least {notice} minutes' notice.",
+    Verdict.TOO_SOON: "This provider needs at least {notice} notice.",
     Verdict.BEYOND_HORIZON: "This provider takes bookings at most {horizon} days ahead.",
     Verdict.NOT_OFFERED: "No slot starts at this time: it is off the slot grid, outside opening hours, or blocked.",
 }
@@ -193,8 +193,18 @@ def _require_bookable(*, provider: Provider, start: datetime, now: datetime) -> 
         return
     if verdict is Verdict.BUSY:
         raise _slot_unavailable(provider=provider, start=start)
-    message = _VERDICT_MESSAGES[verdict].format(notice=provider.min_notice_minutes, horizon=provider.max_advance_days)
+    message = _VERDICT_MESSAGES[verdict].format(
+        notice=_humanise_minutes(provider.min_notice_minutes), horizon=provider.max_advance_days
+    )
     raise SlotNotOffered(message, field="start")
+
+
+def _humanise_minutes(minutes: int) -> str:
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes >= size and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}'"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}'"
 
 
 def _slot_unavailable(*, provider: Provider, start: datetime) -> SlotUnavailable:
