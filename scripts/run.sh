@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# `make run`: the whole platform on one machine.
+#   scripts/run.sh        # venv, PostgreSQL + Redis, migrate, demo data, admin user, then gunicorn,
+#                         # a Celery worker and Celery beat; waits, and Ctrl-C stops those three
+#                         # (PostgreSQL and Redis keep running: `make stop` stops them).
+#   scripts/run.sh stop   # stop the app processes of a `make run` from another shell (pid files)
+# Pid files and logs live in .local/run/. DATABASE_URL / REDIS_URL: nothing local is started for them.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUN_DIR="$ROOT/.local/run"
+BIN="$ROOT/.venv/bin"
+PORT="${PORT:-8000}"
+WEB_CONCURRENCY="${WEB_CONCURRENCY:-3}"
+STOP_TIMEOUT="${STOP_TIMEOUT:-30}"
+NAMES=(beat gunicorn worker)
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+warn() { printf '\033[1;33m!!\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31mxx\033[0m %s\n' "$*" >&2; exit 1; }
+
+# A zombie (exited, not yet reaped by us) counts as gone.
+alive() {
+  local pid="$1"
+  if [ -r "/proc/$pid/stat" ]; then
+    local state
+    state="$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+  else
+    kill -0 "$pid" 2>/dev/null
+  fi
+}
+
+# The pid recorded for NAME, if that process is still ours (guards against pid reuse).
+pid_of() {
+  local file="$RUN_DIR/$1.pid" pid
+  [ -s "$file" ] || return 1
+  pid="$(cat "$file")"
+  alive "$pid" || return 1
+  if [ -r "/proc/$pid/cmdline" ]; then
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -Eq 'gunicorn|celery' || return 1
+  fi
+  echo "$pid"
+}
+
+stop_all() {
+  local name pid pids=() waited=0
+  for name in "${NAMES[@]}"; do
+    if pid="$(pid_of "$name")"; then
+      log "Stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  while [ "${#pids[@]}" -gt 0 ]; do
+    local still=()
+    for pid in "${pids[@]}"; do alive "$pid" && still+=("$pid"); done
+    pids=("${still[@]+"${still[@]}"}")
+    [ "${#pids[@]}" -eq 0 ] && break
+    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
+      for pid in "${pids[@]}"; do
+        warn "pid $pid did not stop in ${STOP_TIMEOUT}s: killing its process group"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+      done
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  for name in "${NAMES[@]}"; do rm -f "$RUN_DIR/$name.pid"; done
+}
+
+if [ "${1:-}" = stop ]; then
+  stop_all
+  exit 0
+fi
+[ -z "${1:-}" ] || die "usage: $0 [stop]"
+
+for name in "${NAMES[@]}"; do
+  if pid="$(pid_of "$name")"; then die "$name is already running (pid $pid): use 'make stop' first."; fi
+done
+
+# 1. The virtualenv.
+make -s --no-print-directory -C "$ROOT" venv
+# 2 + 3. PostgreSQL and Redis (nothing local when DATABASE_URL / REDIS_URL are set).
+scripts/services.sh start
+# 4. Schema.
+log "Applying migrations"
+"$BIN/python" manage.py migrate --noinput
+# 5. Demo data.
+log "Seeding demo data"
+"$BIN/python" manage.py seed_demo
+# 6. An admin user.
+log "Ensuring an admin user"
+"$BIN/python" manage.py ensure_admin
+log "Collecting static files"
+"$BIN/python" manage.py collectstatic --noinput -v 0
+
+# 7. The app processes, each in its own process group (set -m) so that a Ctrl-C in the terminal
+# reaches only this script, which then stops them in order.
+shutting_down=0
+shutdown() {
+  [ "$shutting_down" -eq 1 ] && return
+  shutting_down=1
+  set +e
+  trap - INT TERM
+  echo
+  stop_all
+  wait 2>/dev/null
+  log "Stopped gunicorn, the Celery worker and beat. PostgreSQL and Redis are still running ('make stop')."
+  exit "${1:-0}"
+}
+trap 'shutdown 0' INT TERM
+
+mkdir -p "$RUN_DIR"
+set -m
+start() {
+  local name="$1"
+  shift
+  "$@" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
+  log "Started $name (pid $!, log .local/run/$name.log)"
+}
+start gunicorn "$BIN/gunicorn" booking_site.wsgi --bind "127.0.0.1:$PORT" --workers "$WEB_CONCURRENCY" \
+  --access-logfile "$RUN_DIR/gunicorn-access.log"
+worker_args=()
+[ -n "${CELERY_CONCURRENCY:-}" ] && worker_args=(--concurrency "$CELERY_CONCURRENCY")
+start worker "$BIN/celery" -A booking_site worker -l info "${worker_args[@]+"${worker_args[@]}"}"
+start beat "$BIN/celery" -A booking_site beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler
+set +m
+
+check_children() {
+  local name
+  for name in "${NAMES[@]}"; do
+    if ! pid_of "$name" >/dev/null; then
+      warn "$name exited; last lines of .local/run/$name.log:"
+      tail -n 20 "$RUN_DIR/$name.log" >&2 || true
+      shutdown 1
+    fi
+  done
+}
+
+log "Waiting for http://127.0.0.1:$PORT/healthz"
+healthy=0
+for _ in $(seq 1 60); do
+  check_children
+  if "$BIN/python" - "$PORT" <<'PY' 2>/dev/null; then
+import sys
+import urllib.request
+
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=2)
+PY
+    healthy=1
+    break
+  fi
+  sleep 0.5
+done
+[ "$healthy" -eq 1 ] || { warn "/healthz did not answer 200 within 30s (see .local/run/gunicorn.log)"; shutdown 1; }
+
+# 8. Where to go.
+cat <<EOF
+
+  Site         http://127.0.0.1:$PORT/
+  Admin        http://127.0.0.1:$PORT/admin/
+  Health       http://127.0.0.1:$PORT/healthz
+  Logs         .local/run/{gunicorn,gunicorn-access,worker,beat}.log
+
+  Ctrl-C stops gunicorn, the Celery worker and beat; 'make stop' also stops PostgreSQL and Redis.
+
+EOF
+
+mapfile -t PIDS < <(cat "$RUN_DIR"/{gunicorn,worker,beat}.pid)
+while :; do
+  wait -n "${PIDS[@]}" || true
+  check_children
+done
