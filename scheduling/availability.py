@@ -8,7 +8,7 @@ Time handling, on purpose:
   with zoneinfo, using `fold=0`. For an ambiguous time (the repeated hour when DST ends) that is the
   first occurrence. For a nonexistent time (the skipped hour when DST starts) zoneinfo applies the
   offset in force before the gap, which moves the time forward by the gap's length.
-- Slots are stepped in absolute time from each open window's start, so a night that gains an hour
+- Slots are stepped in absolute time from each open occurrence's start, so a night that gains an hour
   offers its real, longer length and a night that loses one never offers a time that does not exist.
 """
 
@@ -187,17 +187,22 @@ def _meets(intervals: Sequence[Interval], starts: Sequence[datetime], lo: dateti
 
 
 def open_time(spec: ProviderSpec, rules: Iterable[RuleSpec], window: Interval) -> tuple[list[Interval], list[Interval]]:
-    """Merged open windows and merged closed windows whose occurrences can touch `window`."""
+    """Open occurrences (sorted, not merged) and merged closed windows that can touch `window`.
+
+    Occurrences stay unmerged because each one anchors its own slot grid: merging a provider open
+    around the clock into one long window would make the grid depend on the range asked.
+    """
     tz = spec.timezone
     # One day earlier catches occurrences that started the day before and run past midnight.
     first = window[0].astimezone(tz).date() - timedelta(days=1)
-    last = window[1].astimezone(tz).date()
+    # A slot starting just before the window's end runs on by its length into later occurrences.
+    last = (window[1] + spec.slot_length).astimezone(tz).date()
     opened: list[Interval] = []
     closed: list[Interval] = []
     for rule in rules:
         target = opened if rule.kind == OPEN else closed
         target.extend(rule_windows(rule, first, last, tz))
-    return merge(opened), merge(closed)
+    return sorted(opened), merge(closed)
 
 
 def slots_between(
@@ -215,7 +220,7 @@ def slots_between(
     and horizon are not applied (the grid check for an existing booking uses that).
     """
     opened, closed = open_time(spec, rules, window)
-    free = subtract(subtract(opened, closed), merge(blocked))
+    free = subtract(subtract(merge(opened), closed), merge(blocked))
     free_starts = [s for s, _ in free]
     busy_merged = merge(busy)
     busy_starts = [s for s, _ in busy_merged]
@@ -227,19 +232,21 @@ def slots_between(
         highest = min(highest, horizon + timedelta(microseconds=1))
 
     length, step = spec.slot_length, timedelta(minutes=spec.step_minutes)
-    slots: list[Slot] = []
+    starts: set[datetime] = set()
     for open_start, open_end in opened:
         if open_end <= lowest or open_start >= highest:
             continue
         start = open_start
         if start < lowest:
             start += ((lowest - open_start + step - timedelta(microseconds=1)) // step) * step
-        while start < highest and start + length <= open_end:
-            end = start + length
-            if _covering(free, free_starts, start, end) and not _meets(busy_merged, busy_starts, *spec.padded(start)):
-                slots.append(Slot(start, end))
+        # A slot may run on into an adjoining open occurrence; `free` decides whether it fits.
+        while start < highest and start < open_end:
+            if _covering(free, free_starts, start, start + length) and not _meets(
+                busy_merged, busy_starts, *spec.padded(start)
+            ):
+                starts.add(start)
             start += step
-    return slots
+    return [Slot(start, start + length) for start in sorted(starts)]
 
 
 def slots_for_local_dates(
