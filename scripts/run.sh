@@ -46,6 +46,7 @@ pid_of() {
 
 stop_all() {
   local name pid pids=() waited=0
+  [ -d "$RUN_DIR" ] && touch "$RUN_DIR/stopping"
   for name in "${NAMES[@]}"; do
     if pid="$(pid_of "$name")"; then
       log "Stopping $name (pid $pid)"
@@ -69,6 +70,7 @@ stop_all() {
     waited=$((waited + 1))
   done
   for name in "${NAMES[@]}"; do rm -f "$RUN_DIR/$name.pid"; done
+  rm -f "$RUN_DIR/stopping"
 }
 
 if [ "${1:-}" = stop ]; then
@@ -108,12 +110,13 @@ shutdown() {
   echo
   stop_all
   wait 2>/dev/null
-  log "Stopped gunicorn, the Celery worker and beat. PostgreSQL and Redis are still running ('make stop')."
+  log "${2:-Stopped gunicorn, the Celery worker and beat. PostgreSQL and Redis are still running ('make stop').}"
   exit "${1:-0}"
 }
 trap 'shutdown 0' INT TERM
 
 mkdir -p "$RUN_DIR"
+rm -f "$RUN_DIR/stopping"
 set -m
 start() {
   local name="$1"
@@ -134,6 +137,9 @@ check_children() {
   local name
   for name in "${NAMES[@]}"; do
     if ! pid_of "$name" >/dev/null; then
+      if [ -e "$RUN_DIR/stopping" ] || [ ! -e "$RUN_DIR/$name.pid" ]; then
+        shutdown 0 "Stopped from elsewhere ('make stop')."
+      fi
       warn "$name exited; last lines of .local/run/$name.log:"
       tail -n 20 "$RUN_DIR/$name.log" >&2 || true
       shutdown 1
