@@ -1,0 +1,325 @@
+"""Benchmark `provider_slots` (DESIGN §3) against a throwaway database.
+
+    .venv/bin/python bench/availability.py [--reps 200]
+
+Creates the database `booking_bench` on the cluster that DATABASE_URL (or the local default) points at,
+migrates it and reseeds it on every run, so dev data is never touched. Prints figures next to the
+targets; it asserts nothing about timing and exits 0.
+
+Scenario: one provider in America/New_York with five rules (weekdays 09:00-17:00, Tuesdays 10:00-14:00,
+the first Saturday of each month 10:00-14:00, a closed lunch break, a closed holiday), 200 live bookings
+on the slot grid over the next 30 days (plus cancelled ones, which must not count), and a few blocked
+times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import random
+import statistics
+import sys
+import time as clock
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "booking_bench"
+DEFAULT_URL = f"postgres://postgres@127.0.0.1:{os.environ.get('PGPORT', '54320')}/booking"
+
+PROVIDER_TZ = ZoneInfo("America/New_York")
+LIVE_BOOKINGS = 200
+CANCELLED_BOOKINGS = 50
+DAYS = 30
+
+
+def point_at_bench_database() -> str:
+    """Rewrite DATABASE_URL to the bench database on the same server, creating that database if missing."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+    os.environ["DATABASE_URL"] = bench_url
+    return bench_url
+
+
+def setup_django() -> None:
+    point_at_bench_database()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "booking_site.settings"
+    import django
+
+    django.setup()
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.settings_dict["NAME"] != BENCH_DB:
+        raise SystemExit(f"Refusing to run: connected to {connection.settings_dict['NAME']!r}, not {BENCH_DB!r}.")
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+# --- seeding ------------------------------------------------------------------------------------
+
+
+def seed(*, now: datetime, first: date, last: date):
+    """Wipe the bench database's scheduling rows and write the scenario. Returns the provider."""
+    from django.db import connection, transaction
+
+    from scheduling.availability import CLOSED, OPEN
+    from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider
+    from scheduling.selectors import provider_slots
+
+    rng = random.Random(20270315)
+    with transaction.atomic():
+        Booking.objects.all().delete()
+        BlockedTime.objects.all().delete()
+        AvailabilityRule.objects.all().delete()
+        Provider.objects.all().delete()
+        Customer.objects.all().delete()
+
+        provider = Provider.objects.create(
+            name="Bench provider",
+            slug="bench-provider",
+            timezone=PROVIDER_TZ,
+            slot_minutes=25,
+            slot_step_minutes=30,
+            buffer_after_minutes=5,  # padded span 30 min: neighbouring grid slots can both be booked
+            min_notice_minutes=60,
+            max_advance_days=90,
+            price=Decimal("50.00"),
+        )
+        holiday = next(d for d in (first + timedelta(days=n) for n in range(10, 20)) if d.weekday() < 5)
+        since = first - timedelta(days=365)
+
+        def rule(kind: str, rrule: str, start: time, end: time, label: str, starts_on: date = since):
+            return AvailabilityRule(
+                provider=provider,
+                kind=kind,
+                rrule=rrule,
+                starts_on=starts_on,
+                start_time=start,
+                end_time=end,
+                label=label,
+            )
+
+        AvailabilityRule.objects.bulk_create(
+            [
+                rule(OPEN, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", time(9), time(17), "Weekdays"),
+                rule(OPEN, "FREQ=WEEKLY;BYDAY=TU", time(10), time(14), "Tuesday extra"),
+                rule(OPEN, "FREQ=MONTHLY;BYDAY=1SA", time(10), time(14), "First Saturday"),
+                rule(CLOSED, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", time(12), time(13), "Lunch"),
+                rule(CLOSED, "FREQ=DAILY;COUNT=1", time(0), time(0), "Holiday", starts_on=holiday),
+            ]
+        )
+
+        # Every bookable start over the range, before anything is booked: the grid to book on.
+        grid = [s.start for s in provider_slots(provider=provider, first=first, last=last, now=now)]
+        print(f"  Seeding: {len(grid)} free starts on the grid before booking; holiday {holiday}.")
+        if len(grid) < LIVE_BOOKINGS:
+            raise SystemExit(f"Only {len(grid)} slots on the grid; cannot place {LIVE_BOOKINGS} bookings.")
+        live_starts = sorted(rng.sample(grid, LIVE_BOOKINGS))
+        cancelled_starts = sorted(rng.sample(grid, CANCELLED_BOOKINGS))
+
+        customers = Customer.objects.bulk_create(
+            [Customer(name=f"Bench customer {n}", email=f"bench{n}@example.com") for n in range(40)]
+        )
+        token_hash = hashlib.sha256(b"bench").hexdigest()
+
+        def booking(start: datetime, status: str) -> Booking:
+            end = start + timedelta(minutes=provider.slot_minutes)
+            customer = rng.choice(customers)
+            return Booking(
+                provider=provider,
+                customer=customer,
+                start_at=start,
+                end_at=end,
+                blocked_from=start - timedelta(minutes=provider.buffer_before_minutes),
+                blocked_until=end + timedelta(minutes=provider.buffer_after_minutes),
+                status=status,
+                provider_timezone=provider.timezone,
+                customer_timezone=customer.timezone,
+                hold_expires_at=now + timedelta(minutes=15) if status == BookingStatus.PENDING else None,
+                price=provider.price,
+                free_cancel_until=start - timedelta(hours=provider.free_cancel_hours),
+                cancelled_at=now if status == BookingStatus.CANCELLED else None,
+                manage_token_hash=token_hash,
+            )
+
+        live = [
+            booking(s, BookingStatus.PENDING if n % 5 == 0 else BookingStatus.CONFIRMED)
+            for n, s in enumerate(live_starts)
+        ]
+        Booking.objects.bulk_create(live + [booking(s, BookingStatus.CANCELLED) for s in cancelled_starts])
+
+        blocked_days = [d for d in (first + timedelta(days=n) for n in range(2, DAYS)) if d.weekday() < 5][::6][:4]
+        BlockedTime.objects.bulk_create(
+            [
+                BlockedTime(
+                    provider=provider,
+                    start_at=datetime.combine(d, time(14), tzinfo=provider.timezone),
+                    end_at=datetime.combine(d, time(15, 30), tzinfo=provider.timezone),
+                    reason=BlockedTime.Reason.EXTERNAL,
+                )
+                for d in blocked_days
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return Provider.objects.get(pk=provider.pk)
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def timed(call: Callable[[], object], *, reps: int, warmup: int = 10) -> tuple[float, float]:
+    """Median and p95 of `reps` calls, in milliseconds."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(reps):
+        started = clock.perf_counter()
+        call()
+        samples.append((clock.perf_counter() - started) * 1000)
+    p95 = statistics.quantiles(samples, n=20, method="inclusive")[18]
+    return statistics.median(samples), p95
+
+
+def queries_per_call(call: Callable[[], object]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        call()
+    return len(ctx.captured_queries)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in {"model name", "Model", "Hardware"} and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def postgres_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]
+
+
+def verdict_mark(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=200, help="timed calls per figure (default 200)")
+    args = parser.parse_args()
+
+    setup_django()
+
+    import django
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from scheduling import availability
+    from scheduling.selectors import provider_blocked, provider_busy, provider_rules, provider_slots, provider_spec
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    today = now.astimezone(PROVIDER_TZ).date()
+    first, last = today, today + timedelta(days=DAYS - 1)
+    provider = seed(now=now, first=first, last=last)
+    one_day = next(d for d in (first + timedelta(days=n) for n in range(2, 9)) if d.weekday() == 1)  # a Tuesday
+
+    # Timing without Django's debug cursor, which records every query when DEBUG is on.
+    settings.DEBUG = False
+
+    def month() -> list:
+        return provider_slots(provider=provider, first=first, last=last, now=now)
+
+    def day() -> list:
+        return provider_slots(provider=provider, first=one_day, last=one_day, now=now)
+
+    spec = provider_spec(provider)
+    rules = provider_rules(provider=provider)
+    window = availability.local_dates_window(first, last, provider.timezone)
+    busy = provider_busy(provider=provider, window=window)
+    blocked = provider_blocked(provider=provider, window=window)
+
+    day_window = availability.local_dates_window(one_day, one_day, provider.timezone)
+
+    def engine_month() -> list:
+        return availability.slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=now)
+
+    def engine_day() -> list:
+        return availability.slots_between(spec, rules, busy=busy, blocked=blocked, window=day_window, now=now)
+
+    month_slots, day_slots = month(), day()
+    if engine_month() != month_slots or engine_day() != day_slots:
+        print("WARNING: the engine alone and provider_slots disagree.")
+    month_queries, day_queries = queries_per_call(month), queries_per_call(day)
+    month_median, month_p95 = timed(month, reps=args.reps)
+    day_median, day_p95 = timed(day, reps=args.reps)
+    engine_median, engine_p95 = timed(engine_month, reps=args.reps)
+    engine_day_median, engine_day_p95 = timed(engine_day, reps=args.reps)
+
+    db = connection.settings_dict
+    print(f"Availability benchmark, {now:%Y-%m-%d %H:%M} UTC")
+    print(f"  Machine:    {platform.platform()} ({platform.machine()}), {os.cpu_count()} logical CPUs")
+    print(f"  CPU:        {cpu_model()}")
+    print(
+        f"  Python:     {platform.python_version()} ({platform.python_implementation()}), Django {django.__version__}"
+    )
+    print(f"  PostgreSQL: {postgres_version()} at {db['HOST']}:{db['PORT']}, database {db['NAME']} (throwaway)")
+    print(
+        f"  Scenario:   1 provider ({provider.timezone}, {provider.slot_minutes}-min slots every "
+        f"{provider.step_minutes} min, {provider.buffer_after_minutes}-min buffer after), {len(rules)} rules, "
+        f"{LIVE_BOOKINGS} live + {CANCELLED_BOOKINGS} cancelled bookings and {len(blocked)} blocked times "
+        f"over {first}..{last}; {args.reps} timed calls after 10 warm-up calls, DEBUG off"
+    )
+    print()
+    header = f"  {'':34} {'median':>9} {'p95':>9} {'queries':>8} {'slots':>6}   target"
+    print(header)
+    print("  " + "-" * (len(header) + 30))
+    print(
+        f"  {'provider_slots, 30 days':34} {month_median:7.2f}ms {month_p95:7.2f}ms {month_queries:>8} "
+        f"{len(month_slots):>6}   median <= 10 ms with <= 4 queries: "
+        f"{verdict_mark(month_median <= 10 and month_queries <= 4)}"
+    )
+    print(
+        f"  {f'provider_slots, 1 day ({one_day})':34} {day_median:7.2f}ms {day_p95:7.2f}ms {day_queries:>8} "
+        f"{len(day_slots):>6}   median <= 3 ms: {verdict_mark(day_median <= 3)}"
+    )
+    print(
+        f"  {'engine only (no DB), 30 days':34} {engine_median:7.2f}ms {engine_p95:7.2f}ms {0:>8} "
+        f"{len(month_slots):>6}   (for reference)"
+    )
+    print(
+        f"  {'engine only (no DB), 1 day':34} {engine_day_median:7.2f}ms {engine_day_p95:7.2f}ms {0:>8} "
+        f"{len(day_slots):>6}   (for reference)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
