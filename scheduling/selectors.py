@@ -3,6 +3,7 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from scheduling import availability
@@ -91,3 +92,21 @@ def live_booking_overlapping(*, provider_id: int, blocked_from: datetime, blocke
         .order_by("start_at")
         .first()
     )
+
+
+def providers_for_user(*, user) -> QuerySet[Provider]:
+    """Providers a user may manage: all for a superuser, those listing them in `staff` otherwise."""
+    if not user or not user.is_authenticated:
+        return Provider.objects.none()
+    if user.is_superuser:
+        return Provider.objects.all()
+    return Provider.objects.filter(staff=user)
+
+
+def bookings_for_user(*, user) -> QuerySet[Booking]:
+    """Bookings of the providers a user may manage."""
+    if not user or not user.is_authenticated:
+        return Booking.objects.none()
+    if user.is_superuser:
+        return Booking.objects.all()
+    return Booking.objects.filter(provider__staff=user)
