@@ -92,6 +92,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".local" / "static"
 
+# Shared by every gunicorn worker, so throttles and idempotency windows hold across processes.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("CACHE_URL") or REDIS_URL.rsplit("/", 1)[0] + "/1",
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "booking"),
+        "TIMEOUT": 300,
+    }
+}
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
