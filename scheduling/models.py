@@ -316,3 +316,24 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.NO_SHOW, conditions=[has_started])
     def mark_no_show(self) -> None:
         pass
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an `Idempotency-Key` request, replayed to retries for 24 hours.
+
+    Unique per (client, key): a concurrent retry blocks on the unique index until the first request
+    commits, then replays its response, so one key can never create two bookings.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_per_client")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"
