@@ -13,17 +13,22 @@ from scheduling.services.bookings import (
 )
 from scheduling.services.providers import (
     availability_rule_create,
+    availability_rule_delete,
     availability_rule_update,
     blocked_time_create,
+    blocked_time_delete,
     provider_create,
+    provider_delete,
     provider_update,
 )
 
 __all__ = [
     "CustomerData",
     "availability_rule_create",
+    "availability_rule_delete",
     "availability_rule_update",
     "blocked_time_create",
+    "blocked_time_delete",
     "booking_cancel",
     "booking_complete",
     "booking_confirm",
@@ -33,5 +38,6 @@ __all__ = [
     "booking_reschedule",
     "customer_get_or_create",
     "provider_create",
+    "provider_delete",
     "provider_update",
 ]

@@ -106,3 +106,29 @@ def blocked_time_create(
     full_clean_or_invalid(blocked)
     blocked.save()
     return blocked
+
+
+def provider_delete(*, provider: Provider) -> bool:
+    """Delete a provider, or deactivate it when it has bookings (their history must stay).
+
+    Returns True when the provider was deleted, False when it was deactivated.
+    """
+    with transaction.atomic():
+        locked = Provider.objects.select_for_update().get(pk=provider.pk)
+        if locked.bookings.exists():
+            if locked.is_active:
+                locked.is_active = False
+                locked.save(update_fields=["is_active", "updated_at"])
+            provider.is_active = False
+            return False
+        locked.delete()
+        return True
+
+
+def availability_rule_delete(*, rule: AvailabilityRule) -> None:
+    """Remove a rule. Existing bookings stay; only future availability changes."""
+    rule.delete()
+
+
+def blocked_time_delete(*, blocked_time: BlockedTime) -> None:
+    blocked_time.delete()

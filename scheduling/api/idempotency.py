@@ -1,0 +1,84 @@
+"""`Idempotency-Key` on POST: a retry replays the first response and creates nothing (DESIGN §6).
+
+The record row and the booking commit in one transaction. A concurrent request with the same key
+blocks on the unique index until the first one commits, then replays its response; if the first
+rolls back, the second proceeds as if it were first. Keys live for 24 hours per authenticated user.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from scheduling.errors import DomainError
+from scheduling.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+TTL = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "invalid"
+    http_status = 400
+
+
+def fingerprint(request: Request) -> str:
+    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
+    """Run `handler` at most once per (user, Idempotency-Key); replay its response afterwards.
+
+    Domain errors (a 409 conflict, a 400 slot refusal) are outcomes too and are replayed. Input
+    that fails validation raises before anything is stored, so a corrected retry can reuse the key.
+    """
+    key = request.headers.get(HEADER)
+    if key is None:
+        return handler()
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyKeyInvalid(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.", field=HEADER)
+    print_ = fingerprint(request)
+    user = request.user
+    with transaction.atomic():
+        record = _claim(user=user, key=key, print_=print_)
+        if record.status_code:
+            if record.fingerprint != print_:
+                raise IdempotencyKeyReused(
+                    f"This {HEADER} was already used with a different request body; use a new key."
+                )
+            return Response(record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+        try:
+            with transaction.atomic():
+                response = handler()
+        except DomainError as exc:
+            response = Response(exc.as_dict(), status=exc.http_status)
+        record.status_code = response.status_code
+        record.response_body = json.loads(json.dumps(response.data, default=str))
+        record.save(update_fields=["status_code", "response_body"])
+        return response
+
+
+def _claim(*, user, key: str, print_: str) -> IdempotencyRecord:
+    """This request's fresh record (status_code 0), or the committed record of an earlier one."""
+    now = timezone.now()
+    IdempotencyRecord.objects.filter(user=user, created_at__lt=now - TTL).delete()
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                user=user, key=key, fingerprint=print_, status_code=0, response_body={}, created_at=now
+            )
+    except IntegrityError:
+        return IdempotencyRecord.objects.get(user=user, key=key)

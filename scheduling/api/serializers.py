@@ -1,0 +1,148 @@
+"""Input and output shapes of the API. Serializers validate and render; they never save."""
+
+from rest_framework import serializers
+
+from scheduling.api.fields import AwareDateTimeField, TimeZoneNameField
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Customer, Provider
+
+HH_MM = {"format": "%H:%M", "input_formats": ["%H:%M", "%H:%M:%S"]}
+
+
+class ProviderSerializer(serializers.ModelSerializer):
+    timezone = TimeZoneNameField()
+    reminder_lead_minutes = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=60 * 24 * 60), required=False, max_length=20
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "id", "name", "slug", "kind", "timezone", "slot_minutes", "slot_step_minutes", "buffer_before_minutes",
+            "buffer_after_minutes", "min_notice_minutes", "max_advance_days", "requires_confirmation",
+            "hold_minutes", "reminder_lead_minutes", "free_cancel_hours", "late_cancel_fee", "price", "currency",
+            "is_active",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "slot_minutes": {"min_value": 5, "max_value": 24 * 60},
+            "slot_step_minutes": {"min_value": 5, "max_value": 24 * 60},
+            "buffer_before_minutes": {"max_value": 24 * 60},
+            "buffer_after_minutes": {"max_value": 24 * 60},
+            "min_notice_minutes": {"max_value": 365 * 24 * 60},
+            "max_advance_days": {"min_value": 1, "max_value": 3650},
+            "hold_minutes": {"min_value": 1, "max_value": 7 * 24 * 60},
+            "free_cancel_hours": {"max_value": 365 * 24},
+            "late_cancel_fee": {"min_value": 0},
+            "price": {"min_value": 0},
+        }
+
+
+class AvailabilityRuleSerializer(serializers.ModelSerializer):
+    start_time = serializers.TimeField(**HH_MM)
+    end_time = serializers.TimeField(**HH_MM)
+
+    class Meta:
+        model = AvailabilityRule
+        fields = ["id", "kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"]
+
+
+class BlockedTimeSerializer(serializers.ModelSerializer):
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+
+    class Meta:
+        model = BlockedTime
+        fields = ["id", "start_at", "end_at", "reason", "note"]
+
+
+class SlotsQuerySerializer(serializers.Serializer):
+    MAX_DAYS = 62
+
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+    tz = TimeZoneNameField(required=False)
+
+    def validate(self, attrs):
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end:
+            if end < start:
+                raise serializers.ValidationError({"end": "The end date is before the start date."})
+            if (end - start).days + 1 > self.MAX_DAYS:
+                raise serializers.ValidationError({"end": f"Ask for at most {self.MAX_DAYS} days at a time."})
+        return attrs
+
+
+class SlotSerializer(serializers.Serializer):
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+    local_start = serializers.CharField(help_text="The start in the requested zone, ISO 8601 with its offset.")
+
+
+class SlotsResponseSerializer(serializers.Serializer):
+    provider = serializers.IntegerField()
+    timezone = serializers.CharField()
+    slots = SlotSerializer(many=True)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    timezone = TimeZoneNameField(default="UTC")
+
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "timezone"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"phone": {"required": False, "allow_blank": True}, "email": {"validators": []}}
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    start = AwareDateTimeField(source="start_at", read_only=True)
+    end = AwareDateTimeField(source="end_at", read_only=True)
+    customer = CustomerSerializer(read_only=True)
+    provider_timezone = TimeZoneNameField(read_only=True)
+    customer_timezone = TimeZoneNameField(read_only=True)
+    hold_expires_at = AwareDateTimeField(read_only=True, allow_null=True)
+    free_cancel_until = AwareDateTimeField(read_only=True)
+    cancelled_at = AwareDateTimeField(read_only=True, allow_null=True)
+    created_at = AwareDateTimeField(read_only=True)
+    rescheduled_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id", "reference", "provider", "customer", "start", "end", "status", "hold_expires_at",
+            "provider_timezone", "customer_timezone", "price", "currency", "free_cancel_until", "late_cancel_fee",
+            "cancel_reason", "cancelled_at", "cancellation_fee", "refund_amount", "rescheduled_from",
+            "rescheduled_to", "notes", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_rescheduled_to(self, booking: Booking) -> int | None:
+        try:
+            return booking.rescheduled_to.pk
+        except Booking.rescheduled_to.RelatedObjectDoesNotExist:
+            return None
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    provider = serializers.IntegerField(min_value=1)
+    start = AwareDateTimeField()
+    customer = CustomerSerializer()
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class BookingFilterSerializer(serializers.Serializer):
+    provider = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=Booking._meta.get_field("status").choices, required=False)
+    start_after = AwareDateTimeField(required=False)
+    start_before = AwareDateTimeField(required=False)
+    customer_email = serializers.CharField(required=False, max_length=254)
+
+
+API_CANCEL_REASONS = [CancelReason.CUSTOMER, CancelReason.PROVIDER, CancelReason.PAYMENT_FAILED]
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in API_CANCEL_REASONS])
+
+
+class RescheduleSerializer(serializers.Serializer):
+    start = AwareDateTimeField()

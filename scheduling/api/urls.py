@@ -1,0 +1,33 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from scheduling.api.views import bookings, providers
+
+app_name = "api"
+
+v1 = [
+    path("providers/", providers.ProviderListApi.as_view(), name="providers"),
+    path("providers/<int:pk>/", providers.ProviderDetailApi.as_view(), name="provider"),
+    path("providers/<int:pk>/availability-rules/", providers.RuleListApi.as_view(), name="rules"),
+    path("providers/<int:pk>/availability-rules/<int:rule_id>/", providers.RuleDetailApi.as_view(), name="rule"),
+    path("providers/<int:pk>/blocked-times/", providers.BlockedTimeListApi.as_view(), name="blocked-times"),
+    path(
+        "providers/<int:pk>/blocked-times/<int:blocked_id>/",
+        providers.BlockedTimeDetailApi.as_view(),
+        name="blocked-time",
+    ),
+    path("providers/<int:pk>/slots/", providers.SlotsApi.as_view(), name="slots"),
+    path("bookings/", bookings.BookingListApi.as_view(), name="bookings"),
+    path("bookings/<int:pk>/", bookings.BookingDetailApi.as_view(), name="booking"),
+    path("bookings/<int:pk>/confirm/", bookings.BookingConfirmApi.as_view(), name="booking-confirm"),
+    path("bookings/<int:pk>/cancel/", bookings.BookingCancelApi.as_view(), name="booking-cancel"),
+    path("bookings/<int:pk>/complete/", bookings.BookingCompleteApi.as_view(), name="booking-complete"),
+    path("bookings/<int:pk>/no-show/", bookings.BookingNoShowApi.as_view(), name="booking-no-show"),
+    path("bookings/<int:pk>/reschedule/", bookings.BookingRescheduleApi.as_view(), name="booking-reschedule"),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

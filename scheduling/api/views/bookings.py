@@ -1,0 +1,174 @@
+"""Bookings: list, read, create (idempotent), and the lifecycle transitions."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scheduling import services
+from scheduling.api import access
+from scheduling.api.idempotency import idempotent
+from scheduling.api.schema import IDEMPOTENCY_KEY, errors
+from scheduling.api.serializers import (
+    BookingCreateSerializer,
+    BookingFilterSerializer,
+    BookingSerializer,
+    CancelSerializer,
+    RescheduleSerializer,
+)
+from scheduling.errors import InvalidInput
+from scheduling.models import Booking
+from scheduling.selectors import bookings_for_user, providers_for_user
+
+
+class BookingPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
+    if "provider" in filters:
+        bookings = bookings.filter(provider_id=filters["provider"])
+    if "status" in filters:
+        bookings = bookings.filter(status=filters["status"])
+    if "start_after" in filters:
+        bookings = bookings.filter(start_at__gte=filters["start_after"])
+    if "start_before" in filters:
+        bookings = bookings.filter(start_at__lt=filters["start_before"])
+    if "customer_email" in filters:
+        bookings = bookings.filter(customer__email__iexact=filters["customer_email"])
+    return bookings
+
+
+class BookingListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[BookingFilterSerializer],
+        responses={200: BookingSerializer(many=True), **errors(400)},
+        tags=["bookings"],
+    )
+    def get(self, request):
+        filters = BookingFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        bookings = _filtered(bookings_for_user(user=request.user), filters.validated_data)
+        bookings = bookings.select_related("customer", "rescheduled_to").order_by("start_at", "pk")
+        paginator = BookingPagination()
+        page = paginator.paginate_queryset(bookings, request, view=self)
+        return paginator.get_paginated_response(BookingSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=BookingCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BookingSerializer, **errors(400, 409, 422)},
+        tags=["bookings"],
+    )
+    def post(self, request):
+        data = BookingCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return idempotent(request, lambda: self._create(request.user, data.validated_data))
+
+    @staticmethod
+    def _create(user, data: dict) -> Response:
+        if not providers_for_user(user=user).filter(pk=data["provider"]).exists():
+            raise InvalidInput("No such provider.", field="provider")
+        customer = data["customer"]
+        booking = services.booking_create(
+            provider_id=data["provider"],
+            start=data["start"],
+            customer=services.CustomerData(
+                name=customer["name"],
+                email=customer["email"],
+                phone=customer.get("phone", ""),
+                timezone=customer["timezone"],
+            ),
+            notes=data["notes"],
+        )
+        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+class BookingDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: BookingSerializer, **errors()}, tags=["bookings"])
+    def get(self, request, pk: int):
+        return Response(BookingSerializer(access.managed_booking(request.user, pk)).data)
+
+
+class _TransitionApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def transition(self, booking: Booking, request) -> Booking:
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        booking = self.transition(access.managed_booking(request.user, pk), request)
+        return Response(BookingSerializer(booking).data)
+
+
+_TRANSITION_SCHEMA = {"responses": {200: BookingSerializer, **errors(409)}, "tags": ["bookings"], "request": None}
+
+
+class BookingConfirmApi(_TransitionApi):
+    @extend_schema(**_TRANSITION_SCHEMA, operation_id="bookings_confirm")
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def transition(self, booking, request):
+        return services.booking_confirm(booking_id=booking.pk)
+
+
+class BookingCompleteApi(_TransitionApi):
+    @extend_schema(**_TRANSITION_SCHEMA, operation_id="bookings_complete")
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def transition(self, booking, request):
+        return services.booking_complete(booking_id=booking.pk)
+
+
+class BookingNoShowApi(_TransitionApi):
+    @extend_schema(**_TRANSITION_SCHEMA, operation_id="bookings_no_show")
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def transition(self, booking, request):
+        return services.booking_mark_no_show(booking_id=booking.pk)
+
+
+class BookingCancelApi(_TransitionApi):
+    @extend_schema(
+        request=CancelSerializer,
+        responses={200: BookingSerializer, **errors(400, 409)},
+        tags=["bookings"],
+        operation_id="bookings_cancel",
+    )
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def transition(self, booking, request):
+        data = CancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return services.booking_cancel(booking_id=booking.pk, reason=data.validated_data["reason"])
+
+
+class BookingRescheduleApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=RescheduleSerializer,
+        responses={201: BookingSerializer, **errors(400, 409)},
+        tags=["bookings"],
+        operation_id="bookings_reschedule",
+        parameters=[OpenApiParameter("pk", int, OpenApiParameter.PATH)],
+    )
+    def post(self, request, pk: int):
+        booking = access.managed_booking(request.user, pk)
+        data = RescheduleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.booking_reschedule(booking_id=booking.pk, start=data.validated_data["start"])
+        return Response(BookingSerializer(new).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,93 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from scheduling.models import Booking, IdempotencyRecord
+from tests.api.conftest import client_for
+from tests.api.test_bookings_api import URL, booking_body
+from tests.concurrency import run_concurrently
+from tests.scheduling.conftest import future_slot, open_all_day_provider
+
+
+@pytest.mark.django_db
+def test_the_same_key_twice_gives_one_booking_and_identical_responses(as_a, provider_a):
+    body = booking_body(provider_a, future_slot())
+    first = as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    second = as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json() == second.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_same_key_with_a_different_body_is_a_422(as_a, provider_a):
+    as_a.post(URL, booking_body(provider_a, future_slot(hour=9)), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    response = as_a.post(URL, booking_body(provider_a, future_slot(hour=11)), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_conflict_is_replayed_too(as_a, provider_a):
+    start = future_slot()
+    as_a.post(URL, booking_body(provider_a, start), format="json")
+    other = booking_body(provider_a, start, customer={"name": "B", "email": "b@example.com"})
+    first = as_a.post(URL, other, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    second = as_a.post(URL, other, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert first.status_code == second.status_code == 409
+    assert first.json() == second.json()
+
+
+@pytest.mark.django_db
+def test_invalid_input_is_not_stored_so_a_corrected_retry_can_use_the_key(as_a, provider_a):
+    assert as_a.post(URL, {"provider": provider_a.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k-4").status_code == 400
+    fixed = as_a.post(URL, booking_body(provider_a, future_slot()), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    assert fixed.status_code == 201
+
+
+@pytest.mark.django_db
+def test_keys_are_per_client(as_a, provider_a, staff_b):
+    provider_a.staff.add(staff_b)
+    as_b = client_for(staff_b)
+    as_a.post(URL, booking_body(provider_a, future_slot(hour=9)), format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    other = as_b.post(URL, booking_body(provider_a, future_slot(hour=10)), format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    assert other.status_code == 201
+    assert Booking.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_key_older_than_24_hours_starts_afresh(as_a, provider_a):
+    body = booking_body(provider_a, future_slot(hour=9))
+    as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    again = as_a.post(URL, booking_body(provider_a, future_slot(hour=12)), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    assert again.status_code == 201
+    assert Booking.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_an_overlong_key_is_a_400(as_a, provider_a):
+    response = as_a.post(URL, booking_body(provider_a, future_slot()), format="json", HTTP_IDEMPOTENCY_KEY="x" * 300)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["fields"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_concurrent_requests_with_the_same_key_create_one_booking(staff_a):
+    provider = open_all_day_provider(slug="idem-race")
+    provider.staff.add(staff_a)
+    body = booking_body(provider, future_slot())
+
+    def post():
+        response = client_for(staff_a).post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="race-key")
+        return response.status_code, response.json()
+
+    results = run_concurrently([post for _ in range(10)])
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert {status for status, _ in results} == {201}
+    assert len({body["id"] for _, body in results}) == 1
+    assert Booking.objects.count() == 1

@@ -1,0 +1,61 @@
+import pytest
+import yaml
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = {
+    "/api/v1/providers/": {"get", "post"},
+    "/api/v1/providers/{id}/": {"get", "patch", "delete"},
+    "/api/v1/providers/{id}/availability-rules/": {"get", "post"},
+    "/api/v1/providers/{id}/availability-rules/{rule_id}/": {"get", "patch", "delete"},
+    "/api/v1/providers/{id}/blocked-times/": {"get", "post"},
+    "/api/v1/providers/{id}/blocked-times/{blocked_id}/": {"get", "delete"},
+    "/api/v1/providers/{id}/slots/": {"get"},
+    "/api/v1/bookings/": {"get", "post"},
+    "/api/v1/bookings/{id}/": {"get"},
+    "/api/v1/bookings/{id}/confirm/": {"post"},
+    "/api/v1/bookings/{id}/cancel/": {"post"},
+    "/api/v1/bookings/{id}/complete/": {"post"},
+    "/api/v1/bookings/{id}/no-show/": {"post"},
+    "/api/v1/bookings/{id}/reschedule/": {"post"},
+}
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def test_the_schema_describes_every_endpoint(schema):
+    described = {path: set(ops) - {"parameters"} for path, ops in schema["paths"].items()}
+    assert described == ENDPOINTS
+
+
+def test_every_operation_documents_its_error_bodies(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"401", "403", "404"} <= responses.keys(), (method, path)
+            error = responses["404"]["content"]["application/json"]["schema"]["$ref"]
+            assert error.endswith("/Error"), (method, path)
+
+
+def test_booking_post_documents_the_idempotency_key_and_its_outcomes(schema):
+    post = schema["paths"]["/api/v1/bookings/"]["post"]
+    headers = [p for p in post["parameters"] if p["in"] == "header"]
+    assert [h["name"] for h in headers] == ["Idempotency-Key"]
+    assert {"201", "400", "409", "422"} <= post["responses"].keys()
+    conflict = post["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+    assert conflict.endswith("/Conflict")
+    assert "conflicting_booking_id" in schema["components"]["schemas"]["Conflict"]["properties"]
+
+
+def test_swagger_ui_is_served_offline(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn" not in html.lower()
+    assert "http://" not in html and "https://" not in html

@@ -1,0 +1,117 @@
+"""The permission matrix: anonymous, staff of A, staff of B, superuser (issue 3)."""
+
+import pytest
+
+from tests.factories import BlockedTimeFactory, BookingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def objects(provider_a):
+    return {
+        "provider": provider_a,
+        "rule": provider_a.rules.get(),
+        "blocked": BlockedTimeFactory(provider=provider_a),
+        "booking": BookingFactory(provider=provider_a),
+    }
+
+
+def urls(o):
+    p = o["provider"].pk
+    return {
+        "rules": f"/api/v1/providers/{p}/availability-rules/",
+        "rule": f"/api/v1/providers/{p}/availability-rules/{o['rule'].pk}/",
+        "blocked-times": f"/api/v1/providers/{p}/blocked-times/",
+        "blocked-time": f"/api/v1/providers/{p}/blocked-times/{o['blocked'].pk}/",
+        "booking": f"/api/v1/bookings/{o['booking'].pk}/",
+    }
+
+
+@pytest.mark.parametrize("name", ["rules", "rule", "blocked-times", "blocked-time", "booking"])
+def test_staff_of_b_get_404_for_as_objects(as_b, objects, name):
+    response = as_b.get(urls(objects)[name])
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("name", ["rules", "rule", "blocked-times", "blocked-time", "booking"])
+def test_staff_of_a_and_superusers_read_as_objects(as_a, as_root, objects, name):
+    assert as_a.get(urls(objects)[name]).status_code == 200
+    assert as_root.get(urls(objects)[name]).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["rules", "rule", "blocked-times", "blocked-time", "booking"])
+def test_anonymous_users_cannot_read_private_objects(anon, objects, name):
+    assert anon.get(urls(objects)[name]).status_code == 401
+
+
+def test_staff_of_b_cannot_change_delete_or_act_on_as_objects(as_b, objects):
+    u = urls(objects)
+    p = objects["provider"].pk
+    b = objects["booking"].pk
+    assert as_b.patch(f"/api/v1/providers/{p}/", {"name": "Mine now"}, format="json").status_code == 404
+    assert as_b.delete(f"/api/v1/providers/{p}/").status_code == 404
+    assert as_b.delete(u["rule"]).status_code == 404
+    assert as_b.delete(u["blocked-time"]).status_code == 404
+    assert as_b.post(f"/api/v1/bookings/{b}/cancel/", {"reason": "provider"}, format="json").status_code == 404
+    objects["provider"].refresh_from_db()
+    objects["booking"].refresh_from_db()
+    assert objects["provider"].name == "A Dentist"
+    assert objects["booking"].status == "confirmed"
+
+
+def test_booking_lists_show_only_the_users_providers(as_a, as_b, as_root, objects, provider_b):
+    BookingFactory(provider=provider_b)
+    assert as_a.get("/api/v1/bookings/").json()["count"] == 1
+    assert as_b.get("/api/v1/bookings/").json()["count"] == 1
+    assert as_root.get("/api/v1/bookings/").json()["count"] == 2
+
+
+def test_anonymous_users_read_active_providers_and_slots_only(anon, provider_a, provider_b):
+    provider_b.is_active = False
+    provider_b.save()
+    listed = [p["slug"] for p in anon.get("/api/v1/providers/").json()]
+    assert listed == ["a-dentist"]
+    assert anon.get(f"/api/v1/providers/{provider_a.pk}/").status_code == 200
+    assert anon.get(f"/api/v1/providers/{provider_b.pk}/").status_code == 404
+    assert anon.get(f"/api/v1/providers/{provider_a.pk}/slots/").status_code == 200
+    assert anon.get(f"/api/v1/providers/{provider_b.pk}/slots/").status_code == 404
+    assert anon.get("/api/v1/bookings/").status_code == 401
+    assert anon.post("/api/v1/providers/", {}, format="json").status_code == 401
+    assert anon.patch(f"/api/v1/providers/{provider_a.pk}/", {"name": "x"}, format="json").status_code == 404
+
+
+def test_staff_see_their_own_inactive_provider(as_b, provider_b):
+    provider_b.is_active = False
+    provider_b.save()
+    assert as_b.get(f"/api/v1/providers/{provider_b.pk}/").status_code == 200
+
+
+def test_non_staff_users_cannot_create_providers(db):
+    from tests.api.conftest import client_for
+    from tests.factories import UserFactory
+
+    customer_user = client_for(UserFactory(username="plain", is_staff=False))
+    response = customer_user.post("/api/v1/providers/", {"name": "x"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_session_authentication_works_too(client, staff_a, objects):
+    client.force_login(staff_a)
+    assert client.get(urls(objects)["booking"]).status_code == 200
+
+
+def test_drf_create_token_command_makes_a_working_token(staff_a, objects):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    out = StringIO()
+    call_command("drf_create_token", staff_a.username, stdout=out)
+    key = out.getvalue().split()[2]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get(urls(objects)["booking"]).status_code == 200
