@@ -8,6 +8,23 @@ from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReas
 HH_MM = {"format": "%H:%M", "input_formats": ["%H:%M", "%H:%M:%S"]}
 
 
+class QueryParamsSerializer(serializers.Serializer):
+    """Query parameters: a parameter given with an empty value is an error, not silently ignored."""
+
+    def to_internal_value(self, data):
+        blank = {name: ["This parameter may not be empty."] for name in self.fields if data.get(name, None) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
+class OptionalChoiceField(serializers.ChoiceField):
+    """A choice stored as "" when unset, shown as null."""
+
+    def to_representation(self, value):
+        return super().to_representation(value) if value else None
+
+
 class ProviderSerializer(serializers.ModelSerializer):
     timezone = TimeZoneNameField()
     reminder_lead_minutes = serializers.ListField(
@@ -54,7 +71,7 @@ class BlockedTimeSerializer(serializers.ModelSerializer):
         fields = ["id", "start_at", "end_at", "reason", "note"]
 
 
-class SlotsQuerySerializer(serializers.Serializer):
+class SlotsQuerySerializer(QueryParamsSerializer):
     MAX_DAYS = 62
 
     start = serializers.DateField(required=False)
@@ -104,6 +121,7 @@ class BookingSerializer(serializers.ModelSerializer):
     cancelled_at = AwareDateTimeField(read_only=True, allow_null=True)
     created_at = AwareDateTimeField(read_only=True)
     rescheduled_to = serializers.SerializerMethodField()
+    cancel_reason = OptionalChoiceField(choices=CancelReason.choices, allow_null=True, read_only=True)
 
     class Meta:
         model = Booking
@@ -122,6 +140,15 @@ class BookingSerializer(serializers.ModelSerializer):
             return None
 
 
+class BookingPageSerializer(serializers.Serializer):
+    """One page of bookings, as PageNumberPagination renders it."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = BookingSerializer(many=True)
+
+
 class BookingCreateSerializer(serializers.Serializer):
     provider = serializers.IntegerField(min_value=1)
     start = AwareDateTimeField()
@@ -129,7 +156,7 @@ class BookingCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class BookingFilterSerializer(serializers.Serializer):
+class BookingFilterSerializer(QueryParamsSerializer):
     provider = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(choices=Booking._meta.get_field("status").choices, required=False)
     start_after = AwareDateTimeField(required=False)

@@ -1,7 +1,8 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from scheduling.api.views import bookings, providers
+from scheduling.api.views.fallback import api_not_found
 
 app_name = "api"
 
@@ -30,4 +31,6 @@ urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ is a JSON 404, never Django's HTML page.
+    re_path(r"^.*$", api_not_found, name="not-found"),
 ]

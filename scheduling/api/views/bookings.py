@@ -15,6 +15,7 @@ from scheduling.api.schema import IDEMPOTENCY_KEY, errors
 from scheduling.api.serializers import (
     BookingCreateSerializer,
     BookingFilterSerializer,
+    BookingPageSerializer,
     BookingSerializer,
     CancelSerializer,
     RescheduleSerializer,
@@ -49,7 +50,7 @@ class BookingListApi(APIView):
 
     @extend_schema(
         parameters=[BookingFilterSerializer],
-        responses={200: BookingSerializer(many=True), **errors(400)},
+        responses={200: BookingPageSerializer, **errors(400)},
         tags=["bookings"],
     )
     def get(self, request):
