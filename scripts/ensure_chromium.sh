@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure Chromium is installed for the browser tests (Debian's package, via apt-get).
+# Make sure the browser tests' tools are installed: Chromium (Debian's package, via apt-get), and curl,
+# which runs the documented API calls in docs/api.md.
 # Never fatal: without root (or without apt-get) it only warns, and the browser tests will say why they skip/fail.
 set -uo pipefail
 
@@ -8,7 +9,7 @@ CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 warn() { printf '\033[1;33m!!\033[0m %s\n' "$*" >&2; }
 
-if [ -x "$CHROMIUM" ]; then
+if [ -x "$CHROMIUM" ] && command -v curl >/dev/null; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -21,7 +22,7 @@ if ! command -v apt-get >/dev/null; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-install() { apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; }
+install() { apt-get install -y -qq --no-install-recommends chromium fonts-liberation curl >/dev/null; }
 
 log "Installing Chromium with apt-get"
 # The package lists may be missing or stale on a fresh machine: refresh them once and retry.
