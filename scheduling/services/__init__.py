@@ -9,6 +9,7 @@ from scheduling.services.bookings import (
     booking_expire_holds,
     booking_mark_no_show,
     booking_reschedule,
+    booking_update_notes,
     customer_get_or_create,
 )
 from scheduling.services.providers import (
@@ -36,6 +37,7 @@ __all__ = [
     "booking_expire_holds",
     "booking_mark_no_show",
     "booking_reschedule",
+    "booking_update_notes",
     "customer_get_or_create",
     "provider_create",
     "provider_delete",

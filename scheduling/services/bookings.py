@@ -325,6 +325,19 @@ def booking_mark_no_show(*, booking_id: int) -> Booking:
         return booking
 
 
+def booking_update_notes(*, booking_id: int, notes: str) -> Booking:
+    """Replace a booking's staff notes. Locks the booking row.
+
+    Writes only `notes` (and `updated_at`), so a transition made since the caller read the booking
+    is never undone by a stale copy of the other fields.
+    """
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        booking.notes = notes or ""
+        booking.save(update_fields=["notes", "updated_at"])
+        return booking
+
+
 def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
     """Move a live booking: cancel it (reason rescheduled) and book the new start, atomically.
 
