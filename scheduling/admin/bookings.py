@@ -1,0 +1,489 @@
+"""Bookings in the console: the list, the detail page, transitions and the create-a-booking flow.
+
+Every change of state goes through `scheduling.services` (never django-fsm's FSMAdminMixin, which
+saves directly and skips the services' locks and side effects). A refused transition is an error
+message, never a 500; the status is never a form field.
+"""
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from scheduling.admin.display import booking_label, clock, local_span, status_badge, utc_span
+from scheduling.admin.notification_inlines import notification_inlines
+from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin
+from scheduling.availability import local_dates_window
+from scheduling.errors import DomainError, InvalidInput, SlotUnavailable
+from scheduling.formatting import local_time
+from scheduling.forms import BookingCreateForm, CancelBookingForm
+from scheduling.models import Booking, BookingStatus, Customer
+from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user
+from scheduling.services import (
+    booking_cancel,
+    booking_complete,
+    booking_confirm,
+    booking_create,
+    booking_mark_no_show,
+    booking_update_notes,
+)
+
+# name -> (service, what the message says was done)
+TRANSITIONS = {
+    "confirm": (booking_confirm, "Confirmed"),
+    "cancel": (booking_cancel, "Cancelled"),
+    "complete": (booking_complete, "Completed"),
+    "no_show": (booking_mark_no_show, "Marked as a no-show"),
+}
+# Which buttons the detail page offers for a status; the service still has the last word.
+BUTTONS = {
+    BookingStatus.PENDING: ["confirm", "cancel"],
+    BookingStatus.CONFIRMED: ["cancel", "complete", "no_show"],
+}
+BUTTON_LABELS = {"confirm": "Confirm", "cancel": "Cancel…", "complete": "Complete", "no_show": "No-show"}
+SLOT_PICKER_DAYS = 14
+
+
+class BookingDateFilter(admin.SimpleListFilter):
+    """Days in the list's zone (see `BookingAdmin.changelist_zone`)."""
+
+    title = "date"
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("tomorrow", "Tomorrow"),
+            ("next7", "Next 7 days"),
+            ("upcoming", "Upcoming"),
+            ("past", "Past"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        zone = timezone.get_current_timezone()
+        today = now.astimezone(zone).date()
+        tomorrow = today + timedelta(days=1)
+        match self.value():
+            case "today":
+                lo, hi = local_dates_window(today, today, zone)
+            case "tomorrow":
+                lo, hi = local_dates_window(tomorrow, tomorrow, zone)
+            case "next7":
+                lo, hi = now, local_dates_window(today, today + timedelta(days=6), zone)[1]
+            case "upcoming":
+                return queryset.filter(start_at__gte=now)
+            case "past":
+                return queryset.filter(start_at__lt=now)
+            case _:
+                return queryset
+        return queryset.filter(start_at__gte=lo, start_at__lt=hi)
+
+
+@admin.register(Booking)
+class BookingAdmin(LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
+    list_display = ["reference", "provider", "customer_name", "starts", "ends", "status_badge"]
+    list_filter = ["status", ("provider", admin.RelatedOnlyFieldListFilter), BookingDateFilter]
+    date_hierarchy = "start_at"
+    search_fields = ["reference", "customer__name", "customer__email"]
+    list_select_related = ["provider", "customer"]
+    ordering = ["-start_at"]
+    actions = ["confirm_selected", "cancel_selected", "complete_selected", "mark_no_show_selected"]
+    inlines = notification_inlines()
+    fieldsets = [
+        (None, {"fields": ["reference", "status_badge", "provider_link", "customer_link"]}),
+        ("When", {"fields": ["time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold"]}),
+        ("Cancellation terms", {"fields": ["cancellation_terms", "cancellation_outcome"]}),
+        ("Rescheduling", {"fields": ["rescheduled_from_link", "rescheduled_to_link"]}),
+        ("Notes", {"fields": ["notes"]}),
+        ("Record", {"fields": ["confirmed", "created", "updated"]}),
+    ]
+    readonly_fields = [
+        "reference", "status_badge", "provider_link", "customer_link", "time_in_provider_zone",
+        "time_in_customer_zone", "time_in_utc", "hold", "cancellation_terms", "cancellation_outcome",
+        "rescheduled_from_link", "rescheduled_to_link", "confirmed", "created", "updated",
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request) & bookings_for_user(user=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a booking is cancelled, never deleted: its history and policy snapshot stay
+
+    def object_label(self, obj: Booking) -> str:
+        return booking_label(obj)
+
+    def save_model(self, request, obj, form, change):
+        # Only the notes are editable; the service writes nothing else, so a transition made
+        # since the page was drawn is never undone.
+        booking_update_notes(booking_id=obj.pk, notes=form.cleaned_data.get("notes", ""))
+        self._remember_label(request, obj)
+
+    # --- list -----------------------------------------------------------------------------------
+
+    def changelist_zone(self, request) -> tuple[ZoneInfo, bool]:
+        """The zone whose days the date filter and hierarchy use, and whether the list spans several.
+
+        The chosen provider's zone, or the one zone all the user's providers share; UTC otherwise.
+        """
+        providers = providers_for_user(user=request.user)
+        chosen = request.GET.get("provider__id__exact", "")
+        if chosen.isdigit():
+            providers = providers.filter(pk=chosen)
+        zones = list(providers.order_by().values_list("timezone", flat=True).distinct()[:2])
+        return (zones[0], False) if len(zones) == 1 else (ZoneInfo("UTC"), len(zones) > 1)
+
+    def changelist_view(self, request, extra_context=None):
+        zone, mixed = self.changelist_zone(request)
+        context = {"changelist_zone": zone.key, "changelist_zone_mixed": mixed, **(extra_context or {})}
+        with timezone.override(zone):
+            response = super().changelist_view(request, context)
+            if isinstance(response, TemplateResponse):
+                response.render()  # the date hierarchy reads the active zone while rendering
+        return response
+
+    @admin.display(description="Customer", ordering="customer__name")
+    def customer_name(self, obj: Booking) -> str:
+        return obj.customer.name
+
+    @admin.display(description="Start (provider's zone)", ordering="start_at")
+    def starts(self, obj: Booking) -> str:
+        return local_time(obj.start_at, obj.provider_timezone)
+
+    @admin.display(description="End", ordering="end_at")
+    def ends(self, obj: Booking) -> str:
+        same_day = (
+            obj.start_at.astimezone(obj.provider_timezone).date() == obj.end_at.astimezone(obj.provider_timezone).date()
+        )
+        return local_time(obj.end_at, obj.provider_timezone, with_date=not same_day)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Booking):
+        return status_badge(obj)
+
+    # --- detail page ----------------------------------------------------------------------------
+
+    @admin.display(description="Provider")
+    def provider_link(self, obj: Booking):
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}?date={}">agenda</a>',
+            reverse("admin:scheduling_provider_change", args=[obj.provider_id]),
+            obj.provider.name,
+            reverse("admin:scheduling_provider_agenda_day", args=[obj.provider_id]),
+            obj.start_at.astimezone(obj.provider_timezone).date(),
+        )
+
+    @admin.display(description="Customer")
+    def customer_link(self, obj: Booking):
+        c = obj.customer
+        return format_html(
+            '<a href="{}">{}</a> &lt;{}&gt;{}',
+            reverse("admin:scheduling_customer_change", args=[c.pk]),
+            c.name,
+            c.email,
+            f" · {c.phone}" if c.phone else "",
+        )
+
+    @admin.display(description="Provider's zone")
+    def time_in_provider_zone(self, obj: Booking) -> str:
+        return local_span(obj.start_at, obj.end_at, obj.provider_timezone)
+
+    @admin.display(description="Customer's zone")
+    def time_in_customer_zone(self, obj: Booking) -> str:
+        return local_span(obj.start_at, obj.end_at, obj.customer_timezone)
+
+    @admin.display(description="UTC")
+    def time_in_utc(self, obj: Booking) -> str:
+        return utc_span(obj.start_at, obj.end_at)
+
+    @admin.display(description="Hold")
+    def hold(self, obj: Booking) -> str:
+        if obj.status != BookingStatus.PENDING or obj.hold_expires_at is None:
+            return "—"
+        state = "expired" if obj.hold_expires_at <= timezone.now() else "held"
+        return f"Slot {state} until {local_time(obj.hold_expires_at, obj.provider_timezone)}; confirm before then."
+
+    @admin.display(description="Terms")
+    def cancellation_terms(self, obj: Booking):
+        money = f"{obj.price} {obj.currency}"
+        fee = min(obj.late_cancel_fee, obj.price)
+        if not fee:
+            return format_html("Price {}. Cancelling is always free.", money)
+        return format_html(
+            "Price {}. Free cancellation until {} (for the customer: {}). After that a cancellation by "
+            "the customer costs {} {}; a cancellation by the provider is always free.",
+            money,
+            local_time(obj.free_cancel_until, obj.provider_timezone),
+            local_time(obj.free_cancel_until, obj.customer_timezone),
+            fee,
+            obj.currency,
+        )
+
+    @admin.display(description="Outcome")
+    def cancellation_outcome(self, obj: Booking) -> str:
+        if obj.status != BookingStatus.CANCELLED:
+            return "Not cancelled."
+        when = local_time(obj.cancelled_at, obj.provider_timezone) if obj.cancelled_at else "—"
+        return (
+            f"{obj.get_cancel_reason_display() or 'Cancelled'} on {when}; fee {obj.cancellation_fee} "
+            f"{obj.currency}, refund {obj.refund_amount} {obj.currency}."
+        )
+
+    @admin.display(description="Rescheduled from")
+    def rescheduled_from_link(self, obj: Booking):
+        return self._booking_link(obj.rescheduled_from)
+
+    @admin.display(description="Rescheduled to")
+    def rescheduled_to_link(self, obj: Booking):
+        return self._booking_link(Booking.objects.filter(rescheduled_from=obj).first())
+
+    @staticmethod
+    def _booking_link(other: Booking | None):
+        if other is None:
+            return "—"
+        url = reverse("admin:scheduling_booking_change", args=[other.pk])
+        return format_html('<a href="{}">{}</a>', url, booking_label(other))
+
+    @admin.display(description="Confirmed at")
+    def confirmed(self, obj: Booking) -> str:
+        return local_time(obj.confirmed_at, obj.provider_timezone) if obj.confirmed_at else "—"
+
+    @admin.display(description="Created")
+    def created(self, obj: Booking) -> str:
+        return local_time(obj.created_at, obj.provider_timezone)
+
+    @admin.display(description="Updated")
+    def updated(self, obj: Booking) -> str:
+        return local_time(obj.updated_at, obj.provider_timezone)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        booking = self.get_object(request, unquote(object_id))
+        names = BUTTONS.get(booking.status, []) if self.has_change_permission(request, booking) else []
+        buttons = [self._button(booking, name) for name in names]
+        context = {"transition_buttons": buttons, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
+
+    @staticmethod
+    def _button(booking: Booking, name: str) -> dict:
+        if name == "cancel":  # asks for a reason first
+            url = reverse("admin:scheduling_booking_cancel", args=[booking.pk])
+        else:
+            url = reverse("admin:scheduling_booking_transition", args=[booking.pk, name])
+        return {"name": name, "label": BUTTON_LABELS[name], "url": url, "post": name != "cancel"}
+
+    # --- transitions ----------------------------------------------------------------------------
+
+    def _transition(self, request, booking: Booking, name: str, **kwargs) -> bool:
+        """Run one service; a refusal becomes an error message naming the booking."""
+        service, done = TRANSITIONS[name]
+        try:
+            updated = service(booking_id=booking.pk, **kwargs)
+        except DomainError as exc:
+            self.message_user(request, f"{booking_label(booking)}: {exc.detail}", messages.ERROR)
+            return False
+        self.log_change(request, updated, f"{done} (through the booking service).")
+        return True
+
+    def _transition_many(self, request, queryset, name: str, **kwargs) -> None:
+        done = [b for b in queryset.select_related("provider") if self._transition(request, b, name, **kwargs)]
+        if done:
+            references = ", ".join(b.reference for b in done)
+            count = f"{len(done)} booking{'s' if len(done) != 1 else ''}"
+            self.message_user(request, f"{TRANSITIONS[name][1]} {count}: {references}.", messages.SUCCESS)
+
+    @admin.action(description="Confirm selected bookings", permissions=["change"])
+    def confirm_selected(self, request, queryset):
+        self._transition_many(request, queryset, "confirm")
+
+    @admin.action(description="Complete selected bookings", permissions=["change"])
+    def complete_selected(self, request, queryset):
+        self._transition_many(request, queryset, "complete")
+
+    @admin.action(description="Mark selected bookings as no-shows", permissions=["change"])
+    def mark_no_show_selected(self, request, queryset):
+        self._transition_many(request, queryset, "no_show")
+
+    @admin.action(description="Cancel selected bookings…", permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        """An intermediate page asks for the reason, like Django's delete confirmation."""
+        form = CancelBookingForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._transition_many(request, queryset, "cancel", reason=form.cleaned_data["reason"])
+            return None  # back to the list
+        bookings = list(queryset.select_related("provider", "customer"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Cancel bookings",
+            "form": form,
+            "rows": [self._cancel_row(b) for b in bookings],
+            "bookings": bookings,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/scheduling/booking/cancel_selected.html", context)
+
+    def _cancel_row(self, booking: Booking) -> dict:
+        return {
+            "booking": booking,
+            "label": booking_label(booking),
+            "customer": booking.customer.name,
+            "badge": status_badge(booking),
+            "terms": self.cancellation_terms(booking),
+            "url": reverse("admin:scheduling_booking_change", args=[booking.pk]),
+        }
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                wrap(self.transition_view),
+                name="scheduling_booking_transition",
+            ),
+            path("<path:object_id>/cancel/", wrap(self.cancel_view), name="scheduling_booking_cancel"),
+            *super().get_urls(),
+        ]
+
+    def _booking_for_change(self, request, object_id) -> Booking:
+        booking = self.get_object(request, unquote(object_id))  # 404 when not one of yours
+        if not self.has_change_permission(request, booking):
+            raise PermissionDenied
+        return booking
+
+    def transition_view(self, request, object_id, name):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if name not in TRANSITIONS or name == "cancel":
+            raise Http404("No such transition.")
+        booking = self._booking_for_change(request, object_id)
+        if self._transition(request, booking, name):
+            self.message_user(request, f"{TRANSITIONS[name][1]} {booking_label(booking)}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
+
+    def cancel_view(self, request, object_id):
+        booking = self._booking_for_change(request, object_id)
+        form = CancelBookingForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if self._transition(request, booking, "cancel", reason=form.cleaned_data["reason"]):
+                self.message_user(request, f"Cancelled {booking_label(booking)}.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Cancel booking {booking.reference}",
+            "original": booking,
+            "object_label": booking_label(booking),
+            "form": form,
+            "rows": [self._cancel_row(booking)],
+            "deadline_passed": timezone.now() > booking.free_cancel_until,
+            "free_until": local_time(booking.free_cancel_until, booking.provider_timezone),
+        }
+        return TemplateResponse(request, "admin/scheduling/booking/cancel.html", context)
+
+    # --- create a booking -----------------------------------------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Provider, then date, then one of the engine's free slots, then an existing or new customer."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        providers = providers_for_user(user=request.user).filter(is_active=True)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "New booking",
+            "providers": providers,
+            "step": 1,
+        }
+        provider_id = request.GET.get("provider", "")
+        if not provider_id:
+            return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
+        if not provider_id.isdigit():
+            raise Http404("No such provider.")
+        provider = get_object_or_404(providers, pk=provider_id)
+        zone = provider.timezone
+        today = timezone.now().astimezone(zone).date()
+        try:
+            day = date.fromisoformat(request.GET.get("date", ""))
+        except ValueError:
+            day = None
+        first = today if day is None or day < today + timedelta(days=SLOT_PICKER_DAYS) else day
+        last = first + timedelta(days=SLOT_PICKER_DAYS - 1)
+        free = provider_slots(provider=provider, first=first, last=last)
+        counts: dict[date, int] = {}
+        for slot in free:
+            counts[slot.start.astimezone(zone).date()] = counts.get(slot.start.astimezone(zone).date(), 0) + 1
+        base = f"{reverse('admin:scheduling_booking_add')}?provider={provider.pk}"
+        context.update(
+            provider=provider,
+            zone=zone.key,
+            step=2,
+            day=day,
+            today=today,
+            base_url=base,
+            strip=[
+                {"date": d, "count": counts.get(d, 0), "url": f"{base}&date={d}", "selected": d == day}
+                for d in (first + timedelta(days=n) for n in range(SLOT_PICKER_DAYS))
+            ],
+        )
+        if day is None:
+            return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
+
+        slots = [s for s in free if s.start.astimezone(zone).date() == day] if first <= day <= last else []
+        customers = self._customers_for(request)
+        form = BookingCreateForm(
+            request.POST if request.method == "POST" else None, provider=provider, slots=slots, customers=customers
+        )
+        if request.method == "POST" and form.is_valid():
+            booking = self._create(request, form)
+            if booking is not None:
+                return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
+        context.update(
+            step=3, form=form, slots=slots, zone_abbreviation=clock(local_dates_window(day, day, zone)[0], zone)
+        )
+        return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
+
+    def _customers_for(self, request):
+        if request.user.is_superuser:
+            return Customer.objects.all()
+        return Customer.objects.filter(pk__in=bookings_for_user(user=request.user).values("customer_id"))
+
+    def _create(self, request, form: BookingCreateForm) -> Booking | None:
+        try:
+            booking = booking_create(
+                provider_id=form.provider.pk,
+                start=form.cleaned_data["slot"],
+                customer=form.customer_input(),
+                notes=form.cleaned_data.get("notes", ""),
+            )
+        except SlotUnavailable as exc:
+            form.add_error(None, self._conflict_message(exc))
+            return None
+        except InvalidInput as exc:  # includes SlotNotOffered
+            form.add_service_error(exc)
+            return None
+        self.log_addition(request, booking, [{"added": {}}])
+        self.message_user(
+            request, f"Booked {booking_label(booking)} ({booking.get_status_display().lower()}).", messages.SUCCESS
+        )
+        return booking
+
+    @staticmethod
+    def _conflict_message(exc: SlotUnavailable):
+        other = Booking.objects.filter(pk=exc.conflicting_booking_id).first() if exc.conflicting_booking_id else None
+        if other is None:
+            return exc.detail
+        return format_html(
+            '{} It collides with <a href="{}">booking {}</a>.',
+            exc.detail,
+            reverse("admin:scheduling_booking_change", args=[other.pk]),
+            booking_label(other),
+        )

@@ -1,0 +1,282 @@
+"""Providers, their availability rules and blocked times; the availability preview and the agenda."""
+
+from datetime import date, timedelta
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from scheduling.admin.display import clock, local_span, status_badge
+from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin, ProviderScopedMixin
+from scheduling.availability import local_dates_window
+from scheduling.formatting import local_time
+from scheduling.forms import AvailabilityRuleForm, BlockedTimeForm, ProviderForm
+from scheduling.models import AvailabilityRule, BlockedTime, BookingStatus, Provider
+from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user
+
+PREVIEW_DAYS = 14
+
+
+class AvailabilityRuleInline(admin.TabularInline):
+    model = AvailabilityRule
+    form = AvailabilityRuleForm
+    fields = ["kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"]
+    extra = 0
+    verbose_name_plural = "Availability rules (wall-clock times in the provider's zone)"
+
+
+class BlockedTimeInline(admin.TabularInline):
+    """Upcoming blocked times, typed and shown in the provider's zone. Past ones: the blocked-time list."""
+
+    model = BlockedTime
+    form = BlockedTimeForm
+    fields = ["start_at", "end_at", "reason", "note"]
+    extra = 0
+    show_change_link = True
+    template = "admin/scheduling/blockedtime/tabular.html"
+    verbose_name_plural = "Upcoming blocked times"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(end_at__gt=timezone.now())
+
+    def get_formset(self, request, obj=None, **kwargs):
+        zone = obj.timezone if obj is not None else None
+        kwargs["form"] = type("BlockedTimeInlineForm", (self.form,), {"default_zone": zone})
+        return super().get_formset(request, obj, **kwargs)
+
+
+class ZoneListFilter(admin.AllValuesFieldListFilter):
+    """Only the zones the user's providers are in, not all of tzdata."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "zone"
+
+
+@admin.register(Provider)
+class ProviderAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
+    form = ProviderForm
+    list_display = ["name", "kind", "timezone", "slot_minutes", "requires_confirmation", "is_active", "agenda_links"]
+    list_filter = ["kind", ("timezone", ZoneListFilter), "is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ["staff"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "kind", "timezone", "is_active", "staff"]}),
+        ("Availability preview", {"fields": ["availability_preview"]}),
+        (
+            "Slots",
+            {
+                "fields": [
+                    ("slot_minutes", "slot_step_minutes"),
+                    ("buffer_before_minutes", "buffer_after_minutes"),
+                    ("min_notice_minutes", "max_advance_days"),
+                ]
+            },
+        ),
+        ("Confirmation and reminders", {"fields": ["requires_confirmation", "hold_minutes", "reminder_lead_minutes"]}),
+        ("Price and cancellation policy", {"fields": [("price", "currency"), "free_cancel_hours", "late_cancel_fee"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=providers_for_user(user=request.user))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["availability_preview"]
+        if not request.user.is_superuser:
+            readonly.append("staff")  # staff cannot hand a provider to others, or drop themselves
+        return readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else self.prepopulated_fields
+
+    def get_inlines(self, request, obj):
+        # Blocked times are typed in the provider's zone, which a provider not yet saved lacks.
+        return [AvailabilityRuleInline, BlockedTimeInline] if obj is not None else [AvailabilityRuleInline]
+
+    # --- list -----------------------------------------------------------------------------------
+
+    @admin.display(description="Agenda")
+    def agenda_links(self, obj: Provider):
+        return format_html(
+            '<a href="{}">Day</a> · <a href="{}">Week</a>',
+            reverse("admin:scheduling_provider_agenda_day", args=[obj.pk]),
+            reverse("admin:scheduling_provider_agenda_week", args=[obj.pk]),
+        )
+
+    # --- availability preview -----------------------------------------------------------------
+
+    @admin.display(description=f"Free slots, next {PREVIEW_DAYS} days")
+    def availability_preview(self, obj: Provider | None):
+        if obj is None or obj.pk is None:
+            return "Save the provider and add availability rules to see its free slots."
+        zone = obj.timezone
+        first = timezone.now().astimezone(zone).date()
+        last = first + timedelta(days=PREVIEW_DAYS - 1)
+        by_day: dict[date, list[str]] = {first + timedelta(days=n): [] for n in range(PREVIEW_DAYS)}
+        for slot in provider_slots(provider=obj, first=first, last=last):
+            by_day.setdefault(slot.start.astimezone(zone).date(), []).append(clock(slot.start, zone))
+        days = [{"date": day, "times": times} for day, times in sorted(by_day.items())]
+        return render_to_string(
+            "admin/scheduling/provider/availability_preview.html",
+            {
+                "provider": obj,
+                "zone": zone.key,
+                "days": days,
+                "total": sum(len(d["times"]) for d in days),
+                "add_url": reverse("admin:scheduling_booking_add"),
+            },
+        )
+
+    # --- agenda -------------------------------------------------------------------------------
+
+    def get_urls(self):
+        agenda = self.admin_site.admin_view(self.agenda_view)
+        return [
+            path("<path:object_id>/agenda/day/", agenda, {"span": "day"}, name="scheduling_provider_agenda_day"),
+            path("<path:object_id>/agenda/week/", agenda, {"span": "week"}, name="scheduling_provider_agenda_week"),
+            *super().get_urls(),
+        ]
+
+    def agenda_view(self, request, object_id, span):
+        provider = self.get_object(request, unquote(object_id))
+        if not self.has_view_permission(request, provider):
+            raise PermissionDenied
+        zone = provider.timezone
+        today = timezone.now().astimezone(zone).date()
+        try:
+            day = date.fromisoformat(request.GET.get("date", ""))
+        except ValueError:
+            day = today
+        if span == "week":
+            first = day - timedelta(days=day.weekday())  # weeks start on Monday
+            last, step = first + timedelta(days=6), 7
+        else:
+            first, last, step = day, day, 1
+        name = f"admin:scheduling_provider_agenda_{span}"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{provider.name}: {'week of ' if span == 'week' else ''}{first:%a %d %b %Y}",
+            "provider": provider,
+            "span": span,
+            "day": day,
+            "zone": zone.key,
+            "zone_abbreviation": clock(local_dates_window(first, first, zone)[0], zone).split(" ", 1)[1],
+            "days": self._agenda_days(request, provider, first, last),
+            "previous_url": f"{reverse(name, args=[provider.pk])}?date={day - timedelta(days=step)}",
+            "next_url": f"{reverse(name, args=[provider.pk])}?date={day + timedelta(days=step)}",
+            "today_url": reverse(name, args=[provider.pk]),
+            "day_url": f"{reverse('admin:scheduling_provider_agenda_day', args=[provider.pk])}?date={day}",
+            "week_url": f"{reverse('admin:scheduling_provider_agenda_week', args=[provider.pk])}?date={day}",
+            "add_url": f"{reverse('admin:scheduling_booking_add')}?provider={provider.pk}&date={day}",
+        }
+        return TemplateResponse(request, "admin/scheduling/provider/agenda.html", context)
+
+    def _agenda_days(self, request, provider: Provider, first: date, last: date) -> list[dict]:
+        zone = provider.timezone
+        start, end = local_dates_window(first, last, zone)
+        bookings = list(
+            bookings_for_user(user=request.user)
+            .filter(provider=provider, start_at__lt=end, end_at__gt=start)
+            .select_related("customer")
+            .order_by("start_at")
+        )
+        blocked = list(provider.blocked_times.filter(start_at__lt=end, end_at__gt=start).order_by("start_at"))
+        days = []
+        for n in range((last - first).days + 1):
+            day = first + timedelta(days=n)
+            lo, hi = local_dates_window(day, day, zone)
+            items = [
+                {
+                    "kind": "booking",
+                    "start": b.start_at,
+                    "time": self._agenda_time(b.start_at, b.end_at, zone, day),
+                    "title": f"{b.customer.name} · {b.reference}",
+                    "badge": status_badge(b),
+                    "url": reverse("admin:scheduling_booking_change", args=[b.pk]),
+                    "dimmed": b.status == BookingStatus.CANCELLED,
+                }
+                for b in bookings
+                if b.start_at < hi and b.end_at > lo
+            ]
+            items += [
+                {
+                    "kind": "blocked",
+                    "start": bt.start_at,
+                    "time": self._agenda_time(bt.start_at, bt.end_at, zone, day),
+                    "title": f"Blocked: {bt.get_reason_display()}{f' · {bt.note}' if bt.note else ''}",
+                    "url": reverse("admin:scheduling_blockedtime_change", args=[bt.pk]),
+                    "dimmed": False,
+                }
+                for bt in blocked
+                if bt.start_at < hi and bt.end_at > lo
+            ]
+            days.append(
+                {
+                    "date": day,
+                    "items": sorted(items, key=lambda item: item["start"]),
+                    "url": f"{reverse('admin:scheduling_provider_agenda_day', args=[provider.pk])}?date={day}",
+                }
+            )
+        return days
+
+    @staticmethod
+    def _agenda_time(start, end, zone, day: date) -> str:
+        def show(value):
+            local = value.astimezone(zone)
+            return clock(value, zone) if local.date() == day else f"{local:%a %d %b} {clock(value, zone)}"
+
+        return f"{show(start)} – {show(end)}"
+
+
+@admin.register(AvailabilityRule)
+class AvailabilityRuleAdmin(ProviderScopedMixin, admin.ModelAdmin):
+    form = AvailabilityRuleForm
+    fields = ["provider", "kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"]
+    list_display = ["provider", "kind", "rrule", "starts_on", "ends_on", "window", "label"]
+    list_filter = ["kind", ("provider", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["provider__name", "label", "rrule"]
+    list_select_related = ["provider"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # The rule form is shared with the inline, which has no provider field.
+        form.base_fields["provider"].help_text = "The rule's times are wall-clock times in this provider's zone."
+        return form
+
+    @admin.display(description="Window (provider's wall clock)")
+    def window(self, obj: AvailabilityRule) -> str:
+        overnight = " (next day)" if obj.end_time <= obj.start_time else ""
+        return f"{obj.start_time:%H:%M}–{obj.end_time:%H:%M}{overnight} {obj.provider.timezone.key}"
+
+
+@admin.register(BlockedTime)
+class BlockedTimeAdmin(LocalLabelMixin, ProviderScopedMixin, admin.ModelAdmin):
+    form = BlockedTimeForm
+    list_display = ["reason", "provider", "starts", "ends", "note"]
+    list_filter = ["reason", ("provider", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["provider__name", "note"]
+    list_select_related = ["provider"]
+    ordering = ["-start_at"]
+
+    def object_label(self, obj: BlockedTime) -> str:
+        return f"{obj.get_reason_display()}: {local_span(obj.start_at, obj.end_at, obj.provider.timezone)}"
+
+    def get_deleted_objects(self, objs, request):
+        # A blocked time has nothing depending on it; list it by its local span.
+        _, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return [self.object_label(obj) for obj in objs], model_count, perms_needed, protected
+
+    @admin.display(description="Start (provider's zone)", ordering="start_at")
+    def starts(self, obj: BlockedTime) -> str:
+        return local_time(obj.start_at, obj.provider.timezone)
+
+    @admin.display(description="End", ordering="end_at")
+    def ends(self, obj: BlockedTime) -> str:
+        return local_time(obj.end_at, obj.provider.timezone)

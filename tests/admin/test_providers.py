@@ -1,0 +1,301 @@
+"""Provider list and page: filters, search, inlines with the services' validation, the preview."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from scheduling.models import AvailabilityRule, BlockedTime
+from scheduling.selectors import provider_slots
+from scheduling.services import CustomerData, booking_create
+from tests.factories import AvailabilityRuleFactory, BlockedTimeFactory, ProviderFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NY = ZoneInfo("America/New_York")
+
+
+def change_url(provider):
+    return f"/admin/scheduling/provider/{provider.pk}/change/"
+
+
+def provider_post_data(provider, **overrides):
+    """The provider change form as the browser would post it, with empty inline formsets."""
+    data = {
+        "name": provider.name, "slug": provider.slug, "kind": provider.kind, "timezone": str(provider.timezone),
+        "is_active": "on", "slot_minutes": provider.slot_minutes, "slot_step_minutes": "",
+        "buffer_before_minutes": 0, "buffer_after_minutes": 0, "min_notice_minutes": provider.min_notice_minutes,
+        "max_advance_days": provider.max_advance_days, "hold_minutes": 15, "reminder_lead_minutes": "1440,60,15",
+        "free_cancel_hours": 24, "late_cancel_fee": "0.00", "price": "0.00", "currency": "USD",
+        "rules-TOTAL_FORMS": 0, "rules-INITIAL_FORMS": 0, "rules-MIN_NUM_FORMS": 0, "rules-MAX_NUM_FORMS": 1000,
+        "blocked_times-TOTAL_FORMS": 0, "blocked_times-INITIAL_FORMS": 0,
+        "blocked_times-MIN_NUM_FORMS": 0, "blocked_times-MAX_NUM_FORMS": 1000,
+    }  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def test_provider_list_filters_by_kind(as_superuser, provider_a, provider_b):
+    body = as_superuser.get("/admin/scheduling/provider/?kind__exact=room").content.decode()
+    assert "Beta Rooms" in body and "Alpha Dental" not in body
+
+
+def test_provider_list_filters_by_zone(as_superuser, provider_a, provider_b):
+    body = as_superuser.get("/admin/scheduling/provider/?timezone=Europe/Berlin").content.decode()
+    assert "Beta Rooms" in body and "Alpha Dental" not in body
+
+
+def test_provider_zone_filter_offers_only_zones_in_use(as_superuser, provider_a, provider_b):
+    body = as_superuser.get("/admin/scheduling/provider/").content.decode()
+    assert "?timezone=Europe%2FBerlin" in body and "?timezone=America%2FNew_York" in body
+    assert "Asia%2FTokyo" not in body
+
+
+def test_provider_list_filters_by_active(as_superuser, provider_a):
+    ProviderFactory(name="Retired Room", is_active=False)
+    body = as_superuser.get("/admin/scheduling/provider/?is_active__exact=0").content.decode()
+    assert "Retired Room" in body and "Alpha Dental" not in body
+
+
+def test_provider_list_searches_by_name(as_superuser, provider_a, provider_b):
+    body = as_superuser.get("/admin/scheduling/provider/?q=dental").content.decode()
+    assert "Alpha Dental" in body and "Beta Rooms" not in body
+
+
+def test_provider_list_links_each_agenda(as_superuser, provider_a):
+    body = as_superuser.get("/admin/scheduling/provider/").content.decode()
+    assert f"/admin/scheduling/provider/{provider_a.pk}/agenda/day/" in body
+    assert f"/admin/scheduling/provider/{provider_a.pk}/agenda/week/" in body
+
+
+def test_provider_page_has_rule_and_blocked_time_inlines(as_superuser, provider_a):
+    body = as_superuser.get(change_url(provider_a)).content.decode()
+    assert 'id="rules-group"' in body and 'id="blocked_times-group"' in body
+    assert "FREQ=DAILY" in body
+
+
+def test_availability_preview_shows_the_engines_slots_for_14_days_in_the_provider_zone(as_superuser):
+    provider = ProviderFactory(timezone="America/New_York", name="Weekday Clinic")
+    AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(10))
+    today = timezone.now().astimezone(NY).date()
+    expected = provider_slots(provider=provider, first=today, last=today + timedelta(days=13))
+    body = as_superuser.get(change_url(provider)).content.decode()
+    assert f"{len(expected)} free slots in the next 14 days" in body
+    assert "America/New_York" in body
+    assert body.count('<li class="slot-chip">09:30 E') >= 13  # 09:30 local (EDT or EST), not UTC
+    assert "13:30 " not in body and "14:30 " not in body  # the same slots in UTC would read so
+
+
+def test_availability_preview_leaves_out_a_booked_slot(as_superuser):
+    provider = ProviderFactory(timezone="America/New_York", name="One Hour Clinic")
+    AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(10))
+    before = as_superuser.get(change_url(provider)).content.decode()
+    tomorrow = timezone.now().astimezone(NY).date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, time(9), tzinfo=NY)
+    booking_create(provider_id=provider.pk, start=start, customer=CustomerData(name="Ann", email="ann@example.com"))
+    after = as_superuser.get(change_url(provider)).content.decode()
+    assert before.count('class="slot-chip"') - after.count('class="slot-chip"') == 1
+
+
+def test_adding_a_rule_with_a_bad_rrule_is_refused_with_the_model_message(as_superuser, provider_a):
+    data = provider_post_data(
+        provider_a,
+        **{
+            "rules-TOTAL_FORMS": 1, "rules-0-kind": "open", "rules-0-rrule": "FREQ=HOURLY",
+            "rules-0-starts_on": "2027-01-01", "rules-0-start_time": "09:00", "rules-0-end_time": "17:00",
+        },
+    )  # fmt: skip
+    response = as_superuser.post(change_url(provider_a), data)
+    assert response.status_code == 200
+    assert "FREQ is not allowed in a rule" in response.content.decode()
+    assert provider_a.rules.count() == 1
+
+
+def test_adding_a_rule_stores_the_rrule_normalised_like_the_service(as_superuser, provider_a):
+    data = provider_post_data(
+        provider_a,
+        **{
+            "rules-TOTAL_FORMS": 1, "rules-0-kind": "closed", "rules-0-rrule": "RRULE:freq=weekly;byday=sa",
+            "rules-0-starts_on": "2027-01-01", "rules-0-start_time": "00:00", "rules-0-end_time": "00:00",
+        },
+    )  # fmt: skip
+    response = as_superuser.post(change_url(provider_a), data)
+    assert response.status_code == 302
+    assert provider_a.rules.filter(kind="closed").get().rrule == "FREQ=WEEKLY;BYDAY=SA"
+
+
+def test_blocked_time_typed_on_the_provider_page_is_read_in_the_provider_zone(as_superuser, provider_a):
+    day = (timezone.now() + timedelta(days=30)).astimezone(NY).date()
+    data = provider_post_data(
+        provider_a,
+        **{
+            "blocked_times-TOTAL_FORMS": 1, "blocked_times-0-start_at_0": day.isoformat(),
+            "blocked_times-0-start_at_1": "12:00", "blocked_times-0-end_at_0": day.isoformat(),
+            "blocked_times-0-end_at_1": "13:30", "blocked_times-0-reason": "break",
+        },
+    )  # fmt: skip
+    response = as_superuser.post(change_url(provider_a), data)
+    assert response.status_code == 302
+    blocked = BlockedTime.objects.get(provider=provider_a)
+    assert blocked.start_at == datetime.combine(day, time(12), tzinfo=NY)
+    assert blocked.end_at == datetime.combine(day, time(13, 30), tzinfo=NY)
+
+
+def test_blocked_time_inline_shows_saved_times_in_the_provider_zone_not_utc(as_superuser, provider_a):
+    start = datetime(2031, 7, 1, 12, 0, tzinfo=NY)  # 16:00 UTC
+    BlockedTimeFactory(provider=provider_a, start_at=start, end_at=start + timedelta(hours=1), reason="vacation")
+    body = as_superuser.get(change_url(provider_a)).content.decode()
+    assert 'value="12:00:00"' in body and 'value="2031-07-01"' in body
+    assert "Vacation: Tue 01 Jul 2031, 12:00–13:00 EDT (America/New_York)" in body
+    assert "16:00:00" not in body and "16:00Z" not in body
+
+
+def test_blocked_time_ending_before_it_starts_is_a_form_error(as_superuser, provider_a):
+    data = provider_post_data(
+        provider_a,
+        **{
+            "blocked_times-TOTAL_FORMS": 1, "blocked_times-0-start_at_0": "2031-07-01",
+            "blocked_times-0-start_at_1": "12:00", "blocked_times-0-end_at_0": "2031-07-01",
+            "blocked_times-0-end_at_1": "11:00", "blocked_times-0-reason": "break",
+        },
+    )  # fmt: skip
+    response = as_superuser.post(change_url(provider_a), data)
+    assert response.status_code == 200
+    assert "The end must be after the start." in response.content.decode()
+    assert not BlockedTime.objects.exists()
+
+
+def test_provider_with_a_fixed_offset_zone_is_refused_like_the_service(as_superuser, provider_a):
+    response = as_superuser.post(change_url(provider_a), provider_post_data(provider_a, timezone="Etc/GMT+5"))
+    assert response.status_code == 200
+    assert "Unknown time zone" in response.content.decode()
+    provider_a.refresh_from_db()
+    assert str(provider_a.timezone) == "America/New_York"
+
+
+def test_provider_late_fee_above_the_price_is_refused(as_superuser, provider_a):
+    data = provider_post_data(provider_a, price="10.00", late_cancel_fee="20.00")
+    response = as_superuser.post(change_url(provider_a), data)
+    assert "The late cancellation fee cannot exceed the price." in response.content.decode()
+
+
+def test_staff_cannot_change_who_staffs_their_provider(as_staff_a, staff_a, provider_a):
+    other = UserFactory(username="intruder")
+    response = as_staff_a.post(change_url(provider_a), provider_post_data(provider_a, staff=[other.pk]))
+    assert response.status_code == 302
+    assert list(provider_a.staff.all()) == [staff_a]
+
+
+def test_superuser_can_add_a_provider_with_rules(as_superuser, superuser):
+    data = provider_post_data(
+        ProviderFactory.build(name="New Studio", slug="new-studio", timezone="Asia/Tokyo"),
+        **{
+            "rules-TOTAL_FORMS": 1, "rules-0-kind": "open", "rules-0-rrule": "FREQ=WEEKLY;BYDAY=MO",
+            "rules-0-starts_on": "2027-01-04", "rules-0-start_time": "10:00", "rules-0-end_time": "12:00",
+        },
+    )  # fmt: skip
+    for key in list(data):
+        if key.startswith("blocked_times-"):
+            del data[key]  # no blocked-time inline before the provider (and its zone) exists
+    response = as_superuser.post("/admin/scheduling/provider/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    rule = AvailabilityRule.objects.get(provider__slug="new-studio")
+    assert (rule.rrule, rule.start_time) == ("FREQ=WEEKLY;BYDAY=MO", time(10))
+
+
+def test_rule_admin_rejects_an_unparseable_rrule(as_superuser, provider_a):
+    response = as_superuser.post(
+        "/admin/scheduling/availabilityrule/add/",
+        {
+            "provider": provider_a.pk, "kind": "open", "rrule": "FREQ=WEEKLY;BYDAY=XX",
+            "starts_on": "2027-01-01", "start_time": "09:00", "end_time": "17:00",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Not a valid RFC 5545 recurrence rule" in response.content.decode()
+
+
+def test_rule_admin_rejects_an_end_date_before_the_start(as_superuser, provider_a):
+    response = as_superuser.post(
+        "/admin/scheduling/availabilityrule/add/",
+        {
+            "provider": provider_a.pk, "kind": "open", "rrule": "FREQ=DAILY", "starts_on": "2027-01-10",
+            "ends_on": "2027-01-01", "start_time": "09:00", "end_time": "17:00",
+        },
+    )  # fmt: skip
+    assert "The last date cannot be before the first date." in response.content.decode()
+
+
+def test_rule_list_shows_the_window_with_the_provider_zone(as_superuser, provider_a):
+    body = as_superuser.get("/admin/scheduling/availabilityrule/").content.decode()
+    assert "00:00–00:00 (next day) America/New_York" in body
+
+
+def test_blocked_time_admin_reads_times_in_the_chosen_providers_zone(as_superuser, provider_b):
+    response = as_superuser.post(
+        "/admin/scheduling/blockedtime/add/",
+        {
+            "provider": provider_b.pk, "start_at_0": "2031-01-15", "start_at_1": "09:00",
+            "end_at_0": "2031-01-15", "end_at_1": "10:00", "reason": "personal", "note": "dentist",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    blocked = BlockedTime.objects.get()
+    assert blocked.start_at == datetime(2031, 1, 15, 8, 0, tzinfo=ZoneInfo("UTC"))  # 09:00 CET
+
+
+def test_blocked_time_list_shows_local_times_with_the_zone(as_superuser, provider_b):
+    start = datetime(2031, 1, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    BlockedTimeFactory(provider=provider_b, start_at=start, end_at=start + timedelta(hours=1))
+    body = as_superuser.get("/admin/scheduling/blockedtime/").content.decode()
+    assert "Wed 15 Jan 2031, 09:00 CET (Europe/Berlin)" in body
+
+
+def test_blocked_time_page_and_messages_name_it_in_local_time(as_superuser, provider_b):
+    start = datetime(2031, 1, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    blocked = BlockedTimeFactory(provider=provider_b, start_at=start, end_at=start + timedelta(hours=1))
+    url = f"/admin/scheduling/blockedtime/{blocked.pk}/change/"
+    body = as_superuser.get(url).content.decode()
+    assert "Personal: Wed 15 Jan 2031, 09:00–10:00 CET (Europe/Berlin)" in body
+    assert "08:00Z" not in body
+    response = as_superuser.post(
+        url,
+        {
+            "provider": provider_b.pk, "start_at_0": "2031-01-15", "start_at_1": "09:00",
+            "end_at_0": "2031-01-15", "end_at_1": "11:00", "reason": "personal", "note": "",
+        },
+        follow=True,
+    )  # fmt: skip
+    page = response.content.decode()
+    assert "Personal: Wed 15 Jan 2031, 09:00–11:00 CET (Europe/Berlin)" in page and "08:00Z" not in page
+
+
+def test_blocked_time_delete_confirmation_names_it_in_local_time(as_superuser, provider_b):
+    start = datetime(2031, 1, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    blocked = BlockedTimeFactory(provider=provider_b, start_at=start, end_at=start + timedelta(hours=1))
+    body = as_superuser.get(f"/admin/scheduling/blockedtime/{blocked.pk}/delete/").content.decode()
+    assert "Personal: Wed 15 Jan 2031, 09:00–10:00 CET (Europe/Berlin)" in body and "08:00Z" not in body
+    response = as_superuser.post(f"/admin/scheduling/blockedtime/{blocked.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not BlockedTime.objects.exists()
+
+
+def test_blocked_time_inline_lists_only_upcoming_blocked_times(as_superuser, provider_a):
+    past = timezone.now() - timedelta(days=3)
+    BlockedTimeFactory(provider=provider_a, start_at=past, end_at=past + timedelta(hours=1), note="old-one")
+    BlockedTimeFactory(provider=provider_a, note="next-one")
+    body = as_superuser.get(change_url(provider_a)).content.decode()
+    assert "next-one" in body and "old-one" not in body
+
+
+def test_provider_page_links_the_agenda_and_a_new_booking(as_superuser, provider_a):
+    body = as_superuser.get(change_url(provider_a)).content.decode()
+    assert f"/admin/scheduling/provider/{provider_a.pk}/agenda/day/" in body
+    assert f"/admin/scheduling/booking/add/?provider={provider_a.pk}" in body
+
+
+def test_preview_shows_no_slot_for_a_provider_without_rules(as_superuser):
+    provider = ProviderFactory(name="Empty")
+    body = as_superuser.get(change_url(provider)).content.decode()
+    assert "0 free slots in the next 14 days" in body
