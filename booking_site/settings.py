@@ -91,6 +91,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".local" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the customer pages' CSS and script
 
 # Shared by every gunicorn worker, so throttles and idempotency windows hold across processes.
 CACHES = {

@@ -1,13 +1,17 @@
 """Reads for the scheduling domain. Nothing here writes."""
 
+import hashlib
+import hmac
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from scheduling import availability
-from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot
+from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot, Verdict
 from scheduling.models import AvailabilityRule, Booking, Provider
 
 
@@ -66,17 +70,19 @@ def provider_slots(
     last: date,
     viewer_tz: ZoneInfo | None = None,
     now: datetime | None = None,
+    exclude_booking_id: int | None = None,
 ) -> list[Slot]:
     """Free slots starting on local dates [first, last] in `viewer_tz` (default: the provider's).
 
-    Three queries whatever the range: rules, live bookings, blocked times.
+    Three queries whatever the range: rules, live bookings, blocked times. `exclude_booking_id`
+    ignores one booking, as rescheduling it would (it is cancelled before the new time is held).
     """
     viewer_tz = viewer_tz or provider.timezone
     window = availability.local_dates_window(first, last, viewer_tz)
     return availability.slots_between(
         provider_spec(provider),
         provider_rules(provider=provider),
-        busy=provider_busy(provider=provider, window=window),
+        busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
         blocked=provider_blocked(provider=provider, window=window),
         window=window,
         now=now or timezone.now(),
@@ -110,3 +116,138 @@ def bookings_for_user(*, user) -> QuerySet[Booking]:
     if user.is_superuser:
         return Booking.objects.all()
     return Booking.objects.filter(provider__staff=user)
+
+
+# --- customer pages ---------------------------------------------------------------------------
+
+
+def active_providers() -> QuerySet[Provider]:
+    return Provider.objects.filter(is_active=True).order_by("name")
+
+
+def active_provider_by_slug(*, slug: str) -> Provider | None:
+    return Provider.objects.filter(slug=slug, is_active=True).first()
+
+
+def slot_verdict(
+    *, provider: Provider, start: datetime, now: datetime | None = None, exclude_booking_id: int | None = None
+) -> Verdict:
+    """Whether `start` can be booked now, and if not why: the checks `booking_create` makes."""
+    window = (start, start + timedelta(microseconds=1))
+    return availability.verdict_for_start(
+        provider_spec(provider),
+        provider_rules(provider=provider),
+        busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
+        blocked=provider_blocked(provider=provider, window=window),
+        start=start,
+        now=now or timezone.now(),
+    )
+
+
+_SEARCH_SPANS = (timedelta(days=14), timedelta(days=60), timedelta(days=180), timedelta(days=400))
+
+
+def provider_first_free_slot(
+    *, provider: Provider, after: datetime, now: datetime | None = None, exclude_booking_id: int | None = None
+) -> Slot | None:
+    """The earliest free slot starting at or after `after`, within the booking horizon.
+
+    Searches in widening windows: the usual case (a free slot within two weeks) is three queries.
+    """
+    now = now or timezone.now()
+    spec, rules = provider_spec(provider), provider_rules(provider=provider)
+    horizon_end = now + timedelta(days=provider.max_advance_days, microseconds=1)
+    cursor, step = max(after, now), 0
+    while cursor < horizon_end:
+        window = (cursor, min(cursor + _SEARCH_SPANS[step], horizon_end))
+        found = availability.slots_between(
+            spec,
+            rules,
+            busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
+            blocked=provider_blocked(provider=provider, window=window),
+            window=window,
+            now=now,
+        )
+        if found:
+            return found[0]
+        cursor, step = window[1], min(step + 1, len(_SEARCH_SPANS) - 1)
+    return None
+
+
+def provider_nearest_slots(
+    *,
+    provider: Provider,
+    around: datetime,
+    count: int = 3,
+    now: datetime | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[Slot]:
+    """Up to `count` free slots closest in time to `around`, either side, in time order.
+
+    For "that time was just taken" offers. Looks two days back and a week ahead, then further ahead.
+    """
+    now = now or timezone.now()
+    window = (around - timedelta(days=2), around + timedelta(days=7))
+    found = [
+        slot
+        for slot in availability.slots_between(
+            provider_spec(provider),
+            provider_rules(provider=provider),
+            busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
+            blocked=provider_blocked(provider=provider, window=window),
+            window=window,
+            now=now,
+        )
+        if slot.start != around
+    ]
+    if not found:
+        later = provider_first_free_slot(
+            provider=provider, after=window[1], now=now, exclude_booking_id=exclude_booking_id
+        )
+        return [later] if later else []
+    return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    free_until: datetime  # a customer may cancel free of charge until this instant
+    late_fee: Decimal  # what a customer's own cancellation costs after it
+
+
+def cancellation_terms_for(
+    *, provider: Provider, start: datetime, rescheduling: Booking | None = None
+) -> CancellationTerms:
+    """The terms `booking_create` (or `booking_reschedule`, which carries the old terms over) would snapshot."""
+    if rescheduling is None:
+        free_until = start - timedelta(hours=provider.free_cancel_hours)
+        fee, price = provider.late_cancel_fee, provider.price
+    else:
+        free_until = start - (rescheduling.start_at - rescheduling.free_cancel_until)
+        fee, price = rescheduling.late_cancel_fee, rescheduling.price
+    return CancellationTerms(free_until=free_until, late_fee=min(fee, price))
+
+
+def booking_cancellation_fee(*, booking: Booking, now: datetime | None = None) -> Decimal:
+    """What the customer cancelling at `now` pays under the booking's policy snapshot (as `booking_cancel` charges)."""
+    if (now or timezone.now()) <= booking.free_cancel_until:
+        return Decimal("0.00")
+    return min(booking.late_cancel_fee, booking.price)
+
+
+_NO_SUCH_HASH = hashlib.sha256(b"no such booking").hexdigest()
+
+
+def booking_by_manage_token(*, reference: str, token: str) -> Booking | None:
+    """The booking this private manage link opens, or None.
+
+    An unknown reference and a wrong token look the same to the caller, and both compare a hash
+    with `hmac.compare_digest`, so neither the answer nor its timing tells which part was wrong.
+    """
+    reference = (reference or "").strip().upper()
+    token = token or ""
+    booking = None
+    if 0 < len(reference) <= 16 and len(token) <= 256:
+        booking = Booking.objects.select_related("provider", "customer").filter(reference=reference).first()
+    expected = booking.manage_token_hash if booking is not None else _NO_SUCH_HASH
+    matches = hmac.compare_digest(expected, hashlib.sha256(token.encode()).hexdigest())
+    return booking if booking is not None and matches else None

@@ -1,0 +1,124 @@
+"""Forms and input parsing for the customer pages (the admin has its own forms)."""
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import unquote
+from zoneinfo import available_timezones
+
+from django import forms
+
+# Zones most visitors are in, offered first; every other IANA zone follows alphabetically.
+COMMON_ZONES = (
+    "UTC",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Africa/Lagos",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
+# Geographic areas only: no fixed offsets (Etc/GMT+5), no legacy aliases (US/Eastern, EST5EDT), which
+# the booking services refuse.
+_REGIONS = {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
+
+
+@lru_cache(maxsize=1)
+def known_zones() -> frozenset[str]:
+    return frozenset(z for z in available_timezones() if z == "UTC" or z.split("/", 1)[0] in _REGIONS)
+
+
+def is_known_zone(name: str | None) -> bool:
+    return bool(name) and name in known_zones()
+
+
+def zone_from_cookie(raw: str | None) -> str | None:
+    """The zone a `tz` cookie names (the browser percent-encodes the slash), if it is one we offer."""
+    if not raw:
+        return None
+    name = unquote(raw.strip().strip('"'))
+    return name if is_known_zone(name) else None
+
+
+def _label(zone: str) -> str:
+    return zone.replace("_", " ")
+
+
+@lru_cache(maxsize=1)
+def zone_choices() -> tuple:
+    """Grouped choices for a <select>: common zones, then all of them sorted."""
+    common = [(z, _label(z)) for z in COMMON_ZONES if z in known_zones()]
+    everything = [(z, _label(z)) for z in sorted(known_zones())]
+    return (("Common time zones", common), ("All time zones", everything))
+
+
+def parse_start(raw: str | None) -> datetime | None:
+    """A `start` query value as an aware UTC datetime; None when it is not an ISO 8601 instant.
+
+    A naive time is refused rather than guessed. A '+' that a query string turned into a space is put back.
+    """
+    if not raw or len(raw) > 64:
+        return None
+    text = raw.strip().replace(" ", "+")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        return None
+    return value.astimezone(UTC)
+
+
+def utc_iso(value: datetime) -> str:
+    """The wire form of an instant in links: 2027-03-15T13:00:00Z."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class BookingForm(forms.Form):
+    name = forms.CharField(label="Your name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        help_text="We send the confirmation and your private manage link here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label="Phone (optional)",
+        max_length=32,
+        required=False,
+        help_text="Only for reminders by text message.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+    )
+    timezone = forms.ChoiceField(
+        label="Your time zone",
+        choices=zone_choices,
+        help_text="Reminders and emails show times in this zone.",
+    )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Enter your name.")
+        return name
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not all(ch.isdigit() or ch in "+-(). " for ch in phone):
+            raise forms.ValidationError("Use digits, spaces and + - ( ) only.")
+        if phone and sum(ch.isdigit() for ch in phone) < 5:
+            raise forms.ValidationError("This phone number looks too short.")
+        return phone
+
+
+class ZoneForm(forms.Form):
+    tz = forms.ChoiceField(label="Time zone", choices=zone_choices)

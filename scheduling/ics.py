@@ -1,0 +1,57 @@
+"""A booking as an iCalendar (RFC 5545) file, built with the `icalendar` library.
+
+Instants are written in UTC (`DTSTART:20270315T130000Z`): every calendar shows them in its own zone,
+and no VTIMEZONE has to be shipped. The manage token is never put in the file.
+"""
+
+from datetime import UTC
+
+from django.http import HttpResponse
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from scheduling.formatting import local_time
+from scheduling.models import Booking, BookingStatus
+
+_STATUS = {
+    BookingStatus.PENDING: "TENTATIVE",
+    BookingStatus.CONFIRMED: "CONFIRMED",
+    BookingStatus.COMPLETED: "CONFIRMED",
+    BookingStatus.NO_SHOW: "CONFIRMED",
+    BookingStatus.CANCELLED: "CANCELLED",
+}
+
+
+def booking_calendar(booking: Booking, *, host: str) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", "-//Booking platform//Customer pages//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+
+    event = Event()
+    event.add("uid", f"{booking.reference}@{host.split(':', 1)[0] or 'booking'}")
+    event.add("dtstamp", timezone.now().astimezone(UTC))
+    event.add("dtstart", booking.start_at.astimezone(UTC))
+    event.add("dtend", booking.end_at.astimezone(UTC))
+    event.add("summary", f"{booking.provider.name} – booking {booking.reference}")
+    event.add(
+        "description",
+        "\n".join(
+            [
+                f"Booking reference: {booking.reference}",
+                f"{booking.provider.name}'s time: {local_time(booking.start_at, booking.provider_timezone)}",
+                f"Status: {booking.get_status_display()}",
+            ]
+        ),
+    )
+    event.add("status", _STATUS.get(booking.status, "CONFIRMED"))
+    event.add("sequence", 1 if booking.status == BookingStatus.CANCELLED else 0)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def ics_response(body: bytes, booking: Booking) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="booking-{booking.reference}.ics"'
+    return response

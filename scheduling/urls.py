@@ -1,0 +1,23 @@
+"""Customer pages, mounted at the site root."""
+
+from django.urls import path
+
+from scheduling.views import booking, catalogue, manage
+
+app_name = "pages"
+
+urlpatterns = [
+    path("", catalogue.home, name="home"),
+    path("zone/", catalogue.zone_change, name="zone"),
+    path("p/<slug:slug>/", catalogue.provider_page, name="provider"),
+    path("p/<slug:slug>/book/", booking.book, name="book"),
+    path("booked/<str:reference>/", booking.confirmation, name="confirmation"),
+    path("booked/<str:reference>/calendar.ics", booking.confirmation_ics, name="confirmation_ics"),
+    # Actions carry the token in the POST body; these come before the token patterns below.
+    path("b/<str:reference>/cancel/", manage.cancel, name="cancel"),
+    path("b/<str:reference>/reschedule/", manage.reschedule_action, name="reschedule_action"),
+    path("b/<str:reference>/<str:token>/", manage.manage, name="manage"),
+    path("b/<str:reference>/<str:token>/calendar.ics", manage.manage_ics, name="manage_ics"),
+    path("b/<str:reference>/<str:token>/cancel/", manage.cancel_confirm, name="cancel_confirm"),
+    path("b/<str:reference>/<str:token>/reschedule/", manage.reschedule, name="reschedule"),
+]

@@ -1,0 +1,223 @@
+"""Booking a time: the form, the race when somebody else was quicker, and the confirmation page.
+
+The plain manage token exists only in the `booking_create` answer. It travels to the confirmation
+page in a signed, HttpOnly cookie scoped to that page's path: never in a redirect URL, a log line,
+the session store or the database.
+"""
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.vary import vary_on_cookie
+
+from scheduling import selectors
+from scheduling.availability import Verdict
+from scheduling.errors import InvalidInput, SlotNotOffered, SlotUnavailable
+from scheduling.forms_public import BookingForm, parse_start, utc_iso
+from scheduling.ics import booking_calendar, ics_response
+from scheduling.models import Booking, Provider
+from scheduling.services import CustomerData, booking_create
+from scheduling.views.common import (
+    booking_post_allowed,
+    not_found,
+    private,
+    remember_zone,
+    render_page,
+    throttled,
+    viewer_zone,
+)
+from scheduling.views.present import booking_summary, slot_terms, span, why_not
+
+CONFIRMATION_COOKIE = "booking_token"
+CONFIRMATION_AGE = 24 * 3600
+_SALT = "pages.confirmation"
+
+# Service field names (`customer.email`) to form field names.
+_FIELD_NAMES = {"customer.name": "name", "customer.email": "email", "customer.timezone": "timezone"}
+
+
+def alternatives(provider: Provider, around: datetime | None, *, exclude_booking_id: int | None = None) -> list[dict]:
+    """The nearest free times to offer instead, as labels in the viewer's zone are added by the caller."""
+    now = timezone.now()
+    around = max(around, now) if around else now
+    return [
+        {"start": utc_iso(slot.start), "slot": slot}
+        for slot in selectors.provider_nearest_slots(
+            provider=provider, around=around, count=3, now=now, exclude_booking_id=exclude_booking_id
+        )
+    ]
+
+
+def label_alternatives(options: list[dict], tz: ZoneInfo, url_for) -> list[dict]:
+    return [
+        {"start": o["start"], "label": span(o["slot"].start, o["slot"].end, tz)["start"], "url": url_for(o["start"])}
+        for o in options
+    ]
+
+
+def _book_url(provider: Provider, start_iso: str) -> str:
+    return f"{reverse('pages:book', args=[provider.slug])}?{urlencode({'start': start_iso})}"
+
+
+def _slot_problem(request, *, provider: Provider, tz: ZoneInfo, start: datetime | None, verdict: Verdict | None):
+    options = alternatives(provider, start)
+    context = {
+        "provider": provider,
+        "viewer_tz": tz,
+        "message": why_not(verdict, provider),
+        "wanted": span(start, start + timedelta(minutes=provider.slot_minutes), tz) if start else None,
+        "alternatives": label_alternatives(options, tz, lambda iso: _book_url(provider, iso)),
+        "provider_url": reverse("pages:provider", args=[provider.slug]),
+    }
+    status = 409 if verdict is Verdict.BUSY else 400
+    return render_page(request, "scheduling/slot_problem.html", context, status=status)
+
+
+@vary_on_cookie
+def book(request: HttpRequest, slug: str) -> HttpResponse:
+    provider = selectors.active_provider_by_slug(slug=slug)
+    if provider is None:
+        return not_found(request)
+    tz, zone_chosen = viewer_zone(request, provider.timezone)
+
+    if request.method == "POST":
+        if not booking_post_allowed(request):
+            return throttled(request)
+        start = parse_start(request.POST.get("choose_start") or request.POST.get("start"))
+        if start is None:
+            return _slot_problem(request, provider=provider, tz=tz, start=None, verdict=None)
+        form = BookingForm(request.POST)
+        return _submit(request, provider=provider, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
+
+    if request.method != "GET":
+        return not_found(request)
+    start = parse_start(request.GET.get("start"))
+    verdict = selectors.slot_verdict(provider=provider, start=start) if start else None
+    if verdict is not Verdict.BOOKABLE:
+        return _slot_problem(request, provider=provider, tz=tz, start=start, verdict=verdict)
+    form = BookingForm(initial={"timezone": tz.key})
+    return _render_form(request, provider=provider, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
+
+
+def _render_form(request, *, provider, tz, zone_chosen, start, form, problem=None, options=None, status=200):
+    context = {
+        "provider": provider,
+        "form": form,
+        "start_iso": utc_iso(start),
+        "viewer_tz": tz,
+        "zone_chosen": zone_chosen,
+        "viewer_time": span(start, start + timedelta(minutes=provider.slot_minutes), tz),
+        "provider_time": span(start, start + timedelta(minutes=provider.slot_minutes), provider.timezone),
+        "same_zone": tz.key == provider.timezone.key,
+        "terms": slot_terms(provider=provider, start=start, tz=tz),
+        "price": f"{provider.price:.2f} {provider.currency}" if provider.price > 0 else None,
+        "problem": problem,
+        "alternatives": label_alternatives(options or [], tz, lambda iso: _book_url(provider, iso)),
+        "provider_url": reverse("pages:provider", args=[provider.slug]),
+    }
+    return render_page(request, "scheduling/book.html", context, status=status)
+
+
+def _submit(request, *, provider, tz, zone_chosen, start, form) -> HttpResponse:
+    def again(problem: str, *, status: int, offer: bool = True) -> HttpResponse:
+        options = alternatives(provider, start) if offer else []
+        return _render_form(
+            request,
+            provider=provider,
+            tz=tz,
+            zone_chosen=zone_chosen,
+            start=start,
+            form=form,
+            problem=problem,
+            options=options,
+            status=status,
+        )
+
+    if not form.is_valid():
+        return _render_form(request, provider=provider, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
+    data = form.cleaned_data
+    customer = CustomerData(name=data["name"], email=data["email"], phone=data["phone"], timezone=data["timezone"])
+    try:
+        booking = booking_create(provider_id=provider.pk, start=start, customer=customer)
+    except SlotUnavailable:
+        return again(
+            "Sorry – someone else has just booked this time. Here are the nearest free times; "
+            "your details are kept, so choosing one books it straight away.",
+            status=409,
+        )
+    except SlotNotOffered:
+        verdict = selectors.slot_verdict(provider=provider, start=start)
+        return again(why_not(verdict, provider) + " Please choose another time.", status=400)
+    except InvalidInput as exc:
+        mapped = False
+        for name, messages in exc.fields.items():
+            if name in _FIELD_NAMES:
+                for message in messages:
+                    form.add_error(_FIELD_NAMES[name], message)
+                mapped = True
+        if not mapped:
+            form.add_error(None, exc.detail)
+        return again("", status=400, offer=False)
+    response = redirect("pages:confirmation", reference=booking.reference)
+    hand_over_token(response, request, booking)
+    remember_zone(response, request, data["timezone"])
+    return response
+
+
+def hand_over_token(response: HttpResponse, request: HttpRequest, booking: Booking) -> None:
+    """Give the new booking's plain manage token to its confirmation page, and only to it."""
+    response.set_signed_cookie(
+        CONFIRMATION_COOKIE,
+        booking.manage_token,
+        salt=f"{_SALT}:{booking.reference}",
+        max_age=CONFIRMATION_AGE,
+        path=reverse("pages:confirmation", args=[booking.reference]),
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+
+
+def _confirmed_booking(request: HttpRequest, reference: str) -> tuple[Booking | None, str | None]:
+    reference = reference.upper()
+    token = request.get_signed_cookie(
+        CONFIRMATION_COOKIE, default=None, salt=f"{_SALT}:{reference}", max_age=CONFIRMATION_AGE
+    )
+    if not token:
+        return None, None
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    return booking, (token if booking else None)
+
+
+@private
+def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
+    booking, token = _confirmed_booking(request, reference)
+    if booking is None:
+        return not_found(request, what="booking")
+    tz, _ = viewer_zone(request, booking.customer_timezone)
+    context = booking_summary(booking, viewer_tz=tz, now=timezone.now())
+    manage_path = reverse("pages:manage", args=[booking.reference, token])
+    previous = booking.rescheduled_from
+    context.update(
+        {
+            "manage_url": request.build_absolute_uri(manage_path),
+            "manage_path": manage_path,
+            "ics_url": reverse("pages:confirmation_ics", args=[booking.reference]),
+            "moved_from": span(previous.start_at, previous.end_at, tz) if previous else None,
+            "moved_from_reference": previous.reference if previous else None,
+        }
+    )
+    return render_page(request, "scheduling/confirmation.html", context)
+
+
+@private
+def confirmation_ics(request: HttpRequest, reference: str) -> HttpResponse:
+    booking, _ = _confirmed_booking(request, reference)
+    if booking is None:
+        return not_found(request, what="booking")
+    return ics_response(booking_calendar(booking, host=request.get_host()), booking)

@@ -1,0 +1,280 @@
+"""The private manage link `/b/<reference>/<token>/`: details, cancel, reschedule, calendar file.
+
+Pages are GETs under the token URL. The two actions POST to token-free URLs with the token in the
+body, so an error response never writes a valid token into a request log. A wrong token and an
+unknown reference get the same friendly 404.
+"""
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from scheduling import selectors
+from scheduling.availability import Verdict
+from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
+from scheduling.forms_public import parse_start, utc_iso
+from scheduling.ics import booking_calendar, ics_response
+from scheduling.models import Booking, CancelReason
+from scheduling.services import booking_cancel, booking_reschedule
+from scheduling.views.booking import alternatives, hand_over_token, label_alternatives
+from scheduling.views.calendar import build_week, monday_of, parse_week, week_bounds, week_end_instant
+from scheduling.views.common import (
+    booking_post_allowed,
+    method_not_allowed,
+    not_found,
+    private,
+    render_page,
+    throttled,
+    viewer_zone,
+)
+from scheduling.views.present import booking_summary, money, slot_terms, span, why_not
+
+
+def _manage_path(booking: Booking, token: str) -> str:
+    return reverse("pages:manage", args=[booking.reference, token])
+
+
+def _base_context(request: HttpRequest, booking: Booking, token: str) -> dict:
+    tz, _ = viewer_zone(request, booking.customer_timezone)
+    context = booking_summary(booking, viewer_tz=tz, now=timezone.now())
+    context.update(
+        {
+            "token": token,
+            "manage_path": _manage_path(booking, token),
+            "ics_url": reverse("pages:manage_ics", args=[booking.reference, token]),
+            "cancel_url": reverse("pages:cancel_confirm", args=[booking.reference, token]),
+            "reschedule_url": reverse("pages:reschedule", args=[booking.reference, token]),
+        }
+    )
+    return context
+
+
+@private
+@require_GET
+def manage(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return not_found(request, what="booking")
+    context = _base_context(request, booking, token)
+    context["fee_now"] = _fee_now(booking)
+    return render_page(request, "scheduling/manage.html", context)
+
+
+@private
+@require_GET
+def manage_ics(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return not_found(request, what="booking")
+    return ics_response(booking_calendar(booking, host=request.get_host()), booking)
+
+
+# --- cancel -------------------------------------------------------------------------------------
+
+
+def _fee_now(booking: Booking) -> Decimal:
+    return selectors.booking_cancellation_fee(booking=booking, now=timezone.now())
+
+
+def _render_cancel(request, booking: Booking, token: str, *, notice: str = "", status: int = 200) -> HttpResponse:
+    context = _base_context(request, booking, token)
+    fee = _fee_now(booking)
+    context.update(
+        {
+            "fee": fee,
+            "fee_text": money(fee, booking.currency) if fee > 0 else None,
+            "refund_text": money(booking.price - fee, booking.currency) if booking.price > 0 else None,
+            "notice": notice,
+            "action_url": reverse("pages:cancel", args=[booking.reference]),
+        }
+    )
+    return render_page(request, "scheduling/cancel.html", context, status=status)
+
+
+@private
+@require_GET
+def cancel_confirm(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    """Before the customer commits: does a late fee apply now, under the booking's own policy snapshot?"""
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return not_found(request, what="booking")
+    if not booking.is_live or timezone.now() >= booking.start_at:
+        return redirect(_manage_path(booking, token))
+    return _render_cancel(request, booking, token)
+
+
+@private
+def cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    if request.method != "POST":
+        return method_not_allowed(request)
+    if not booking_post_allowed(request):
+        return throttled(request)
+    token = request.POST.get("token", "")
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return not_found(request, what="booking")
+    if not booking.is_live or timezone.now() >= booking.start_at:
+        messages.info(request, "This booking can no longer be cancelled online.")
+        return redirect(_manage_path(booking, token))
+    try:
+        quoted = Decimal(request.POST.get("quoted_fee", ""))
+    except InvalidOperation:
+        quoted = None
+    if quoted != _fee_now(booking):
+        # The free-cancellation deadline passed while the page was open: ask again, with the new fee.
+        return _render_cancel(
+            request,
+            booking,
+            token,
+            notice="The terms changed while this page was open: please check the fee below and confirm again.",
+        )
+    try:
+        booking = booking_cancel(booking_id=booking.pk, reason=CancelReason.CUSTOMER)
+    except InvalidTransition:
+        messages.info(request, "This booking can no longer be cancelled online.")
+        return redirect(_manage_path(booking, token))
+    if booking.cancellation_fee:
+        fee = money(booking.cancellation_fee, booking.currency)
+        messages.success(request, f"Your booking is cancelled. A late cancellation fee of {fee} applies.")
+    else:
+        messages.success(request, "Your booking is cancelled. There is no fee.")
+    return redirect(_manage_path(booking, token))
+
+
+# --- reschedule ---------------------------------------------------------------------------------
+
+
+@private
+@require_GET
+def reschedule(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    """Pick a new time (a week of free slots), or with `?start=` confirm the move to it."""
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return not_found(request, what="booking")
+    if not booking.is_live or timezone.now() >= booking.start_at:
+        return redirect(_manage_path(booking, token))
+    if "start" in request.GET:
+        return _reschedule_confirm(request, booking, token, start=parse_start(request.GET.get("start")))
+    return _reschedule_pick(request, booking, token)
+
+
+def _pick_url(booking: Booking, token: str, **params) -> str:
+    return f"{reverse('pages:reschedule', args=[booking.reference, token])}?{urlencode(params)}"
+
+
+def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
+    provider = booking.provider
+    context = _base_context(request, booking, token)
+    tz = context["viewer_tz"]
+    now = timezone.now()
+    bounds = week_bounds(now=now, tz=tz, horizon_days=provider.max_advance_days)
+    monday = parse_week(request.GET.get("week")) or monday_of(booking.start_at.astimezone(tz).date())
+    monday = min(max(monday, bounds[0]), bounds[1])
+    slots = [
+        slot
+        for slot in selectors.provider_slots(
+            provider=provider,
+            first=monday,
+            last=monday + timedelta(days=6),
+            viewer_tz=tz,
+            now=now,
+            exclude_booking_id=booking.pk,
+        )
+        if slot.start != booking.start_at
+    ]
+    week = build_week(
+        slots=slots, monday=monday, tz=tz, bounds=bounds, url_for=lambda iso: _pick_url(booking, token, start=iso)
+    )
+    next_free = None
+    if not slots:
+        next_free = selectors.provider_first_free_slot(
+            provider=provider, after=week_end_instant(monday, tz), now=now, exclude_booking_id=booking.pk
+        )
+    context.update(
+        {
+            "provider": provider,
+            "week": week,
+            "prev_url": _pick_url(booking, token, week=week.prev_monday.isoformat()) if week.prev_monday else None,
+            "next_url": _pick_url(booking, token, week=week.next_monday.isoformat()) if week.next_monday else None,
+            "jump_url": (
+                _pick_url(booking, token, week=monday_of(next_free.start.astimezone(tz).date()).isoformat())
+                if next_free
+                else None
+            ),
+            "next_free_day": next_free.start.astimezone(tz) if next_free else None,
+            "horizon_days": provider.max_advance_days,
+            "same_zone": tz.key == provider.timezone.key,
+            "provider_tz": provider.timezone,
+        }
+    )
+    return render_page(request, "scheduling/reschedule.html", context)
+
+
+def _reschedule_confirm(request, booking: Booking, token: str, *, start, problem: str = "", status: int = 200):
+    provider = booking.provider
+    context = _base_context(request, booking, token)
+    tz = context["viewer_tz"]
+    if not problem:
+        if start is None:
+            problem, status = why_not(None, provider), 400
+        elif start == booking.start_at:
+            problem, status = "That is already your booking's time. Please pick another.", 400
+        else:
+            verdict = selectors.slot_verdict(provider=provider, start=start, exclude_booking_id=booking.pk)
+            if verdict is not Verdict.BOOKABLE:
+                problem, status = why_not(verdict, provider), 409 if verdict is Verdict.BUSY else 400
+    options = alternatives(provider, start, exclude_booking_id=booking.pk) if problem else []
+    options = [o for o in options if o["slot"].start != booking.start_at]
+    end = start + timedelta(minutes=provider.slot_minutes) if start else None
+    context.update(
+        {
+            "provider": provider,
+            "problem": problem,
+            "new_start_iso": utc_iso(start) if start and not problem else None,
+            "new_viewer_time": span(start, end, tz) if start else None,
+            "new_provider_time": span(start, end, provider.timezone) if start else None,
+            "new_terms": slot_terms(provider=provider, start=start, tz=tz, rescheduling=booking) if start else None,
+            "alternatives": label_alternatives(options, tz, lambda iso: _pick_url(booking, token, start=iso)),
+            "action_url": reverse("pages:reschedule_action", args=[booking.reference]),
+            "pick_url": reverse("pages:reschedule", args=[booking.reference, token]),
+        }
+    )
+    return render_page(request, "scheduling/reschedule_confirm.html", context, status=status)
+
+
+@private
+def reschedule_action(request: HttpRequest, reference: str) -> HttpResponse:
+    if request.method != "POST":
+        return method_not_allowed(request)
+    if not booking_post_allowed(request):
+        return throttled(request)
+    token = request.POST.get("token", "")
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return not_found(request, what="booking")
+    if not booking.is_live or timezone.now() >= booking.start_at:
+        messages.info(request, "This booking can no longer be moved online.")
+        return redirect(_manage_path(booking, token))
+    start = parse_start(request.POST.get("start"))
+    if start is None or start == booking.start_at:
+        return _reschedule_confirm(request, booking, token, start=start)
+    try:
+        new = booking_reschedule(booking_id=booking.pk, start=start)
+    except SlotUnavailable:
+        problem = "Sorry – someone else has just booked that time. Your booking has not changed. Nearby free times:"
+        return _reschedule_confirm(request, booking, token, start=start, problem=problem, status=409)
+    except SlotNotOffered:
+        return _reschedule_confirm(request, booking, token, start=start)
+    except (InvalidTransition, InvalidInput):
+        messages.info(request, "This booking can no longer be moved online.")
+        return redirect(_manage_path(booking, token))
+    response = redirect("pages:confirmation", reference=new.reference)
+    hand_over_token(response, request, new)
+    return response

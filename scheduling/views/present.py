@@ -1,0 +1,103 @@
+"""Plain strings for templates: times in two zones, cancellation terms, why a time cannot be booked."""
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from scheduling import selectors
+from scheduling.availability import Verdict
+from scheduling.formatting import local_time
+from scheduling.models import Booking, BookingStatus, CancelReason, Provider
+
+
+def span(start: datetime, end: datetime, tz: ZoneInfo) -> dict:
+    """{"start": "Mon 15 Mar 2027, 22:00 JST (Asia/Tokyo)", "until": "22:30 JST"} (the end's date when it differs)."""
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    until = f"{local_end:%H:%M %Z}" if local_end.date() == local_start.date() else f"{local_end:%a %d %b, %H:%M %Z}"
+    return {"start": local_time(start, tz), "until": until}
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return f"{amount:.2f} {currency}"
+
+
+def terms(*, free_until: datetime, late_fee: Decimal, currency: str, tz: ZoneInfo) -> dict:
+    """The cancellation terms as sentences, with the deadline in the viewer's zone."""
+    if late_fee <= 0:
+        return {"summary": "Cancelling is free at any time.", "free_until": None, "late_fee": None}
+    return {
+        "summary": f"Cancel free of charge until {local_time(free_until, tz)}. "
+        f"After that, cancelling costs a late fee of {money(late_fee, currency)}.",
+        "free_until": local_time(free_until, tz),
+        "late_fee": money(late_fee, currency),
+    }
+
+
+def slot_terms(*, provider: Provider, start: datetime, tz: ZoneInfo, rescheduling: Booking | None = None) -> dict:
+    quote = selectors.cancellation_terms_for(provider=provider, start=start, rescheduling=rescheduling)
+    currency = rescheduling.currency if rescheduling else provider.currency
+    return terms(free_until=quote.free_until, late_fee=quote.late_fee, currency=currency, tz=tz)
+
+
+STATUS_TEXT = {
+    BookingStatus.PENDING: "Requested – awaiting confirmation",
+    BookingStatus.CONFIRMED: "Confirmed",
+    BookingStatus.COMPLETED: "Completed",
+    BookingStatus.CANCELLED: "Cancelled",
+    BookingStatus.NO_SHOW: "Missed (no-show)",
+}
+
+
+def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> dict:
+    provider_tz = ZoneInfo(str(booking.provider_timezone))
+    rescheduled_to = getattr(booking, "rescheduled_to", None) if booking.cancel_reason else None
+    return {
+        "booking": booking,
+        "status_text": STATUS_TEXT.get(booking.status, booking.get_status_display()),
+        "is_pending": booking.status == BookingStatus.PENDING,
+        "is_cancelled": booking.status == BookingStatus.CANCELLED,
+        "was_rescheduled": booking.cancel_reason == CancelReason.RESCHEDULED,
+        "rescheduled_to": span(rescheduled_to.start_at, rescheduled_to.end_at, viewer_tz) if rescheduled_to else None,
+        "rescheduled_to_reference": rescheduled_to.reference if rescheduled_to else None,
+        "hold_until": local_time(booking.hold_expires_at, viewer_tz) if booking.hold_expires_at else None,
+        "viewer_time": span(booking.start_at, booking.end_at, viewer_tz),
+        "provider_time": span(booking.start_at, booking.end_at, provider_tz),
+        "same_zone": viewer_tz.key == provider_tz.key,
+        "viewer_tz": viewer_tz,
+        "provider_tz": provider_tz,
+        "price": money(booking.price, booking.currency) if booking.price > 0 else None,
+        "terms": terms(
+            free_until=booking.free_cancel_until,
+            late_fee=min(booking.late_cancel_fee, booking.price),
+            currency=booking.currency,
+            tz=viewer_tz,
+        ),
+        "cancelled_at": local_time(booking.cancelled_at, viewer_tz) if booking.cancelled_at else None,
+        "cancellation_fee": money(booking.cancellation_fee, booking.currency) if booking.cancellation_fee else None,
+        "refund": money(booking.refund_amount, booking.currency) if booking.refund_amount else None,
+        "has_started": now >= booking.start_at,
+        "can_change": booking.is_live and now < booking.start_at,
+    }
+
+
+def _notice(minutes: int) -> str:
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes >= size and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def why_not(verdict: Verdict | None, provider: Provider) -> str:
+    """A customer-facing reason a time cannot be booked (None: the link named no valid time)."""
+    if verdict is None:
+        return "That link doesn't name a valid time. Please pick a time from the calendar."
+    return {
+        Verdict.IN_PAST: "That time has already passed.",
+        Verdict.TOO_SOON: f"That time is too soon: {provider.name} needs at least "
+        f"{_notice(provider.min_notice_minutes)} notice.",
+        Verdict.BEYOND_HORIZON: f"That time is too far ahead: {provider.name} takes bookings up to "
+        f"{provider.max_advance_days} days ahead.",
+        Verdict.NOT_OFFERED: f"{provider.name} has no appointment starting at that time.",
+        Verdict.BUSY: "Sorry – that time has just been booked by someone else.",
+    }.get(verdict, "That time cannot be booked.")

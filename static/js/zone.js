@@ -1,0 +1,45 @@
+/* Customer pages: remember the browser's time zone, and submit the zone picker on change.
+   Everything here is an enhancement: without it the pages show the provider's zone and the
+   picker has its own "Change" button. */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.add("js");
+
+  function hasZoneCookie() {
+    return /(?:^|;\s*)tz=[^;]+/.test(document.cookie);
+  }
+
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  if (!hasZoneCookie()) {
+    var zone = browserZone();
+    if (zone) {
+      var secure = location.protocol === "https:" ? "; secure" : "";
+      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax" + secure;
+      // The server showed a fallback zone; show this page again in the visitor's own zone.
+      if (root.hasAttribute("data-tz-fallback") && root.getAttribute("data-tz") !== zone && hasZoneCookie()) {
+        location.reload();
+      }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var selects = document.querySelectorAll("select[data-autosubmit]");
+    for (var i = 0; i < selects.length; i++) {
+      selects[i].addEventListener("change", function (event) {
+        event.target.form.submit();
+      });
+    }
+    var alert = document.querySelector("[data-focus-on-load]");
+    if (alert) {
+      alert.focus();
+    }
+  });
+})();
