@@ -112,6 +112,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "bookings@localhost")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or str(BASE_DIR / ".local" / "mail")  # filebased backend
+
+# Notifications (notifications/): per-send timeout, claim lease and retries of the dispatchers; the SMS
+# and push channels. A channel whose backend is empty is "not configured": nothing is scheduled on it.
+NOTIFICATIONS_SEND_TIMEOUT_SECONDS = float(os.environ.get("NOTIFICATIONS_SEND_TIMEOUT_SECONDS", "20"))
+NOTIFICATIONS_CLAIM_LEASE_SECONDS = float(os.environ.get("NOTIFICATIONS_CLAIM_LEASE_SECONDS", "300"))
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
+NOTIFICATIONS_RETRY_BACKOFF_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", "60"))
+EMAIL_TIMEOUT = NOTIFICATIONS_SEND_TIMEOUT_SECONDS
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # only to point the SDK at a mock
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "twilio" if TWILIO_ACCOUNT_SID else "")  # twilio, console, file
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH") or str(BASE_DIR / ".local" / "sms")
+PUSH_WEBHOOK_URL = os.environ.get("PUSH_WEBHOOK_URL", "")
+PUSH_WEBHOOK_TOKEN = os.environ.get("PUSH_WEBHOOK_TOKEN", "")
+PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "webhook" if PUSH_WEBHOOK_URL else "")  # webhook, console
 
 LOGGING = {
     "version": 1,

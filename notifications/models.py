@@ -1,1 +1,137 @@
-# Reminder and Notification (the outbox) arrive with the reminders issue; see DESIGN §1 and §5.
+"""Reminders and the notification outbox (DESIGN §1, §5).
+
+Both tables are ledgers as much as queues: a row is written in the same transaction as the booking
+change that causes it, a worker claims it, sends it once, and records what happened on the row.
+
+Claiming (see notifications/dispatch.py): a row is *due* when its status is the waiting one and
+`next_attempt_at <= now`. A claim sets `claimed_at`, counts the attempt and pushes `next_attempt_at`
+one lease ahead, so a claim that is never finished (a killed worker) makes the row due again by
+itself once the lease runs out. A retry after a failure sets `next_attempt_at` to the backoff time.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from scheduling.models import Booking
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PUSH = "push", "Push"
+
+
+class ReminderQuerySet(models.QuerySet):
+    def due(self, *, now):
+        return self.filter(status=Reminder.Status.SCHEDULED, next_attempt_at__lte=now)
+
+
+class Reminder(models.Model):
+    """One reminder of one booking on one channel at one lead time.
+
+    Unique on (booking, channel, lead_minutes): that key is the dedup ledger. Re-running the
+    scheduling code, Beat firing twice or a second worker can never create a second copy, and a
+    copy that was sent stays `sent`.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    lead_minutes = models.PositiveIntegerField()
+    fire_at = models.DateTimeField(help_text="When the reminder is due (UTC): the start minus the lead time.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        help_text="Due again from this instant: the fire time, a retry's backoff, or the end of a claim's lease."
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReminderQuerySet.as_manager()
+
+    WAITING = Status.SCHEDULED
+
+    class Meta:
+        ordering = ["fire_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "channel", "lead_minutes"], name="reminder_dedup"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="reminder_due_idx", condition=Q(status="scheduled")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} reminder {self.lead_minutes} min before {self.booking_id}"
+
+    @property
+    def dedup_key(self) -> str:
+        return f"reminder:{self.booking_id}:{self.channel}:{self.lead_minutes}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def due(self, *, now):
+        return self.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+
+
+class Notification(models.Model):
+    """The outbox: one message about one booking event to one address on one channel.
+
+    Written in the booking's transaction, so a rolled-back change sends nothing; dispatched by a
+    worker, so a crashed worker loses nothing. `dedup_key` is unique: enqueuing the same event twice
+    writes one row.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Confirmation"
+        CANCELLATION = "cancellation", "Cancellation"
+        RESCHEDULE = "reschedule", "Reschedule"
+
+    class Recipient(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        PROVIDER = "provider", "Provider"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    recipient = models.CharField(max_length=8, choices=Recipient.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    address = models.CharField(max_length=254, help_text="Email address, phone number or push recipient.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    dedup_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    WAITING = Status.PENDING
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="notification_due_idx", condition=Q(status="pending")),
+            models.Index(fields=["status", "channel"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.get_recipient_display().lower()} by {self.channel}"

@@ -18,6 +18,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
 
+from notifications import services as notifications
 from scheduling import selectors
 from scheduling.availability import Verdict, verdict_for_start
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
@@ -107,6 +108,7 @@ def booking_create(
                 if not provider.requires_confirmation:
                     _apply(booking, "confirm")
                     booking.save()
+                    notifications.booking_confirmed(booking=booking)
                 return booking
         except OperationalError as exc:
             if attempt < attempts and _sqlstate(exc) == DEADLOCK_DETECTED:
@@ -280,6 +282,7 @@ def booking_confirm(*, booking_id: int) -> Booking:
             raise InvalidTransition("The hold on this booking has expired; it can no longer be confirmed.")
         _apply(booking, "confirm")
         booking.save()
+        notifications.booking_confirmed(booking=booking)
         return booking
 
 
@@ -294,6 +297,7 @@ def booking_cancel(*, booking_id: int, reason: str = CancelReason.CUSTOMER) -> B
     with transaction.atomic():
         booking = _lock_booking(booking_id)
         _cancel(booking, reason=reason, now=timezone.now())
+        notifications.booking_cancelled(booking=booking)
         return booking
 
 
@@ -358,6 +362,7 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
         if was_confirmed:
             _apply(new, "confirm")
             new.save()
+        notifications.booking_rescheduled(old=old, new=new)
         return new
 
 

@@ -1,0 +1,222 @@
+"""Claim, send, record: the delivery loop shared by reminders and the outbox (DESIGN §5).
+
+One batch:
+1. **Claim**, in one short transaction: `SELECT ... FOR UPDATE OF <row> SKIP LOCKED` on due rows
+   (waiting status, `next_attempt_at <= now`), oldest first, up to `limit`. Rows that must not be sent
+   (a reminder whose appointment has started: skipped, never sent late) are closed here. Every other
+   row gets `claimed_at = now`, `attempts + 1` and `next_attempt_at = now + lease`, and the
+   transaction commits. `now` is the database's clock, so leases mean the same on every host.
+   Concurrent dispatchers (a second worker, Beat firing twice) skip the locked rows and, once the claim
+   has committed, no longer see them as due: their claims are disjoint.
+2. **Send**, outside any transaction, one row at a time.
+3. **Record** each result right after its send, in its own autocommitted UPDATE guarded by
+   `claimed_at = <our claim>`: sent (with `sent_at`), or a failure (`last_error`), which is retried
+   with exponential backoff (`NOTIFICATIONS_RETRY_BACKOFF_SECONDS` x 2^(attempts-1), at most one hour)
+   until `NOTIFICATIONS_MAX_ATTEMPTS`, then `failed`. A permanent error (channel not configured, an
+   address the provider refuses) fails at once. No exception escapes a batch.
+
+Recovery: a claim that is never finished (the worker was killed) leaves the row waiting with
+`next_attempt_at` at the end of its lease (`NOTIFICATIONS_CLAIM_LEASE_SECONDS`, 300 s): it becomes due
+again by itself, and the next dispatch sends it. Nothing is lost. A worker only starts a send while
+`elapsed + NOTIFICATIONS_SEND_TIMEOUT_SECONDS + margin < lease`; past that it hands the rest of its
+claim back (due at once). So a live worker never sends a row whose lease another worker may already
+have taken over.
+
+**Which sends can repeat, and how many.** Delivery is at least once; a second copy needs a send that
+the channel accepted but that was never recorded:
+- A dispatcher process that dies (SIGKILL, OOM, host loss) or freezes longer than the lease *between a
+  send and the UPDATE recording it*. Each result is committed right after its own send, so this is at
+  most **one message per dead or frozen process** (the one in flight); the rest of its claimed batch was
+  either recorded already or never sent, and is sent once after the lease. The copy goes out one lease
+  (300 s) after the first.
+- A send whose acceptance was lost on the way back (SMTP or HTTP timeout, a reset after the provider
+  accepted): it is recorded as a transient failure and retried, so one extra copy per such ambiguous
+  failure, bounded by the attempt limit.
+Every copy carries the ledger key (email `Message-ID` and `X-Notification-Key`, push `idempotency_key`),
+so a receiver can fold it. A row cancelled while its send is in flight still goes out once; the
+guarded UPDATE then leaves the cancellation in place.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications.channels import OutgoingMessage, SendError, Senders
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+# (status, reason) for a row that must be closed instead of sent; None to send it.
+Triage = Callable[[models.Model, datetime], tuple[str, str] | None]
+Render = Callable[[models.Model, datetime], OutgoingMessage]
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0  # rows taken for sending
+    closed: int = 0  # rows closed at claim time (skipped, cancelled)
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0  # claimed but handed back unsent, the lease running short
+    lost: int = 0  # sent, but the claim had been taken over or the row closed meanwhile
+
+    @property
+    def rows(self) -> int:
+        return self.claimed + self.closed
+
+
+def db_now() -> datetime:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS)
+
+
+def send_budget() -> float:
+    """Seconds after a claim during which a send may still start: the lease minus one send timeout
+    minus a margin for recording the result."""
+    lease_s = settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS
+    budget = lease_s - settings.NOTIFICATIONS_SEND_TIMEOUT_SECONDS - min(10.0, lease_s * 0.1)
+    if budget <= 0:
+        raise ImproperlyConfigured(
+            "NOTIFICATIONS_CLAIM_LEASE_SECONDS must exceed NOTIFICATIONS_SEND_TIMEOUT_SECONDS by a margin."
+        )
+    return budget
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next attempt after `attempts` failed ones: base, 2x base, 4x base, ..."""
+    base = settings.NOTIFICATIONS_RETRY_BACKOFF_SECONDS
+    return min(timedelta(seconds=base * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+def dispatch_batch(
+    model: type[models.Model],
+    *,
+    limit: int,
+    triage: Triage,
+    render: Render,
+    select_related: tuple[str, ...] = (),
+    pks: list[int] | None = None,
+    now: datetime | None = None,
+) -> BatchResult:
+    """Claim up to `limit` due rows of `model`, send them, record each result. See the module docstring."""
+    budget = send_budget()
+    started = time.monotonic()
+    result = BatchResult()
+    with transaction.atomic():
+        now = now or db_now()
+        due = model.objects.due(now=now)
+        if pks is not None:
+            due = due.filter(pk__in=pks)
+        rows = list(
+            due.select_for_update(skip_locked=True, of=("self",))
+            .select_related(*select_related)
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+        to_send = []
+        closed: dict[tuple[str, str], list[int]] = {}
+        for row in rows:
+            verdict = triage(row, now)
+            if verdict is None:
+                to_send.append(row)
+            else:
+                closed.setdefault(verdict, []).append(row.pk)
+        for (status, reason), ids in closed.items():
+            model.objects.filter(pk__in=ids).update(status=status, last_error=reason, claimed_at=None, updated_at=now)
+        if to_send:
+            model.objects.filter(pk__in=[r.pk for r in to_send]).update(
+                claimed_at=now, attempts=F("attempts") + 1, next_attempt_at=now + lease(), updated_at=now
+            )
+    result.closed = sum(len(ids) for ids in closed.values())
+    result.claimed = len(to_send)
+    for row in to_send:
+        row.claimed_at, row.attempts = now, row.attempts + 1
+
+    with Senders() as senders:
+        for index, row in enumerate(to_send):
+            if time.monotonic() - started > budget:
+                result.released = _release(model, to_send[index:], claimed_at=now)
+                logger.warning("%s: lease running short, handed back %d claimed rows", model.__name__, result.released)
+                break
+            _send_and_record(model, row, senders=senders, render=render, result=result)
+    return result
+
+
+def _send_and_record(model, row, *, senders: Senders, render: Render, result: BatchResult) -> None:
+    try:
+        message = render(row, timezone.now())
+        provider_id = senders.send(message)
+    except SendError as exc:
+        _record_failure(model, row, error=str(exc), permanent=exc.permanent, result=result)
+    except Exception as exc:  # a bad row (template, data) must not stop the batch
+        logger.exception("%s %s: unexpected error while sending", model.__name__, row.pk)
+        _record_failure(model, row, error=f"{type(exc).__name__}: {exc}", permanent=False, result=result)
+    else:
+        _record(
+            model, row, result, status="sent", sent_at=timezone.now(), last_error="", provider_message_id=provider_id
+        )
+
+
+def _record_failure(model, row, *, error: str, permanent: bool, result: BatchResult) -> None:
+    error = error[:2000]
+    if permanent or row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+        logger.warning("%s %s failed for good after %d attempts: %s", model.__name__, row.pk, row.attempts, error)
+        _record(model, row, result, status="failed", last_error=error)
+    else:
+        retry_at = timezone.now() + backoff(row.attempts)
+        _record(model, row, result, status=None, last_error=error, next_attempt_at=retry_at)
+
+
+def _record(model, row, result: BatchResult, *, status: str | None, **fields) -> None:
+    """Write one outcome, only while our claim is still the row's claim."""
+    changes = {"claimed_at": None, "updated_at": timezone.now(), **fields}
+    if status:
+        changes["status"] = status
+    updated = model.objects.filter(pk=row.pk, status=model.WAITING, claimed_at=row.claimed_at).update(**changes)
+    if not updated:
+        result.lost += 1
+        logger.warning(
+            "%s %s: claim taken over or row closed before its %s was recorded",
+            model.__name__,
+            row.pk,
+            status or "retry",
+        )
+    elif status == "sent":
+        result.sent += 1
+    elif status == "failed":
+        result.failed += 1
+    else:
+        result.retrying += 1
+
+
+def _release(model, rows, *, claimed_at: datetime) -> int:
+    return model.objects.filter(pk__in=[r.pk for r in rows], status=model.WAITING, claimed_at=claimed_at).update(
+        claimed_at=None, next_attempt_at=timezone.now(), attempts=F("attempts") - 1
+    )
+
+
+def drain(batch: Callable[[], BatchResult], *, limit: int, budget_seconds: float) -> BatchResult:
+    """Run batches until one comes back short (nothing more due, or the rest is claimed by others)
+    or the time budget is spent. Returns the totals."""
+    total = BatchResult()
+    started = time.monotonic()
+    while True:
+        result = batch()
+        for name in BatchResult.__dataclass_fields__:
+            setattr(total, name, getattr(total, name) + getattr(result, name))
+        if result.rows < limit or time.monotonic() - started > budget_seconds:
+            return total

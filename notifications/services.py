@@ -1,0 +1,237 @@
+"""Writes of the notifications domain (DESIGN §5).
+
+The `booking_*` hooks are called by scheduling.services inside the booking's transaction, with the
+booking row locked (SELECT ... FOR UPDATE) by the caller: the reminder and outbox rows commit or roll
+back with the booking change, and the send kicks run only after the commit (`transaction.on_commit`,
+primary keys only). This module imports scheduling models, never scheduling services.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications import content, dispatch
+from notifications.dispatch import BatchResult
+from notifications.models import Channel, Notification, Reminder
+from notifications.selectors import customer_channels, provider_addresses
+from scheduling.models import Booking, BookingStatus
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+PAST_LEAD = "The lead time had already passed when the booking was confirmed."
+STARTED = "The appointment had already started; a reminder is never sent late."
+
+
+# --- hooks called by scheduling.services, inside the booking transaction ------------------------
+
+
+def booking_confirmed(*, booking: Booking) -> None:
+    """Schedule the reminders and write the confirmation to the customer and the provider."""
+    reminders_schedule(booking=booking)
+    notifications_enqueue(booking=booking, kind=Notification.Kind.CONFIRMATION)
+
+
+def booking_cancelled(*, booking: Booking) -> None:
+    """Cancel the scheduled reminders and write the cancellation to the customer and the provider."""
+    reminders_cancel(booking=booking)
+    notifications_enqueue(booking=booking, kind=Notification.Kind.CANCELLATION)
+
+
+def booking_rescheduled(*, old: Booking, new: Booking) -> None:
+    """Move the old booking's scheduled reminders to the new one (when it is confirmed) and write
+    the reschedule notice, about the new booking, to the customer and the provider."""
+    if new.status == BookingStatus.CONFIRMED:
+        reminders_move(old=old, new=new)
+    else:
+        reminders_cancel(booking=old)
+    notifications_enqueue(booking=new, kind=Notification.Kind.RESCHEDULE)
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+
+def reminders_schedule(*, booking: Booking, now: datetime | None = None) -> list[Reminder]:
+    """One reminder per lead time (the provider's `reminder_lead_minutes`) per customer channel.
+
+    A lead time already in the past is written as `skipped`, so the ledger shows it and nothing
+    sends it late. Idempotent: the unique (booking, channel, lead_minutes) key ignores rows that
+    exist. Returns the rows that exist for the booking afterwards.
+    """
+    now = now or timezone.now()
+    leads = sorted({lead for lead in booking.provider.reminder_lead_minutes or [] if lead > 0}, reverse=True)
+    rows = []
+    for lead in leads:
+        fire_at = booking.start_at - timedelta(minutes=lead)
+        for channel in customer_channels(booking):
+            past = fire_at <= now
+            rows.append(
+                Reminder(
+                    booking=booking,
+                    channel=channel,
+                    lead_minutes=lead,
+                    fire_at=fire_at,
+                    next_attempt_at=fire_at,
+                    status=Reminder.Status.SKIPPED if past else Reminder.Status.SCHEDULED,
+                    last_error=PAST_LEAD if past else "",
+                )
+            )
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return list(booking.reminders.all())
+
+
+def reminders_cancel(*, booking: Booking) -> int:
+    """Cancel the booking's scheduled reminders. Sent, failed and skipped ones stay as they are."""
+    return booking.reminders.filter(status=Reminder.Status.SCHEDULED).update(
+        status=Reminder.Status.CANCELLED, claimed_at=None, updated_at=timezone.now()
+    )
+
+
+def reminders_move(*, old: Booking, new: Booking, now: datetime | None = None) -> list[Reminder]:
+    """Re-point the old booking's scheduled reminders at the new booking, firing at the same lead
+    before the new start (skipped if that is already past), then add any lead time or channel the
+    old booking no longer had scheduled (sent, skipped). A claim in flight on a moved row loses its
+    guard, so its outcome is not recorded over the moved row."""
+    now = now or timezone.now()
+    for reminder in old.reminders.filter(status=Reminder.Status.SCHEDULED):
+        fire_at = new.start_at - timedelta(minutes=reminder.lead_minutes)
+        past = fire_at <= now
+        reminder.booking = new
+        reminder.fire_at = reminder.next_attempt_at = fire_at
+        reminder.status = Reminder.Status.SKIPPED if past else Reminder.Status.SCHEDULED
+        reminder.last_error = PAST_LEAD if past else ""
+        reminder.attempts, reminder.claimed_at = 0, None
+        reminder.save()
+    return reminders_schedule(booking=new, now=now)
+
+
+# --- the outbox ---------------------------------------------------------------------------------
+
+
+def notifications_enqueue(*, booking: Booking, kind: str) -> list[Notification]:
+    """Write one outbox row per recipient address and channel, and kick their sends on commit.
+
+    Customer: every channel they can receive. Provider: email to each staff address. The unique
+    `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new.
+    """
+    now = timezone.now()
+    targets = [
+        (Notification.Recipient.CUSTOMER, channel, content.customer_address(booking, channel))
+        for channel in customer_channels(booking)
+    ]
+    targets += [(Notification.Recipient.PROVIDER, Channel.EMAIL, email) for email in provider_addresses(booking)]
+    rows = []
+    for recipient, channel, address in targets:
+        if not address:
+            continue
+        row, _ = Notification.objects.get_or_create(
+            dedup_key=f"{kind}:{booking.pk}:{channel}:{address.lower()}"[:200],
+            defaults={
+                "booking": booking,
+                "kind": kind,
+                "recipient": recipient,
+                "channel": channel,
+                "address": address,
+                "next_attempt_at": now,
+            },
+        )
+        rows.append(row)
+    pks = [row.pk for row in rows if row.status == Notification.Status.PENDING]
+    if pks:
+        transaction.on_commit(lambda: _kick(pks), robust=True)
+    return rows
+
+
+def _kick(pks: list[int]) -> None:
+    """Ask a worker to send these rows now. Best effort: if the broker is down, the outbox sweep
+    sends them within a minute. A kick for a row already sent or claimed does nothing."""
+    from notifications.tasks import send_notification
+
+    for pk in pks:
+        try:
+            send_notification.apply_async((pk,), retry=False)
+        except Exception:  # the booking is committed; the sweep is the safety net
+            logger.warning("Could not kick notification %s; the outbox sweep will send it", pk, exc_info=True)
+            return
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+
+def _reminder_triage(reminder: Reminder, now: datetime) -> tuple[str, str] | None:
+    booking = reminder.booking
+    if booking.start_at <= now:
+        return Reminder.Status.SKIPPED, STARTED
+    if booking.status != BookingStatus.CONFIRMED:
+        return Reminder.Status.CANCELLED, f"The booking is {booking.get_status_display().lower()}."
+    return None
+
+
+def _notification_triage(notification: Notification, now: datetime) -> tuple[str, str] | None:
+    status = notification.booking.status
+    if notification.kind == Notification.Kind.CONFIRMATION and status != BookingStatus.CONFIRMED:
+        return Notification.Status.SKIPPED, f"The booking is no longer confirmed ({status})."
+    if notification.kind == Notification.Kind.RESCHEDULE and status not in (
+        BookingStatus.PENDING,
+        BookingStatus.CONFIRMED,
+    ):
+        return Notification.Status.SKIPPED, f"The rescheduled booking is no longer live ({status})."
+    return None
+
+
+def reminders_dispatch(*, limit: int = BATCH_SIZE, now: datetime | None = None) -> BatchResult:
+    """Send one batch of due reminders. See notifications/dispatch.py for claiming and duplicates."""
+    return dispatch.dispatch_batch(
+        Reminder,
+        limit=limit,
+        now=now,
+        triage=_reminder_triage,
+        render=lambda row, at: content.reminder_message(row, now=at),
+        select_related=("booking__customer", "booking__provider"),
+    )
+
+
+def notifications_dispatch(
+    *, limit: int = BATCH_SIZE, pks: list[int] | None = None, now: datetime | None = None
+) -> BatchResult:
+    """Send one batch of due outbox rows (or only those of `pks` that are due and unclaimed)."""
+    return dispatch.dispatch_batch(
+        Notification,
+        limit=limit,
+        pks=pks,
+        now=now,
+        triage=_notification_triage,
+        render=lambda row, at: content.notification_message(row, now=at),
+        select_related=("booking__customer", "booking__provider", "booking__rescheduled_from"),
+    )
+
+
+def reminders_drain(*, batch_size: int = BATCH_SIZE, budget_seconds: float = 50) -> BatchResult:
+    return dispatch.drain(lambda: reminders_dispatch(limit=batch_size), limit=batch_size, budget_seconds=budget_seconds)
+
+
+def notifications_drain(*, batch_size: int = BATCH_SIZE, budget_seconds: float = 50) -> BatchResult:
+    return dispatch.drain(
+        lambda: notifications_dispatch(limit=batch_size), limit=batch_size, budget_seconds=budget_seconds
+    )
+
+
+# --- admin actions ------------------------------------------------------------------------------
+
+
+def notifications_retry_failed(*, ids: list[int]) -> int:
+    """Put failed outbox rows back in the queue, due now, with a fresh attempt count."""
+    now = timezone.now()
+    return Notification.objects.filter(pk__in=ids, status=Notification.Status.FAILED).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, claimed_at=None, updated_at=now
+    )
+
+
+def reminders_retry_failed(*, ids: list[int]) -> int:
+    """Put failed reminders back in the queue, due now, unless their appointment has started."""
+    now = timezone.now()
+    return Reminder.objects.filter(pk__in=ids, status=Reminder.Status.FAILED, booking__start_at__gt=now).update(
+        status=Reminder.Status.SCHEDULED, attempts=0, next_attempt_at=now, claimed_at=None, updated_at=now
+    )

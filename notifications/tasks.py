@@ -1,0 +1,33 @@
+"""Celery tasks of the notifications domain: thin wrappers over services, primary keys only.
+
+Beat runs the two sweeps every minute (registered by migration 0002). Each run drains batches for at
+most DRAIN_BUDGET_SECONDS; overlapping runs (a slow run, Beat firing twice) are safe because claims
+use SKIP LOCKED and a claimed row is no longer due.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from notifications import services
+
+DISPATCH_REMINDERS_TASK = "notifications.tasks.dispatch_due_reminders"
+SWEEP_OUTBOX_TASK = "notifications.tasks.sweep_outbox"
+SEND_NOTIFICATION_TASK = "notifications.tasks.send_notification"
+DRAIN_BUDGET_SECONDS = 50
+
+
+@shared_task(name=DISPATCH_REMINDERS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def dispatch_due_reminders() -> int:
+    return services.reminders_drain(budget_seconds=DRAIN_BUDGET_SECONDS).sent
+
+
+@shared_task(name=SWEEP_OUTBOX_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def sweep_outbox() -> int:
+    return services.notifications_drain(budget_seconds=DRAIN_BUDGET_SECONDS).sent
+
+
+@shared_task(name=SEND_NOTIFICATION_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def send_notification(notification_id: int) -> int:
+    """Send one outbox row right after its commit. Does nothing if the row is not due or is claimed
+    (the sweep, another kick); a lost kick is covered by the sweep."""
+    return services.notifications_dispatch(limit=1, pks=[notification_id]).sent
