@@ -105,6 +105,10 @@ class BookingForm(forms.Form):
         help_text="Reminders and emails show times in this zone.",
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
         if not name:

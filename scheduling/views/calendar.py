@@ -25,6 +25,7 @@ class Day:
     heading: str  # "Sat 13 Mar"
     spoken: str  # "Saturday 13 March"
     is_today: bool
+    is_past: bool
     slots: list[SlotLink] = field(default_factory=list)
 
 
@@ -79,7 +80,13 @@ def build_week(
 ) -> Week:
     today = timezone.now().astimezone(tz).date()
     days = [
-        Day(day=d, heading=f"{d:%a} {d.day} {d:%b}", spoken=f"{d:%A} {d.day} {d:%B}", is_today=d == today)
+        Day(
+            day=d,
+            heading=f"{d:%a} {d.day} {d:%b}",
+            spoken=f"{d:%A} {d.day} {d:%B}",
+            is_today=d == today,
+            is_past=d < today,
+        )
         for d in (monday + timedelta(days=i) for i in range(7))
     ]
     by_date = {d.day: d for d in days}
