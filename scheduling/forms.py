@@ -134,9 +134,10 @@ class BlockedTimeForm(forms.ModelForm):
             value = cleaned.get(name)
             if value is None or timezone.is_aware(value):
                 continue
-            if zone is None:
-                raise ValidationError("Choose a provider: the times are read in its zone.")
-            cleaned[name] = local_to_utc(value.date(), value.time(), zone)
+            if zone is None:  # no valid provider: never let a naive time reach the model
+                self.add_error(name, "Choose a provider first: this time is read in its zone.")
+            else:
+                cleaned[name] = local_to_utc(value.date(), value.time(), zone)
         return cleaned
 
 

@@ -269,8 +269,14 @@ class BookingAdmin(LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
         booking = self.get_object(request, unquote(object_id))
         names = BUTTONS.get(booking.status, []) if self.has_change_permission(request, booking) else []
         buttons = [self._button(booking, name) for name in names]
-        context = {"transition_buttons": buttons, "show_save_and_add_another": False}
-        return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
+        context = {"transition_buttons": buttons, "show_save_and_add_another": False, **(extra_context or {})}
+        # Any datetime the page shows without our own formatting (an inline's, say) reads in the
+        # provider's zone rather than in UTC.
+        with timezone.override(booking.provider_timezone):
+            response = super().change_view(request, object_id, form_url, context)
+            if isinstance(response, TemplateResponse):
+                response.render()
+        return response
 
     @staticmethod
     def _button(booking: Booking, name: str) -> dict:
@@ -371,7 +377,7 @@ class BookingAdmin(LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
 
     def cancel_view(self, request, object_id):
         booking = self._booking_for_change(request, object_id)
-        form = CancelBookingForm(request.POST or None)
+        form = CancelBookingForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             if self._transition(request, booking, "cancel", reason=form.cleaned_data["reason"]):
                 self.message_user(request, f"Cancelled {booking_label(booking)}.", messages.SUCCESS)

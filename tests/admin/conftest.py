@@ -1,6 +1,7 @@
 """Fixtures for the provider console: two providers in different zones, their staff, a superuser."""
 
 import importlib
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -24,6 +25,12 @@ def open_all_day(**fields):
 def slot_in(days: int, *, hour: int = 15, minute: int = 0):
     """A UTC instant `days` ahead at hour:minute UTC: on the grid of every whole-hour-offset zone."""
     return (timezone.now() + timedelta(days=days)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def management_data(html: str) -> dict[str, str]:
+    """The inline formsets' management fields of a rendered change form, as a browser would post them."""
+    pattern = r'name="([\w-]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"[^>]*value="(\d+)"'
+    return dict(re.findall(pattern, html))
 
 
 def messages_of(response) -> list[str]:

@@ -1,0 +1,130 @@
+"""The booking list: local times with the zone named, badges, filters, date hierarchy, search."""
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from scheduling.models import BookingStatus
+from tests.factories import BookingFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def at(days: int):
+    """Distinct future starts, so factory bookings of one provider never overlap."""
+    return (timezone.now() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+
+
+NY = ZoneInfo("America/New_York")
+LIST = "/admin/scheduling/booking/"
+
+
+def test_list_shows_start_and_end_in_the_provider_zone_with_the_zone_named(as_superuser, provider_a):
+    BookingFactory(provider=provider_a, start_at=datetime(2031, 7, 1, 13, 0, tzinfo=UTC))
+    body = as_superuser.get(LIST).content.decode()
+    assert "Tue 01 Jul 2031, 09:00 EDT (America/New_York)" in body
+    assert "09:30 EDT (America/New_York)" in body
+    assert "13:00Z" not in body and "13:00 UTC" not in body
+
+
+def test_list_names_the_end_date_when_a_booking_crosses_local_midnight(as_superuser, provider_a):
+    start = datetime(2031, 7, 1, 23, 45, tzinfo=NY)
+    BookingFactory(provider=provider_a, start_at=start)
+    body = as_superuser.get(LIST).content.decode()
+    assert "Wed 02 Jul 2031, 00:15 EDT (America/New_York)" in body
+
+
+def test_list_shows_each_status_as_a_coloured_badge(as_superuser, provider_a):
+    BookingFactory(provider=provider_a, status=BookingStatus.PENDING, start_at=at(1))
+    BookingFactory(provider=provider_a, status=BookingStatus.CANCELLED, start_at=at(2))
+    body = as_superuser.get(LIST).content.decode()
+    assert '<span class="status-badge status-pending" style="color:#5c4400;background:#ffe8a3' in body
+    assert '<span class="status-badge status-cancelled" style="color:#444;background:#e4e4e4' in body
+
+
+def test_list_filters_by_status(as_superuser, provider_a):
+    pending = BookingFactory(provider=provider_a, status=BookingStatus.PENDING, start_at=at(1))
+    confirmed = BookingFactory(provider=provider_a, status=BookingStatus.CONFIRMED, start_at=at(2))
+    body = as_superuser.get(f"{LIST}?status__exact=pending").content.decode()
+    assert pending.reference in body and confirmed.reference not in body
+
+
+def test_list_filters_by_provider(as_superuser, provider_a, provider_b):
+    mine = BookingFactory(provider=provider_a)
+    theirs = BookingFactory(provider=provider_b)
+    body = as_superuser.get(f"{LIST}?provider__id__exact={provider_a.pk}").content.decode()
+    assert mine.reference in body and theirs.reference not in body
+
+
+def test_date_filter_today_means_today_in_the_provider_zone(as_superuser, provider_a):
+    today = timezone.now().astimezone(NY).date()
+    late_evening = BookingFactory(provider=provider_a, start_at=datetime.combine(today, time(21), tzinfo=NY))
+    tomorrow = BookingFactory(provider=provider_a, start_at=datetime.combine(today + timedelta(1), time(9), tzinfo=NY))
+    body = as_superuser.get(f"{LIST}?when=today").content.decode()
+    # 21:00 in New York is already tomorrow in UTC; the list still counts it as today.
+    assert late_evening.reference in body and tomorrow.reference not in body
+
+
+def test_date_filter_upcoming_and_past(as_superuser, provider_a):
+    past = BookingFactory(provider=provider_a, start_at=timezone.now() - timedelta(days=2))
+    future = BookingFactory(provider=provider_a, start_at=timezone.now() + timedelta(days=2))
+    upcoming = as_superuser.get(f"{LIST}?when=upcoming").content.decode()
+    earlier = as_superuser.get(f"{LIST}?when=past").content.decode()
+    assert future.reference in upcoming and past.reference not in upcoming
+    assert past.reference in earlier and future.reference not in earlier
+
+
+def test_date_hierarchy_uses_the_provider_zone_days(as_superuser, provider_a):
+    evening = BookingFactory(provider=provider_a, start_at=datetime(2031, 7, 1, 21, 0, tzinfo=NY))  # 01:00Z on the 2nd
+    day_one = as_superuser.get(f"{LIST}?start_at__year=2031&start_at__month=7&start_at__day=1").content.decode()
+    day_two = as_superuser.get(f"{LIST}?start_at__year=2031&start_at__month=7&start_at__day=2").content.decode()
+    assert evening.reference in day_one and evening.reference not in day_two
+
+
+def test_list_says_which_zone_its_days_are_in(as_superuser, provider_a):
+    body = as_superuser.get(LIST).content.decode()
+    assert "use days in <strong>America/New_York</strong>" in body
+
+
+def test_list_falls_back_to_utc_days_when_providers_span_zones_and_says_so(as_superuser, provider_a, provider_b):
+    body = as_superuser.get(LIST).content.decode()
+    assert "use days in <strong>UTC</strong> (your providers are in" in body
+    filtered = as_superuser.get(f"{LIST}?provider__id__exact={provider_b.pk}").content.decode()
+    assert "use days in <strong>Europe/Berlin</strong>" in filtered
+
+
+def test_list_searches_by_customer_name(as_superuser, provider_a):
+    hit = BookingFactory(provider=provider_a, customer=CustomerFactory(name="Zelda Fitzgerald"), start_at=at(1))
+    miss = BookingFactory(provider=provider_a, start_at=at(2))
+    body = as_superuser.get(f"{LIST}?q=zelda").content.decode()
+    assert hit.reference in body and miss.reference not in body
+
+
+def test_list_searches_by_customer_email(as_superuser, provider_a):
+    hit = BookingFactory(provider=provider_a, customer=CustomerFactory(email="jazz.age@example.org"), start_at=at(1))
+    miss = BookingFactory(provider=provider_a, start_at=at(2))
+    body = as_superuser.get(f"{LIST}?q=jazz.age@example.org").content.decode()
+    assert hit.reference in body and miss.reference not in body
+
+
+def test_list_searches_by_reference(as_superuser, provider_a):
+    hit = BookingFactory(provider=provider_a, start_at=at(1))
+    miss = BookingFactory(provider=provider_a, start_at=at(2))
+    body = as_superuser.get(f"{LIST}?q={hit.reference}").content.decode()
+    assert hit.reference in body and miss.reference not in body
+
+
+def test_list_offers_the_four_transition_actions_and_no_delete(as_superuser, provider_a):
+    BookingFactory(provider=provider_a)
+    body = as_superuser.get(LIST).content.decode()
+    for action in ("confirm_selected", "cancel_selected", "complete_selected", "mark_no_show_selected"):
+        assert f'value="{action}"' in body
+    assert 'value="delete_selected"' not in body
+
+
+def test_list_checkbox_labels_name_bookings_in_local_time(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, start_at=datetime(2031, 7, 1, 13, 0, tzinfo=UTC))
+    body = as_superuser.get(LIST).content.decode()
+    assert f"Select this object for an action - {booking.reference} · Tue 01 Jul 2031, 09:00 EDT" in body
