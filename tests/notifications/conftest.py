@@ -143,6 +143,7 @@ class FakeServer:
     hold: set[int] = field(default_factory=set)
     release: threading.Event = field(default_factory=threading.Event)
     delay: float = 0.0  # seconds every answer waits
+    statuses: dict[str, int] = field(default_factory=dict)  # push: recipient -> HTTP status (default 200)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for(self, count: int, timeout: float = 20) -> bool:
@@ -150,9 +151,14 @@ class FakeServer:
             return self.arrived.wait_for(lambda: len(self.requests) >= count, timeout=timeout)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client killed mid-request (the crash test) is expected, not news
+
+
 def _serve(handler_factory) -> Iterator[FakeServer]:
     server_state = FakeServer(url="")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_factory(server_state))
+    httpd = _QuietServer(("127.0.0.1", 0), handler_factory(server_state))
     httpd.daemon_threads = True
     server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -230,8 +236,7 @@ def twilio(settings, twilio_server):
 
 @pytest.fixture
 def push_server() -> Iterator[FakeServer]:
-    """A push relay: records each JSON POST; answers 200, or 400 for recipient "user:bad",
-    503 for "user:flaky"."""
+    """A push relay: records each JSON POST; answers 200, or the status `statuses` names for the recipient."""
 
     def factory(state: FakeServer):
         class Handler(BaseHTTPRequestHandler):
@@ -242,7 +247,7 @@ def push_server() -> Iterator[FakeServer]:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length))
                 number = _record(state, {"body": body, "auth": self.headers.get("Authorization")})
-                status = {"user:bad": 400, "user:flaky": 503}.get(body.get("to"), 200)
+                status = state.statuses.get(body.get("to"), 200)
                 data = json.dumps({"id": f"push-{number}"}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
