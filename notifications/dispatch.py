@@ -122,11 +122,14 @@ def dispatch_batch(
         due = model.objects.due(now=now)
         if pks is not None:
             due = due.filter(pk__in=pks)
-        rows = list(
-            due.select_for_update(skip_locked=True, of=("self",))
-            .select_related(*select_related)
-            .order_by("next_attempt_at", "id")[:limit]
+        # Lock the ids alone (the partial index in claim order, stopping after `limit`), then read the
+        # locked rows with their booking: a join in the locking query would join every due row first.
+        ids = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
         )
+        rows = list(model.objects.filter(pk__in=ids).select_related(*select_related).order_by("next_attempt_at", "id"))
         to_send = []
         closed: dict[tuple[str, str], list[int]] = {}
         for row in rows:

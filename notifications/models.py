@@ -67,7 +67,8 @@ class Reminder(models.Model):
             models.UniqueConstraint(fields=["booking", "channel", "lead_minutes"], name="reminder_dedup"),
         ]
         indexes = [
-            models.Index(fields=["next_attempt_at"], name="reminder_due_idx", condition=Q(status="scheduled")),
+            # The claim's ORDER BY next_attempt_at, id LIMIT n walks this index and stops after n rows.
+            models.Index(fields=["next_attempt_at", "id"], name="reminder_due_idx", condition=Q(status="scheduled")),
         ]
 
     def __str__(self) -> str:
@@ -129,7 +130,7 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["next_attempt_at"], name="notification_due_idx", condition=Q(status="pending")),
+            models.Index(fields=["next_attempt_at", "id"], name="notification_due_idx", condition=Q(status="pending")),
             models.Index(fields=["status", "channel"]),
         ]
 
