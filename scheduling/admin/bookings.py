@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from scheduling.admin.display import booking_label, clock, local_span, status_badge, utc_span
+from scheduling.admin.display import booking_label, local_span, status_badge, utc_span, zone_abbreviation
 from scheduling.admin.notification_inlines import notification_inlines
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin
 from scheduling.availability import local_dates_window
@@ -452,9 +452,7 @@ class BookingAdmin(LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
             booking = self._create(request, form)
             if booking is not None:
                 return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
-        context.update(
-            step=3, form=form, slots=slots, zone_abbreviation=clock(local_dates_window(day, day, zone)[0], zone)
-        )
+        context.update(step=3, form=form, slots=slots, zone_abbreviation=zone_abbreviation(day, zone))
         return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
 
     def _customers_for(self, request):

@@ -1,6 +1,6 @@
 """How the console shows instants and statuses: always in a named zone, never bare UTC."""
 
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.utils.html import format_html
@@ -38,6 +38,11 @@ def status_badge(booking: Booking) -> SafeString:
 def clock(value: datetime, tz: ZoneInfo | str) -> str:
     """Wall-clock time with the zone's abbreviation, e.g. "09:00 EDT"."""
     return value.astimezone(zone(tz)).strftime("%H:%M %Z")
+
+
+def zone_abbreviation(day: date, tz: ZoneInfo | str) -> str:
+    """The zone's abbreviation at noon on a local day, e.g. "EDT"."""
+    return datetime.combine(day, time(12), tzinfo=zone(tz)).strftime("%Z")
 
 
 def local_span(start: datetime, end: datetime, tz: ZoneInfo | str) -> str:

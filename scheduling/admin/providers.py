@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from scheduling.admin.display import clock, local_span, status_badge
+from scheduling.admin.display import clock, local_span, status_badge, zone_abbreviation
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin, ProviderScopedMixin
 from scheduling.availability import local_dates_window
 from scheduling.formatting import local_time
@@ -167,7 +167,7 @@ class ProviderAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
             "span": span,
             "day": day,
             "zone": zone.key,
-            "zone_abbreviation": clock(local_dates_window(first, first, zone)[0], zone).split(" ", 1)[1],
+            "zone_abbreviation": zone_abbreviation(first, zone),
             "days": self._agenda_days(request, provider, first, last),
             "previous_url": f"{reverse(name, args=[provider.pk])}?date={day - timedelta(days=step)}",
             "next_url": f"{reverse(name, args=[provider.pk])}?date={day + timedelta(days=step)}",

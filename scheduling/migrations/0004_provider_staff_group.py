@@ -40,7 +40,7 @@ def grant(apps, schema_editor=None):
     if missing:
         raise RuntimeError(f"Permissions not found: {', '.join(sorted(missing))}")
     group, _ = Group.objects.get_or_create(name=GROUP_NAME)
-    group.permissions.set(permissions)
+    group.permissions.add(*permissions)  # additive: other apps grant this group their own permissions
 
 
 def revoke(apps, schema_editor):

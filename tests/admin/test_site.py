@@ -7,6 +7,19 @@ from tests.admin.conftest import staff_group_migration
 
 pytestmark = pytest.mark.django_db
 
+CONSOLE_PERMISSIONS = {
+    "view_provider", "change_provider",
+    "view_availabilityrule", "add_availabilityrule", "change_availabilityrule", "delete_availabilityrule",
+    "view_blockedtime", "add_blockedtime", "change_blockedtime", "delete_blockedtime",
+    "view_booking", "add_booking", "change_booking",
+    "view_customer",
+}  # fmt: skip
+
+
+def scheduling_codenames(group) -> set[str]:
+    """The group's permissions on scheduling models (other apps add their own to the same group)."""
+    return set(group.permissions.filter(content_type__app_label="scheduling").values_list("codename", flat=True))
+
 
 def test_admin_pages_carry_the_console_branding(as_superuser):
     response = as_superuser.get("/admin/")
@@ -15,20 +28,29 @@ def test_admin_pages_carry_the_console_branding(as_superuser):
     assert "<title>Back office | Provider console</title>" in response.content.decode()
 
 
-def test_migration_created_the_provider_staff_group():
-    # Made by scheduling/migrations/0004 when the test database was migrated.
-    assert Group.objects.filter(name="Provider staff").exists()
+def test_the_data_migration_grants_forwards_and_revokes_backwards(staff_group):
+    from django.apps import apps
+
+    operation = staff_group_migration.Migration.operations[0]
+    assert (operation.code, operation.reverse_code) == (staff_group_migration.grant, staff_group_migration.revoke)
+    staff_group_migration.revoke(apps, None)
+    assert not Group.objects.filter(name="Provider staff").exists()
+    staff_group_migration.grant(apps)
+    assert scheduling_codenames(Group.objects.get(name="Provider staff")) == CONSOLE_PERMISSIONS
 
 
 def test_provider_staff_group_has_exactly_the_console_permissions(staff_group):
-    codenames = set(staff_group.permissions.values_list("codename", flat=True))
-    assert codenames == {
-        "view_provider", "change_provider",
-        "view_availabilityrule", "add_availabilityrule", "change_availabilityrule", "delete_availabilityrule",
-        "view_blockedtime", "add_blockedtime", "change_blockedtime", "delete_blockedtime",
-        "view_booking", "add_booking", "change_booking",
-        "view_customer",
-    }  # fmt: skip
+    assert scheduling_codenames(staff_group) == CONSOLE_PERMISSIONS
+
+
+def test_granting_keeps_permissions_other_apps_gave_the_group(staff_group):
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+
+    other = Permission.objects.get(codename="view_group")
+    staff_group.permissions.add(other)
+    staff_group_migration.grant(apps)
+    assert staff_group.permissions.filter(pk=other.pk).exists()
 
 
 def test_granting_twice_leaves_one_group_with_the_same_permissions(staff_group):
