@@ -96,12 +96,19 @@ def booking_post_allowed(request: HttpRequest) -> bool:
     limit, period = getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)
     key = f"pages:booking-post:{client_ip(request)}:{int(time.time() // period)}"
     try:
-        cache.add(key, 0, timeout=period + 5)
-        count = cache.incr(key)
+        count = 1 if cache.add(key, 1, timeout=period + 5) else _incr_or_start(key, timeout=period + 5)
     except Exception:  # any cache failure: fail open, but say so
         logger.warning("Booking throttle unavailable; letting the request through", exc_info=True)
         return True
     return count <= limit
+
+
+def _incr_or_start(key: str, *, timeout: int) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted or expired between `add` and `incr`: this request starts a new count
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 def throttled(request: HttpRequest) -> HttpResponse:

@@ -338,7 +338,7 @@ def test_rescheduling_to_a_time_that_is_not_a_slot_is_explained(client, provider
     assert "has no appointment starting at that time" in response.content.decode()
 
 
-def test_rescheduling_posts_are_throttled(client, provider, settings):
+def test_rescheduling_posts_are_throttled(client, provider, settings, private_cache):
     settings.BOOKING_POST_RATE = (1, 60)
     booking = make_booking(provider)
     url = reverse("pages:reschedule_action", args=[booking.reference])
