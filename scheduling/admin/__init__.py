@@ -1,7 +1,8 @@
 """The provider console: the Django admin as the staff's back office (issue 4).
 
 Split along the domain: providers with their rules, blocked times, availability preview and agenda
-(`providers`), bookings with transitions and the create-a-booking flow (`bookings`), customers.
+(`providers`), bookings with their transitions (`bookings`) and the create-a-booking flow
+(`booking_create`), customers.
 Shared pieces: staff scoping and zone-aware labels (`scoping`), how times and statuses are shown
 (`display`).
 """

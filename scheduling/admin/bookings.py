@@ -1,11 +1,12 @@
-"""Bookings in the console: the list, the detail page, transitions and the create-a-booking flow.
+"""Bookings in the console: the list, the detail page and the transitions (the create-a-booking
+flow is in `booking_create`).
 
 Every change of state goes through `scheduling.services` (never django-fsm's FSMAdminMixin, which
 saves directly and skips the services' locks and side effects). A refused transition is an error
 message, never a 500; the status is never a form field.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
@@ -13,26 +14,25 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from scheduling.admin.display import booking_label, local_span, status_badge, utc_span, zone_abbreviation
-from scheduling.admin.notification_inlines import notification_inlines
+from notifications.admin import NotificationInline, ReminderInline
+from scheduling.admin.booking_create import BookingCreateFlowMixin
+from scheduling.admin.display import booking_label, local_span, status_badge, utc_span
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin
 from scheduling.availability import local_dates_window
-from scheduling.errors import DomainError, InvalidInput, SlotUnavailable
+from scheduling.errors import DomainError
 from scheduling.formatting import local_time
-from scheduling.forms import BookingCreateForm, CancelBookingForm
-from scheduling.models import Booking, BookingStatus, Customer
-from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user
+from scheduling.forms import CancelBookingForm
+from scheduling.models import Booking, BookingStatus
+from scheduling.selectors import bookings_for_user, providers_for_user
 from scheduling.services import (
     booking_cancel,
     booking_complete,
     booking_confirm,
-    booking_create,
     booking_mark_no_show,
     booking_update_notes,
 )
@@ -50,7 +50,6 @@ BUTTONS = {
     BookingStatus.CONFIRMED: ["cancel", "complete", "no_show"],
 }
 BUTTON_LABELS = {"confirm": "Confirm", "cancel": "Cancel…", "complete": "Complete", "no_show": "No-show"}
-SLOT_PICKER_DAYS = 14
 
 
 class BookingDateFilter(admin.SimpleListFilter):
@@ -90,7 +89,7 @@ class BookingDateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Booking)
-class BookingAdmin(LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
+class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     list_display = ["reference", "provider", "customer_name", "starts", "ends", "status_badge"]
     list_filter = ["status", ("provider", admin.RelatedOnlyFieldListFilter), BookingDateFilter]
     date_hierarchy = "start_at"
@@ -98,7 +97,7 @@ class BookingAdmin(LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     list_select_related = ["provider", "customer"]
     ordering = ["-start_at"]
     actions = ["confirm_selected", "cancel_selected", "complete_selected", "mark_no_show_selected"]
-    inlines = notification_inlines()
+    inlines = [ReminderInline, NotificationInline]  # read-only, from the notifications app
     fieldsets = [
         (None, {"fields": ["reference", "status_badge", "provider_link", "customer_link"]}),
         ("When", {"fields": ["time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold"]}),
@@ -394,100 +393,3 @@ class BookingAdmin(LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
             "free_until": local_time(booking.free_cancel_until, booking.provider_timezone),
         }
         return TemplateResponse(request, "admin/scheduling/booking/cancel.html", context)
-
-    # --- create a booking -----------------------------------------------------------------------
-
-    def add_view(self, request, form_url="", extra_context=None):
-        """Provider, then date, then one of the engine's free slots, then an existing or new customer."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        providers = providers_for_user(user=request.user).filter(is_active=True)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "New booking",
-            "providers": providers,
-            "step": 1,
-        }
-        provider_id = request.GET.get("provider", "")
-        if not provider_id:
-            return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
-        if not provider_id.isdigit():
-            raise Http404("No such provider.")
-        provider = get_object_or_404(providers, pk=provider_id)
-        zone = provider.timezone
-        today = timezone.now().astimezone(zone).date()
-        try:
-            day = date.fromisoformat(request.GET.get("date", ""))
-        except ValueError:
-            day = None
-        first = today if day is None or day < today + timedelta(days=SLOT_PICKER_DAYS) else day
-        last = first + timedelta(days=SLOT_PICKER_DAYS - 1)
-        free = provider_slots(provider=provider, first=first, last=last)
-        counts: dict[date, int] = {}
-        for slot in free:
-            counts[slot.start.astimezone(zone).date()] = counts.get(slot.start.astimezone(zone).date(), 0) + 1
-        base = f"{reverse('admin:scheduling_booking_add')}?provider={provider.pk}"
-        context.update(
-            provider=provider,
-            zone=zone.key,
-            step=2,
-            day=day,
-            today=today,
-            base_url=base,
-            strip=[
-                {"date": d, "count": counts.get(d, 0), "url": f"{base}&date={d}", "selected": d == day}
-                for d in (first + timedelta(days=n) for n in range(SLOT_PICKER_DAYS))
-            ],
-        )
-        if day is None:
-            return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
-
-        slots = [s for s in free if s.start.astimezone(zone).date() == day] if first <= day <= last else []
-        customers = self._customers_for(request)
-        form = BookingCreateForm(
-            request.POST if request.method == "POST" else None, provider=provider, slots=slots, customers=customers
-        )
-        if request.method == "POST" and form.is_valid():
-            booking = self._create(request, form)
-            if booking is not None:
-                return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
-        context.update(step=3, form=form, slots=slots, zone_abbreviation=zone_abbreviation(day, zone))
-        return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
-
-    def _customers_for(self, request):
-        if request.user.is_superuser:
-            return Customer.objects.all()
-        return Customer.objects.filter(pk__in=bookings_for_user(user=request.user).values("customer_id"))
-
-    def _create(self, request, form: BookingCreateForm) -> Booking | None:
-        try:
-            booking = booking_create(
-                provider_id=form.provider.pk,
-                start=form.cleaned_data["slot"],
-                customer=form.customer_input(),
-                notes=form.cleaned_data.get("notes", ""),
-            )
-        except SlotUnavailable as exc:
-            form.add_error(None, self._conflict_message(exc))
-            return None
-        except InvalidInput as exc:  # includes SlotNotOffered
-            form.add_service_error(exc)
-            return None
-        self.log_addition(request, booking, [{"added": {}}])
-        self.message_user(
-            request, f"Booked {booking_label(booking)} ({booking.get_status_display().lower()}).", messages.SUCCESS
-        )
-        return booking
-
-    @staticmethod
-    def _conflict_message(exc: SlotUnavailable):
-        other = Booking.objects.filter(pk=exc.conflicting_booking_id).first() if exc.conflicting_booking_id else None
-        if other is None:
-            return exc.detail
-        return format_html(
-            '{} It collides with <a href="{}">booking {}</a>.',
-            exc.detail,
-            reverse("admin:scheduling_booking_change", args=[other.pk]),
-            booking_label(other),
-        )

@@ -72,6 +72,7 @@ def test_provider_list_links_each_agenda(as_superuser, provider_a):
 def test_provider_page_has_rule_and_blocked_time_inlines(as_superuser, provider_a):
     body = as_superuser.get(change_url(provider_a)).content.decode()
     assert 'id="rules-group"' in body and 'id="blocked_times-group"' in body
+    assert "{#" not in body and "tabular.html" not in body  # template comments stay comments
     assert "FREQ=DAILY" in body
 
 

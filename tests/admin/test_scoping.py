@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus
-from tests.admin.conftest import make_staff
+from tests.admin.conftest import make_staff, management_data
 from tests.factories import AvailabilityRuleFactory, BlockedTimeFactory, BookingFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +192,10 @@ def test_staff_can_create_a_booking_for_their_provider(as_staff_b, provider_b):
     )
     assert response.status_code == 302
     assert Booking.objects.get().provider == provider_b
+
+
+def test_staff_can_save_notes_on_their_providers_booking(as_staff_b, booking_b):
+    url = f"/admin/scheduling/booking/{booking_b.pk}/change/"
+    response = as_staff_b.post(url, {**management_data(as_staff_b.get(url).content.decode()), "notes": "VIP"})
+    assert response.status_code == 302
+    assert Booking.objects.get(pk=booking_b.pk).notes == "VIP"

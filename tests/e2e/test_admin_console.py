@@ -79,6 +79,8 @@ def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, 
 
     # 5. Open the agenda from the provider page: both bookings in local time, with links.
     page.goto(f"{base}/admin/scheduling/provider/{provider.pk}/change/")
+    assert "free slots in the next 14 days" in page.locator(".availability-preview").inner_text()
+    screenshot(page, "admin-console-5a-provider-preview")
     page.click("text=Day agenda")
     page.fill("input[name=date]", day.isoformat())
     page.click("button:has-text('Go')")
@@ -87,7 +89,7 @@ def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, 
     assert f"10:00 {abbreviation} – 10:30 {abbreviation}" in agenda and "Nora New" in agenda
     assert "15:00" in agenda and "Carl Cancel" in agenda
     assert "All times in America/New_York" in page.locator(".agenda-zone").inner_text()
-    screenshot(page, "admin-console-5-agenda")
+    screenshot(page, "admin-console-5b-agenda")
     page.click(f"text=Nora New · {booking.reference}")
     page.wait_for_url(f"**/admin/scheduling/booking/{booking.pk}/change/")
 
@@ -96,4 +98,4 @@ def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, 
     phone.context.add_cookies(page.context.cookies())
     phone.goto(f"{base}/admin/scheduling/provider/{provider.pk}/agenda/week/?date={day}")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
-    screenshot(phone, "admin-console-5b-agenda-phone")
+    screenshot(phone, "admin-console-5c-agenda-phone")

@@ -1,0 +1,123 @@
+"""Create a booking from the admin: provider, then date, then one of the engine's free slots, then an
+existing or a new customer. `booking_create` decides; its refusals become form errors, a conflict
+with a link to the booking it collided with (never an IntegrityError page).
+"""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from scheduling.admin.display import booking_label, zone_abbreviation
+from scheduling.errors import InvalidInput, SlotUnavailable
+from scheduling.forms import BookingCreateForm
+from scheduling.models import Booking, Customer
+from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user
+from scheduling.services import booking_create
+
+SLOT_PICKER_DAYS = 14
+
+
+class BookingCreateFlowMixin:
+    """Replaces the booking admin's add view with the slot picker."""
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Provider, then date, then one of the engine's free slots, then an existing or new customer."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        providers = providers_for_user(user=request.user).filter(is_active=True)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "New booking",
+            "providers": providers,
+            "step": 1,
+        }
+        provider_id = request.GET.get("provider", "")
+        if not provider_id:
+            return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
+        if not provider_id.isdigit():
+            raise Http404("No such provider.")
+        provider = get_object_or_404(providers, pk=provider_id)
+        zone = provider.timezone
+        today = timezone.now().astimezone(zone).date()
+        try:
+            day = date.fromisoformat(request.GET.get("date", ""))
+        except ValueError:
+            day = None
+        first = today if day is None or day < today + timedelta(days=SLOT_PICKER_DAYS) else day
+        last = first + timedelta(days=SLOT_PICKER_DAYS - 1)
+        free = provider_slots(provider=provider, first=first, last=last)
+        counts: dict[date, int] = {}
+        for slot in free:
+            counts[slot.start.astimezone(zone).date()] = counts.get(slot.start.astimezone(zone).date(), 0) + 1
+        base = f"{reverse('admin:scheduling_booking_add')}?provider={provider.pk}"
+        context.update(
+            provider=provider,
+            zone=zone.key,
+            step=2,
+            day=day,
+            today=today,
+            base_url=base,
+            strip=[
+                {"date": d, "count": counts.get(d, 0), "url": f"{base}&date={d}", "selected": d == day}
+                for d in (first + timedelta(days=n) for n in range(SLOT_PICKER_DAYS))
+            ],
+        )
+        if day is None:
+            return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
+
+        slots = [s for s in free if s.start.astimezone(zone).date() == day] if first <= day <= last else []
+        customers = self._customers_for(request)
+        form = BookingCreateForm(
+            request.POST if request.method == "POST" else None, provider=provider, slots=slots, customers=customers
+        )
+        if request.method == "POST" and form.is_valid():
+            booking = self._create(request, form)
+            if booking is not None:
+                return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
+        context.update(step=3, form=form, slots=slots, zone_abbreviation=zone_abbreviation(day, zone))
+        return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
+
+    def _customers_for(self, request):
+        if request.user.is_superuser:
+            return Customer.objects.all()
+        return Customer.objects.filter(pk__in=bookings_for_user(user=request.user).values("customer_id"))
+
+    def _create(self, request, form: BookingCreateForm) -> Booking | None:
+        try:
+            booking = booking_create(
+                provider_id=form.provider.pk,
+                start=form.cleaned_data["slot"],
+                customer=form.customer_input(),
+                notes=form.cleaned_data.get("notes", ""),
+            )
+        except SlotUnavailable as exc:
+            form.add_error(None, self._conflict_message(exc))
+            return None
+        except InvalidInput as exc:  # includes SlotNotOffered
+            form.add_service_error(exc)
+            return None
+        self.log_addition(request, booking, [{"added": {}}])
+        self.message_user(
+            request, f"Booked {booking_label(booking)} ({booking.get_status_display().lower()}).", messages.SUCCESS
+        )
+        return booking
+
+    @staticmethod
+    def _conflict_message(exc: SlotUnavailable):
+        other = Booking.objects.filter(pk=exc.conflicting_booking_id).first() if exc.conflicting_booking_id else None
+        if other is None:
+            return exc.detail
+        return format_html(
+            '{} It collides with <a href="{}">booking {}</a>.',
+            exc.detail,
+            reverse("admin:scheduling_booking_change", args=[other.pk]),
+            booking_label(other),
+        )
