@@ -4,6 +4,9 @@ The `booking_*` hooks are called by scheduling.services inside the booking's tra
 booking row locked (SELECT ... FOR UPDATE) by the caller: the reminder and outbox rows commit or roll
 back with the booking change, and the send kicks run only after the commit (`transaction.on_commit`,
 primary keys only). This module imports scheduling models, never scheduling services.
+
+Lock order: these hooks lock reminder rows (cancel, move) after the caller's provider and booking
+locks; the dispatcher locks only reminder and notification rows and never a booking. No cycle.
 """
 
 import logging
@@ -53,12 +56,12 @@ def booking_rescheduled(*, old: Booking, new: Booking) -> None:
 # --- reminders ----------------------------------------------------------------------------------
 
 
-def reminders_schedule(*, booking: Booking, now: datetime | None = None) -> list[Reminder]:
+def reminders_schedule(*, booking: Booking, now: datetime | None = None) -> None:
     """One reminder per lead time (the provider's `reminder_lead_minutes`) per customer channel.
 
     A lead time already in the past is written as `skipped`, so the ledger shows it and nothing
     sends it late. Idempotent: the unique (booking, channel, lead_minutes) key ignores rows that
-    exist. Returns the rows that exist for the booking afterwards.
+    exist. One INSERT.
     """
     now = now or timezone.now()
     leads = sorted({lead for lead in booking.provider.reminder_lead_minutes or [] if lead > 0}, reverse=True)
@@ -79,7 +82,6 @@ def reminders_schedule(*, booking: Booking, now: datetime | None = None) -> list
                 )
             )
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-    return list(booking.reminders.all())
 
 
 def reminders_cancel(*, booking: Booking) -> int:
@@ -89,7 +91,7 @@ def reminders_cancel(*, booking: Booking) -> int:
     )
 
 
-def reminders_move(*, old: Booking, new: Booking, now: datetime | None = None) -> list[Reminder]:
+def reminders_move(*, old: Booking, new: Booking, now: datetime | None = None) -> None:
     """Re-point the old booking's scheduled reminders at the new booking, firing at the same lead
     before the new start (skipped if that is already past), then add any lead time or channel the
     old booking no longer had scheduled (sent, skipped). A claim in flight on a moved row loses its
@@ -104,7 +106,7 @@ def reminders_move(*, old: Booking, new: Booking, now: datetime | None = None) -
         reminder.last_error = PAST_LEAD if past else ""
         reminder.attempts, reminder.claimed_at = 0, None
         reminder.save()
-    return reminders_schedule(booking=new, now=now)
+    reminders_schedule(booking=new, now=now)
 
 
 # --- the outbox ---------------------------------------------------------------------------------
@@ -114,7 +116,8 @@ def notifications_enqueue(*, booking: Booking, kind: str) -> list[Notification]:
     """Write one outbox row per recipient address and channel, and kick their sends on commit.
 
     Customer: every channel they can receive. Provider: email to each staff address. The unique
-    `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new.
+    `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new. Two
+    queries: one INSERT ... ON CONFLICT DO NOTHING, one SELECT for the primary keys to kick.
     """
     now = timezone.now()
     targets = [
@@ -122,26 +125,21 @@ def notifications_enqueue(*, booking: Booking, kind: str) -> list[Notification]:
         for channel in customer_channels(booking)
     ]
     targets += [(Notification.Recipient.PROVIDER, Channel.EMAIL, email) for email in provider_addresses(booking)]
-    rows = []
-    for recipient, channel, address in targets:
-        if not address:
-            continue
-        row, _ = Notification.objects.get_or_create(
-            dedup_key=f"{kind}:{booking.pk}:{channel}:{address.lower()}"[:200],
-            defaults={
-                "booking": booking,
-                "kind": kind,
-                "recipient": recipient,
-                "channel": channel,
-                "address": address,
-                "next_attempt_at": now,
-            },
+    rows = {
+        f"{kind}:{booking.pk}:{channel}:{address.lower()}"[:200]: Notification(
+            booking=booking, kind=kind, recipient=recipient, channel=channel, address=address, next_attempt_at=now
         )
-        rows.append(row)
-    pks = [row.pk for row in rows if row.status == Notification.Status.PENDING]
+        for recipient, channel, address in targets
+        if address
+    }
+    for key, row in rows.items():
+        row.dedup_key = key
+    Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    written = list(Notification.objects.filter(dedup_key__in=rows))
+    pks = [row.pk for row in written if row.status == Notification.Status.PENDING]
     if pks:
         transaction.on_commit(lambda: _kick(pks), robust=True)
-    return rows
+    return written
 
 
 def _kick(pks: list[int]) -> None:

@@ -3,6 +3,10 @@
 Lock order, everywhere: the provider row first, then booking rows. `booking_create` and
 `booking_reschedule` take the provider lock; the other transitions lock only the booking row, so no
 two services can wait on each other in a cycle.
+
+Confirm (including a create that confirms at once), cancel and reschedule call `notifications.services`
+inside their transaction: reminder and outbox rows commit or roll back with the booking, and the
+sends are kicked only after the commit.
 """
 
 import hashlib
