@@ -181,7 +181,7 @@ def test_a_dispatcher_killed_after_its_claim_loses_nothing_and_repeats_at_most_i
 
     9 are sent and recorded; the 10th reached the receiver but was never recorded; 15 more were claimed
     and never sent; 35 were never claimed. A restarted dispatcher sends the 35 at once; the 16 claimed
-    rows wait for their lease (4 s here, 300 s by default) and are then sent. Nothing is lost, and the
+    rows wait for their lease (8 s here, 300 s by default) and are then sent. Nothing is lost, and the
     only message sent twice is the one that was in flight when the process died: the window is one
     message per killed process, because each send is recorded in its own commit right after it.
     """
@@ -191,7 +191,7 @@ def test_a_dispatcher_killed_after_its_claim_loses_nothing_and_repeats_at_most_i
         tmp_path,
         PUSH_BACKEND="webhook",
         PUSH_WEBHOOK_URL=push_server.url + "/push",
-        NOTIFICATIONS_CLAIM_LEASE_SECONDS="4",
+        NOTIFICATIONS_CLAIM_LEASE_SECONDS="8",
         NOTIFICATIONS_SEND_TIMEOUT_SECONDS="1",
     )
     push_server.hold = {10}
