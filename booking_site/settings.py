@@ -134,7 +134,8 @@ PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "webhook" if PUSH_WEBHOOK_URL else
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_manage_tokens": {"()": "booking_site.log_redaction.RedactManageTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_manage_tokens"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

@@ -126,7 +126,7 @@ start() {
   log "Started $name (pid $!, log .local/run/$name.log)"
 }
 start gunicorn "$BIN/gunicorn" booking_site.wsgi --bind "127.0.0.1:$PORT" --workers "$WEB_CONCURRENCY" \
-  --access-logfile "$RUN_DIR/gunicorn-access.log"
+  --access-logfile "$RUN_DIR/gunicorn-access.log" --logger-class booking_site.log_redaction.RedactingLogger
 worker_args=()
 [ -n "${CELERY_CONCURRENCY:-}" ] && worker_args=(--concurrency "$CELERY_CONCURRENCY")
 start worker "$BIN/celery" -A booking_site worker -l info "${worker_args[@]+"${worker_args[@]}"}"

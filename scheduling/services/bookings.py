@@ -145,14 +145,9 @@ def _book(
     _require_bookable(provider=provider, start=start, now=now)
     end = start + timedelta(minutes=provider.slot_minutes)
     token = secrets.token_urlsafe(32)
-    if rescheduled_from is None:
-        price, currency, fee = provider.price, provider.currency, provider.late_cancel_fee
-        free_cancel_until = start - timedelta(hours=provider.free_cancel_hours)
-    else:
-        # The credit and the terms the customer agreed to carry over to the new time.
-        old = rescheduled_from
-        price, currency, fee = old.price, old.currency, old.late_cancel_fee
-        free_cancel_until = start - (old.start_at - old.free_cancel_until)
+    # The credit and the terms the customer agreed to carry over to a rescheduled time.
+    source = rescheduled_from or provider
+    terms = selectors.cancellation_terms_for(provider=provider, start=start, rescheduling=rescheduled_from)
     booking = Booking(
         provider=provider,
         customer=customer,
@@ -163,10 +158,10 @@ def _book(
         provider_timezone=provider.timezone,
         customer_timezone=customer.timezone,
         hold_expires_at=now + timedelta(minutes=provider.hold_minutes),
-        price=price,
-        currency=currency,
-        late_cancel_fee=fee,
-        free_cancel_until=free_cancel_until,
+        price=source.price,
+        currency=source.currency,
+        late_cancel_fee=terms.late_fee,
+        free_cancel_until=terms.free_until,
         notes=notes or "",
         manage_token_hash=hash_manage_token(token),
         rescheduled_from=rescheduled_from,
@@ -206,11 +201,13 @@ def _require_bookable(*, provider: Provider, start: datetime, now: datetime) -> 
 
 
 def _humanise_minutes(minutes: int) -> str:
-    for unit, size in (("day", 1440), ("hour", 60)):
+    """The possessive that reads before "notice": "1 hour's", "36 hours'", "90 minutes'"."""
+    count, unit = minutes, "minute"
+    for name, size in (("day", 1440), ("hour", 60)):
         if minutes >= size and minutes % size == 0:
-            count = minutes // size
-            return f"{count} {unit}{'s' if count != 1 else ''}'"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}'"
+            count, unit = minutes // size, name
+            break
+    return f"{count} {unit}'s" if count == 1 else f"{count} {unit}s'"
 
 
 def _slot_unavailable(*, provider: Provider, start: datetime) -> SlotUnavailable:
@@ -307,8 +304,9 @@ def booking_cancel(*, booking_id: int, reason: str = CancelReason.CUSTOMER) -> B
 
 def _cancel(booking: Booking, *, reason: str, now: datetime) -> None:
     _apply(booking, "cancel", reason=reason)
-    late = reason == CancelReason.CUSTOMER and now > booking.free_cancel_until
-    fee = min(booking.late_cancel_fee, booking.price) if late else Decimal("0.00")
+    # Only a customer's own late cancellation costs anything; the fee rule lives in one selector.
+    customer = reason == CancelReason.CUSTOMER
+    fee = selectors.booking_cancellation_fee(booking=booking, now=now) if customer else Decimal("0.00")
     booking.cancellation_fee = fee
     # A rescheduled booking's credit moves to the new booking instead of being refunded.
     booking.refund_amount = Decimal("0.00") if reason == CancelReason.RESCHEDULED else booking.price - fee

@@ -332,3 +332,13 @@ def test_the_constraint_is_the_final_arbiter_when_the_application_check_misses(p
     assert exc.value.conflicting_booking_id == winner.pk
     assert isinstance(exc.value.__cause__, IntegrityError)
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("minutes", "phrase"), [(60, "1 hour's"), (2160, "36 hours'"), (1440, "1 day's"), (90, "90 minutes'")]
+)
+def test_the_notice_refusal_reads_naturally(minutes, phrase):
+    provider = open_all_day_provider(min_notice_minutes=minutes)
+    with pytest.raises(SlotNotOffered) as exc:
+        book(provider, timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=29))
+    assert exc.value.detail == f"This provider needs at least {phrase} notice."
