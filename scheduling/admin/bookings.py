@@ -28,7 +28,7 @@ from scheduling.errors import DomainError
 from scheduling.formatting import local_time
 from scheduling.forms import CancelBookingForm
 from scheduling.models import Booking, BookingStatus
-from scheduling.selectors import bookings_for_user, providers_for_user
+from scheduling.selectors import booking_cancellation_fee, bookings_for_user, providers_for_user
 from scheduling.services import (
     booking_cancel,
     booking_complete,
@@ -214,7 +214,8 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
     @admin.display(description="Terms")
     def cancellation_terms(self, obj: Booking):
         money = f"{obj.price} {obj.currency}"
-        fee = min(obj.late_cancel_fee, obj.price)
+        late = obj.free_cancel_until + timedelta(microseconds=1)
+        fee = booking_cancellation_fee(booking=obj, now=late)  # the services' own fee rule
         if not fee:
             return format_html("Price {}. Cancelling is always free.", money)
         return format_html(
@@ -390,6 +391,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
             "form": form,
             "rows": [self._cancel_row(booking)],
             "deadline_passed": timezone.now() > booking.free_cancel_until,
+            "customer_fee_now": booking_cancellation_fee(booking=booking),
             "free_until": local_time(booking.free_cancel_until, booking.provider_timezone),
         }
         return TemplateResponse(request, "admin/scheduling/booking/cancel.html", context)

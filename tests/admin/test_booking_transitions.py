@@ -124,6 +124,12 @@ def test_cancel_page_cancels_with_the_chosen_reason(as_superuser, provider_a):
     assert any(m.startswith("Cancelled ") for m in messages_of(response))
 
 
+def test_cancel_page_after_the_deadline_says_what_the_customer_would_pay(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, start_at=at(3))
+    body = as_superuser.get(f"/admin/scheduling/booking/{booking.pk}/cancel/").content.decode()
+    assert "if the\n    customer cancels now, they pay 25.00 USD." in body
+
+
 def test_customer_cancelling_after_the_deadline_pays_the_late_fee(as_superuser, provider_a):
     booking = BookingFactory(provider=provider_a, start_at=at(3))  # free cancellation ended 21 hours ago
     as_superuser.post(f"/admin/scheduling/booking/{booking.pk}/cancel/", {"reason": "customer"})
