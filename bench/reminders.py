@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -198,6 +199,7 @@ def main() -> int:
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=180, help="give up after this many seconds")
+    parser.add_argument("--keep", action="store_true", help="keep the emails and worker logs (a temporary dir)")
     args = parser.parse_args()
 
     setup_django()
@@ -248,7 +250,7 @@ def main() -> int:
     print(f"  Python {platform.python_version()}, Django {django.__version__}, PostgreSQL {pg_version} at "
           f"{db['HOST']}:{db['PORT']}/{db['NAME']} (throwaway; synchronous_commit={sync_commit})")  # fmt: skip
     print(f"  {args.workers} Celery worker processes (-c 1 each), batches of {BATCH_SIZE}, lease "
-          f"{settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS:.0f} s, file email backend ({scratch})")  # fmt: skip
+          f"{settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS:.0f} s, file email backend")  # fmt: skip
     print()
     print(f"  reminders              {args.reminders}")
     print(f"  drain time             {drain:6.2f} s   target <= {TARGET_SECONDS} s: "
@@ -260,6 +262,8 @@ def main() -> int:
     print(f"  rows by status         {dict(statuses)}; by attempts {dict(attempts)}")
     if left:
         print(f"  NOT DRAINED: {left} reminders still scheduled after {args.timeout:.0f} s")
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
