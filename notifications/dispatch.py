@@ -1,8 +1,9 @@
 """Claim, send, record: the delivery loop shared by reminders and the outbox (DESIGN §5).
 
 One batch:
-1. **Claim**, in one short transaction: `SELECT ... FOR UPDATE OF <row> SKIP LOCKED` on due rows
-   (waiting status, `next_attempt_at <= now`), oldest first, up to `limit`. Rows that must not be sent
+1. **Claim**, in one short transaction: `SELECT id ... FOR UPDATE SKIP LOCKED` on due rows (waiting
+   status, `next_attempt_at <= now`), oldest first, up to `limit`, through a partial index in that
+   order; then the locked rows are read with their booking. Rows that must not be sent
    (a reminder whose appointment has started: skipped, never sent late) are closed here. Every other
    row gets `claimed_at = now`, `attempts + 1` and `next_attempt_at = now + lease`, and the
    transaction commits. `now` is the database's clock, so leases mean the same on every host.
@@ -27,14 +28,15 @@ the channel accepted but that was never recorded:
 - A dispatcher process that dies (SIGKILL, OOM, host loss) or freezes longer than the lease *between a
   send and the UPDATE recording it*. Each result is committed right after its own send, so this is at
   most **one message per dead or frozen process** (the one in flight); the rest of its claimed batch was
-  either recorded already or never sent, and is sent once after the lease. The copy goes out one lease
-  (300 s) after the first.
+  either recorded already or never sent, and is sent once after the lease. The copy goes out when the
+  lease ends, at most 300 s after the claim.
 - A send whose acceptance was lost on the way back (SMTP or HTTP timeout, a reset after the provider
   accepted): it is recorded as a transient failure and retried, so one extra copy per such ambiguous
   failure, bounded by the attempt limit.
 Every copy carries the ledger key (email `Message-ID` and `X-Notification-Key`, push `idempotency_key`),
-so a receiver can fold it. A row cancelled while its send is in flight still goes out once; the
-guarded UPDATE then leaves the cancellation in place.
+so a receiver can fold it. Not a repeat but worth knowing: a reminder cancelled or moved (reschedule)
+while its send is in flight still goes out once for the old state; the guarded UPDATE then leaves the
+cancellation or the move in place.
 """
 
 import logging
