@@ -32,5 +32,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ is a JSON 404, never Django's HTML page.
-    re_path(r"^.*$", api_not_found, name="not-found"),
+    re_path(r"^[\s\S]*$", api_not_found, name="not-found"),
 ]

@@ -59,3 +59,10 @@ def test_swagger_ui_is_served_offline(client):
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
     assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing-here/", "/api/v1/bookings/abc/", "/api/v1/bookings/1%0A2/"])
+def test_unknown_api_paths_answer_json_404(client, path):
+    response = client.post(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
