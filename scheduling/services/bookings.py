@@ -167,6 +167,8 @@ def _book(
         rescheduled_from=rescheduled_from,
     )
     _insert_or_conflict(booking)
+    # A booking made just now has no successor; saying so spares the caller a query.
+    Booking.rescheduled_to.related.set_cached_value(booking, None)
     booking.manage_token = token
     return booking
 
