@@ -57,8 +57,9 @@ run: venv
 	@scripts/run.sh
 
 lint: venv
-	$(call log,ruff check)
+	$(call log,ruff check and ruff format --check)
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
 
 test: venv services
 	@scripts/ensure_chromium.sh
