@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -104,11 +105,13 @@ def booking_create(
             with transaction.atomic():
                 # Inside the transaction, so a refused booking leaves no new customer behind.
                 if isinstance(customer, Customer):
-                    customer_obj = customer
+                    customer_obj, zone = customer, customer.timezone
                 else:
                     customer_obj = customer_get_or_create(data=customer)
+                    # The zone given with this booking wins over the one stored from an earlier visit.
+                    zone = require_zone(customer.timezone or "UTC", field="customer.timezone")
                 provider = _lock_provider(provider_id)
-                booking = _book(provider=provider, start=start, customer=customer_obj, notes=notes)
+                booking = _book(provider=provider, start=start, customer=customer_obj, customer_zone=zone, notes=notes)
                 if not provider.requires_confirmation:
                     _apply(booking, "confirm")
                     booking.save()
@@ -138,6 +141,7 @@ def _book(
     start: datetime,
     customer: Customer,
     notes: str,
+    customer_zone: ZoneInfo | None = None,
     rescheduled_from: Booking | None = None,
 ) -> Booking:
     """Validate and insert a pending booking. The caller holds the provider lock."""
@@ -156,7 +160,7 @@ def _book(
         blocked_from=start - timedelta(minutes=provider.buffer_before_minutes),
         blocked_until=end + timedelta(minutes=provider.buffer_after_minutes),
         provider_timezone=provider.timezone,
-        customer_timezone=customer.timezone,
+        customer_timezone=customer_zone or customer.timezone,
         hold_expires_at=now + timedelta(minutes=provider.hold_minutes),
         price=source.price,
         currency=source.currency,
@@ -362,7 +366,14 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
         old = _lock_booking(booking_id)
         was_confirmed = old.status == BookingStatus.CONFIRMED
         _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())
-        new = _book(provider=provider, start=start, customer=old.customer, notes=old.notes, rescheduled_from=old)
+        new = _book(
+            provider=provider,
+            start=start,
+            customer=old.customer,
+            customer_zone=old.customer_timezone,
+            notes=old.notes,
+            rescheduled_from=old,
+        )
         if was_confirmed:
             _apply(new, "confirm")
             new.save()

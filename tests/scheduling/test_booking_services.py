@@ -90,6 +90,20 @@ def test_create_matches_an_existing_customer_by_email_ignoring_case(provider):
     assert existing.name == "Alice Original"
 
 
+def test_a_returning_customer_books_in_the_zone_they_give_now(provider):
+    CustomerFactory(email="alice@example.com", timezone="Europe/Paris")
+    booking = book(
+        provider, future_slot(), CustomerData(name="Alice", email="alice@example.com", timezone="Asia/Tokyo")
+    )
+    assert str(booking.customer_timezone) == "Asia/Tokyo"
+
+
+def test_reschedule_keeps_the_customer_zone_snapshot(provider):
+    old = book(provider, future_slot(hour=10))
+    new = booking_reschedule(booking_id=old.pk, start=future_slot(hour=12))
+    assert str(new.customer_timezone) == "Asia/Tokyo"
+
+
 def test_create_refuses_a_naive_datetime_and_writes_nothing(provider):
     counts = Booking.objects.count(), Customer.objects.count()
     with pytest.raises(InvalidInput) as exc:
