@@ -143,16 +143,15 @@ def notifications_enqueue(*, booking: Booking, kind: str) -> list[Notification]:
 
 
 def _kick(pks: list[int]) -> None:
-    """Ask a worker to send these rows now. Best effort: if the broker is down, the outbox sweep
+    """Ask a worker to send these rows now, in one task. Best effort: if the broker is down, the outbox sweep
     sends them within a minute. A kick for a row already sent or claimed does nothing."""
     from notifications.tasks import send_notification
 
-    for pk in pks:
-        try:
-            send_notification.apply_async((pk,), retry=False)
-        except Exception:  # the booking is committed; the sweep is the safety net
-            logger.warning("Could not kick notification %s; the outbox sweep will send it", pk, exc_info=True)
-            return
+    try:
+        # One message for the whole commit: each publish costs the request a broker round trip.
+        send_notification.apply_async(tuple(pks), retry=False)
+    except Exception:  # the booking is committed; the sweep is the safety net
+        logger.warning("Could not kick notifications %s; the outbox sweep will send them", pks, exc_info=True)
 
 
 # --- dispatch -----------------------------------------------------------------------------------

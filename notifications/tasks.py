@@ -27,7 +27,9 @@ def sweep_outbox() -> int:
 
 
 @shared_task(name=SEND_NOTIFICATION_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def send_notification(notification_id: int) -> int:
-    """Send one outbox row right after its commit. Does nothing if the row is not due or is claimed
-    (the sweep, another kick); a lost kick is covered by the sweep."""
-    return services.notifications_dispatch(limit=1, pks=[notification_id]).sent
+def send_notification(*notification_ids: int) -> int:
+    """Send outbox rows right after their commit (one task for all the rows of one commit). Does
+    nothing for a row that is not due or is claimed (the sweep, another kick); a lost kick is covered
+    by the sweep."""
+    ids = list(notification_ids)
+    return services.notifications_dispatch(limit=len(ids), pks=ids).sent if ids else 0

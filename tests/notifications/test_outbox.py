@@ -90,7 +90,7 @@ def test_sends_are_kicked_after_commit_with_primary_keys_only(
     assert len(callbacks) == 1
     assert mailoutbox == []  # nothing leaves before the commit
 
-    callbacks[0]()  # the commit happened: the kick runs send_notification(pk) for each row
+    callbacks[0]()  # the commit happened: one kick runs send_notification(*pks) for the rows
 
     assert sorted(m.to[0] for m in mailoutbox) == ["ada@example.com", "desk@clinic.example", "owner@clinic.example"]
     assert set(booking.notifications.values_list("status", flat=True)) == {"sent"}
@@ -102,6 +102,15 @@ def test_a_kick_for_a_row_already_sent_sends_nothing(staffed, mailoutbox):
     assert send_notification(row.pk) == 1
     assert send_notification(row.pk) == 0
     assert len(mailoutbox) == 1
+
+
+def test_one_kick_carries_every_row_of_a_commit(staffed, django_capture_on_commit_callbacks, monkeypatch):
+    published = []
+    monkeypatch.setattr(send_notification, "apply_async", lambda args, **kw: published.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = booking_create(provider_id=staffed.pk, start=future_slot(), customer=ADA)
+    assert len(published) == 1
+    assert sorted(published[0]) == sorted(booking.notifications.values_list("pk", flat=True))
 
 
 def test_a_broker_that_is_down_does_not_fail_the_booking(staffed, django_capture_on_commit_callbacks, monkeypatch):
