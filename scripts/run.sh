@@ -169,6 +169,7 @@ cat <<EOF
 
   Site         http://127.0.0.1:$PORT/
   Admin        http://127.0.0.1:$PORT/admin/
+  API          http://127.0.0.1:$PORT/api/v1/  (Swagger UI: /api/docs/, guide: docs/api.md)
   Health       http://127.0.0.1:$PORT/healthz
   Logs         .local/run/{gunicorn,gunicorn-access,worker,beat}.log
 
