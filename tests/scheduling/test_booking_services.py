@@ -1,8 +1,9 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
@@ -356,3 +357,58 @@ def test_the_notice_refusal_reads_naturally(minutes, phrase):
     with pytest.raises(SlotNotOffered) as exc:
         book(provider, timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=29))
     assert exc.value.detail == f"This provider needs at least {phrase} notice."
+
+
+def _deadlock() -> OperationalError:
+    error = OperationalError("deadlock detected")
+    error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+    return error
+
+
+@pytest.mark.django_db(transaction=True)  # the retry needs the service to own its transaction
+def test_a_deadlock_is_retried_once(provider, monkeypatch):
+    from scheduling.services import bookings
+
+    real_lock, calls = bookings._lock_provider, []
+
+    def deadlock_first_time(provider_id):
+        calls.append(provider_id)
+        if len(calls) == 1:
+            raise _deadlock()
+        return real_lock(provider_id)
+
+    monkeypatch.setattr(bookings, "_lock_provider", deadlock_first_time)
+    assert book(provider, future_slot()).status == BookingStatus.CONFIRMED
+    assert len(calls) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_deadlock_is_raised_not_retried_forever(provider, monkeypatch):
+    from scheduling.services import bookings
+
+    calls = []
+
+    def always_deadlock(provider_id):
+        calls.append(provider_id)
+        raise _deadlock()
+
+    monkeypatch.setattr(bookings, "_lock_provider", always_deadlock)
+    with pytest.raises(OperationalError):
+        book(provider, future_slot())
+    assert len(calls) == 2
+
+
+def test_no_retry_inside_a_callers_transaction(provider, monkeypatch):
+    """Inside an outer transaction a retry cannot start afresh, so the deadlock goes to the caller."""
+    from scheduling.services import bookings
+
+    calls = []
+
+    def always_deadlock(provider_id):
+        calls.append(provider_id)
+        raise _deadlock()
+
+    monkeypatch.setattr(bookings, "_lock_provider", always_deadlock)
+    with pytest.raises(OperationalError):
+        book(provider, future_slot())
+    assert len(calls) == 1
