@@ -210,3 +210,11 @@ def test_reschedule_onto_a_taken_slot_is_a_409_and_changes_nothing(as_a, provide
     assert response.status_code == 409
     assert response.json()["conflicting_booking_id"] == other["id"]
     assert as_a.get(f"{URL}{old['id']}/").json()["status"] == "confirmed"
+
+
+def test_a_superuser_booking_an_unknown_provider_gets_a_400_naming_it(as_root, provider_a):
+    body = booking_body(provider_a, future_slot())
+    body["provider"] = provider_a.pk + 1000
+    response = as_root.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"provider": ["No such provider."]}
