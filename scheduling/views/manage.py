@@ -41,6 +41,25 @@ def _manage_path(booking: Booking, token: str) -> str:
     return reverse("pages:manage", args=[booking.reference, token])
 
 
+def _open_for_action(
+    request: HttpRequest, reference: str, *, verb: str
+) -> tuple[Booking | None, str, HttpResponse | None]:
+    """The checks every manage-link POST makes first: method, throttle, token, and that the booking
+    can still change. Returns the booking and token, or the response that refuses the request."""
+    token = request.POST.get("token", "")
+    if request.method != "POST":
+        return None, token, method_not_allowed(request)
+    if not booking_post_allowed(request):
+        return None, token, throttled(request)
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return None, token, not_found(request, what="booking")
+    if not booking.is_live or timezone.now() >= booking.start_at:
+        messages.info(request, f"This booking can no longer be {verb} online.")
+        return booking, token, redirect(_manage_path(booking, token))
+    return booking, token, None
+
+
 def _base_context(request: HttpRequest, booking: Booking, token: str) -> dict:
     tz, _ = viewer_zone(request, booking.customer_timezone)
     context = booking_summary(booking, viewer_tz=tz, now=timezone.now())
@@ -112,17 +131,9 @@ def cancel_confirm(request: HttpRequest, reference: str, token: str) -> HttpResp
 
 @private
 def cancel(request: HttpRequest, reference: str) -> HttpResponse:
-    if request.method != "POST":
-        return method_not_allowed(request)
-    if not booking_post_allowed(request):
-        return throttled(request)
-    token = request.POST.get("token", "")
-    booking = selectors.booking_by_manage_token(reference=reference, token=token)
-    if booking is None:
-        return not_found(request, what="booking")
-    if not booking.is_live or timezone.now() >= booking.start_at:
-        messages.info(request, "This booking can no longer be cancelled online.")
-        return redirect(_manage_path(booking, token))
+    booking, token, refusal = _open_for_action(request, reference, verb="cancelled")
+    if refusal is not None:
+        return refusal
     try:
         quoted = Decimal(request.POST.get("quoted_fee", ""))
     except InvalidOperation:
@@ -251,17 +262,9 @@ def _reschedule_confirm(request, booking: Booking, token: str, *, start, problem
 
 @private
 def reschedule_action(request: HttpRequest, reference: str) -> HttpResponse:
-    if request.method != "POST":
-        return method_not_allowed(request)
-    if not booking_post_allowed(request):
-        return throttled(request)
-    token = request.POST.get("token", "")
-    booking = selectors.booking_by_manage_token(reference=reference, token=token)
-    if booking is None:
-        return not_found(request, what="booking")
-    if not booking.is_live or timezone.now() >= booking.start_at:
-        messages.info(request, "This booking can no longer be moved online.")
-        return redirect(_manage_path(booking, token))
+    booking, token, refusal = _open_for_action(request, reference, verb="moved")
+    if refusal is not None:
+        return refusal
     start = parse_start(request.POST.get("start"))
     if start is None or start == booking.start_at:
         return _reschedule_confirm(request, booking, token, start=start)
