@@ -27,17 +27,6 @@ def provider_spec(provider: Provider) -> ProviderSpec:
     )
 
 
-def rule_spec(rule: AvailabilityRule) -> RuleSpec:
-    return RuleSpec(
-        kind=rule.kind,
-        rrule=rule.rrule,
-        starts_on=rule.starts_on,
-        ends_on=rule.ends_on,
-        start_time=rule.start_time,
-        end_time=rule.end_time,
-    )
-
-
 def provider_rules(*, provider: Provider) -> list[RuleSpec]:
     fields = ("kind", "rrule", "starts_on", "ends_on", "start_time", "end_time")
     return [RuleSpec(*row) for row in AvailabilityRule.objects.filter(provider=provider).values_list(*fields)]
