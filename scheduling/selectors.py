@@ -68,13 +68,27 @@ def provider_slots(
     """
     viewer_tz = viewer_tz or provider.timezone
     window = availability.local_dates_window(first, last, viewer_tz)
+    return _free_slots(provider, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
+
+
+def _free_slots(
+    provider: Provider,
+    window: Interval,
+    *,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+    spec: ProviderSpec | None = None,
+    rules: list[RuleSpec] | None = None,
+) -> list[Slot]:
+    """The engine over `window` with this provider's busy and blocked spans (plus rules and spec,
+    unless the caller already has them): two or three queries."""
     return availability.slots_between(
-        provider_spec(provider),
-        provider_rules(provider=provider),
+        spec or provider_spec(provider),
+        rules if rules is not None else provider_rules(provider=provider),
         busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
         blocked=provider_blocked(provider=provider, window=window),
         window=window,
-        now=now or timezone.now(),
+        now=now,
     )
 
 
@@ -149,14 +163,7 @@ def provider_first_free_slot(
     cursor, step = max(after, now), 0
     while cursor < horizon_end:
         window = (cursor, min(cursor + _SEARCH_SPANS[step], horizon_end))
-        found = availability.slots_between(
-            spec,
-            rules,
-            busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
-            blocked=provider_blocked(provider=provider, window=window),
-            window=window,
-            now=now,
-        )
+        found = _free_slots(provider, window, now=now, exclude_booking_id=exclude_booking_id, spec=spec, rules=rules)
         if found:
             return found[0]
         cursor, step = window[1], min(step + 1, len(_SEARCH_SPANS) - 1)
@@ -179,14 +186,7 @@ def provider_nearest_slots(
     window = (around - timedelta(days=2), around + timedelta(days=7))
     found = [
         slot
-        for slot in availability.slots_between(
-            provider_spec(provider),
-            provider_rules(provider=provider),
-            busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
-            blocked=provider_blocked(provider=provider, window=window),
-            window=window,
-            now=now,
-        )
+        for slot in _free_slots(provider, window, now=now, exclude_booking_id=exclude_booking_id)
         if slot.start != around
     ]
     if not found:

@@ -25,7 +25,7 @@ from django_fsm import TransitionNotAllowed, can_proceed
 
 from notifications import services as notifications
 from scheduling import selectors
-from scheduling.availability import Verdict, verdict_for_start
+from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider
 from scheduling.services.inputs import require_aware, require_zone
@@ -201,15 +201,7 @@ _VERDICT_MESSAGES = {
 
 def _require_bookable(*, provider: Provider, start: datetime, now: datetime) -> None:
     """Re-validate against the rules, not only the constraint: grid, open time, notice, horizon."""
-    window = (start, start + timedelta(microseconds=1))
-    verdict = verdict_for_start(
-        selectors.provider_spec(provider),
-        selectors.provider_rules(provider=provider),
-        busy=selectors.provider_busy(provider=provider, window=window),
-        blocked=selectors.provider_blocked(provider=provider, window=window),
-        start=start,
-        now=now,
-    )
+    verdict = selectors.slot_verdict(provider=provider, start=start, now=now)
     if verdict is Verdict.BOOKABLE:
         return
     if verdict is Verdict.BUSY:

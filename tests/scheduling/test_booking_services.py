@@ -335,13 +335,13 @@ def test_hold_expiry_is_registered_with_beat_every_minute():
 
 
 def test_the_constraint_is_the_final_arbiter_when_the_application_check_misses(provider, monkeypatch):
+    from scheduling import selectors
     from scheduling.availability import Verdict
-    from scheduling.services import bookings
 
     start = future_slot()
     winner = book(provider, start)
     # Pretend the application check saw a free slot, as it could under a race without the lock.
-    monkeypatch.setattr(bookings, "verdict_for_start", lambda *a, **k: Verdict.BOOKABLE)
+    monkeypatch.setattr(selectors, "slot_verdict", lambda **kwargs: Verdict.BOOKABLE)
     with pytest.raises(SlotUnavailable) as exc:
         book(provider, start + timedelta(minutes=15), BOB)
     assert exc.value.conflicting_booking_id == winner.pk
