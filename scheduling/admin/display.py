@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from scheduling.formatting import as_zone as zone
 from scheduling.formatting import local_time
 from scheduling.models import Booking, BookingStatus
 
@@ -17,10 +18,6 @@ STATUS_COLOURS = {
     BookingStatus.CANCELLED: ("#444", "#e4e4e4"),
     BookingStatus.NO_SHOW: ("#6b1010", "#f7cfcf"),
 }
-
-
-def zone(tz: ZoneInfo | str) -> ZoneInfo:
-    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(str(tz))
 
 
 def status_badge(booking: Booking) -> SafeString:

@@ -27,6 +27,7 @@ from notifications import services as notifications
 from scheduling import selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
+from scheduling.formatting import duration, possessive
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider
 from scheduling.services.inputs import require_aware, require_zone
 
@@ -207,19 +208,9 @@ def _require_bookable(*, provider: Provider, start: datetime, now: datetime) -> 
     if verdict is Verdict.BUSY:
         raise _slot_unavailable(provider=provider, start=start)
     message = _VERDICT_MESSAGES[verdict].format(
-        notice=_humanise_minutes(provider.min_notice_minutes), horizon=provider.max_advance_days
+        notice=possessive(duration(provider.min_notice_minutes)), horizon=provider.max_advance_days
     )
     raise SlotNotOffered(message, field="start")
-
-
-def _humanise_minutes(minutes: int) -> str:
-    """The possessive that reads before "notice": "1 hour's", "36 hours'", "90 minutes'"."""
-    count, unit = minutes, "minute"
-    for name, size in (("day", 1440), ("hour", 60)):
-        if minutes >= size and minutes % size == 0:
-            count, unit = minutes // size, name
-            break
-    return f"{count} {unit}'s" if count == 1 else f"{count} {unit}s'"
 
 
 def _slot_unavailable(*, provider: Provider, start: datetime) -> SlotUnavailable:

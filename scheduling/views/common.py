@@ -2,7 +2,6 @@
 
 import functools
 import logging
-import time
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -90,13 +89,15 @@ def client_ip(request: HttpRequest) -> str:
 def booking_post_allowed(request: HttpRequest) -> bool:
     """Count one booking POST (book, cancel, reschedule) for this client IP; False once over the limit.
 
-    A fixed window in the shared Redis cache, so the limit holds across gunicorn workers. If the
-    cache is down we let the request through (and log it): refusing every booking would be worse.
+    A window that opens at the client's first POST and lasts `period` seconds (Redis INCR keeps the
+    key's expiry), kept in the shared Redis cache so the limit holds across gunicorn workers. A
+    window aligned to the clock would let a burst straddling a boundary through twice. If the cache
+    is down we let the request through (and log it): refusing every booking would be worse.
     """
     limit, period = getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)
-    key = f"pages:booking-post:{client_ip(request)}:{int(time.time() // period)}"
+    key = f"pages:booking-post:{client_ip(request)}"
     try:
-        count = 1 if cache.add(key, 1, timeout=period + 5) else _incr_or_start(key, timeout=period + 5)
+        count = 1 if cache.add(key, 1, timeout=period) else _incr_or_start(key, timeout=period)
     except Exception:  # any cache failure: fail open, but say so
         logger.warning("Booking throttle unavailable; letting the request through", exc_info=True)
         return True

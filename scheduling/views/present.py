@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from scheduling import selectors
 from scheduling.availability import Verdict
-from scheduling.formatting import local_time
+from scheduling.formatting import duration, local_time
 from scheduling.models import Booking, BookingStatus, CancelReason, Provider
 
 
@@ -80,14 +80,6 @@ def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> 
     }
 
 
-def _notice(minutes: int) -> str:
-    for unit, size in (("day", 1440), ("hour", 60)):
-        if minutes >= size and minutes % size == 0:
-            count = minutes // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
 def why_not(verdict: Verdict | None, provider: Provider) -> str:
     """A customer-facing reason a time cannot be booked (None: the link named no valid time)."""
     if verdict is None:
@@ -95,7 +87,7 @@ def why_not(verdict: Verdict | None, provider: Provider) -> str:
     return {
         Verdict.IN_PAST: "That time has already passed.",
         Verdict.TOO_SOON: f"That time is too soon: {provider.name} needs at least "
-        f"{_notice(provider.min_notice_minutes)} notice.",
+        f"{duration(provider.min_notice_minutes)} notice.",
         Verdict.BEYOND_HORIZON: f"That time is too far ahead: {provider.name} takes bookings up to "
         f"{provider.max_advance_days} days ahead.",
         Verdict.NOT_OFFERED: f"{provider.name} has no appointment starting at that time.",

@@ -232,6 +232,16 @@ def test_booking_posts_are_throttled_per_client_ip(client, provider, settings, p
     assert post_booking(other, provider, starts[3], email="other@example.com").status_code == 302
 
 
+def test_the_throttle_window_ends_its_period_after_the_first_post(client, provider, settings, private_cache):
+    import time as clock
+
+    settings.BOOKING_POST_RATE = (1, 1)
+    start = free_start(provider)
+    assert [post_booking(client, provider, start, email="bad").status_code for _ in range(2)] == [200, 429]
+    clock.sleep(1.2)
+    assert post_booking(client, provider, start, email="bad").status_code == 200
+
+
 def test_the_default_throttle_is_ten_booking_posts_a_minute(client, provider, private_cache):
     start = free_start(provider)
     codes = [post_booking(client, provider, start, email="bad").status_code for _ in range(11)]
