@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from booking_site.sql import insert_skipping_conflicts
 from notifications import content, dispatch
 from notifications.dispatch import BatchResult
 from notifications.models import Channel, Notification, Reminder
@@ -116,8 +117,8 @@ def notifications_enqueue(*, booking: Booking, kind: str) -> list[Notification]:
     """Write one outbox row per recipient address and channel, and kick their sends on commit.
 
     Customer: every channel they can receive. Provider: email to each staff address. The unique
-    `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new. Two
-    queries: one INSERT ... ON CONFLICT DO NOTHING, one SELECT for the primary keys to kick.
+    `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new. One
+    INSERT ... ON CONFLICT DO NOTHING RETURNING; returns (and kicks) the rows this call wrote.
     """
     now = timezone.now()
     targets = [
@@ -134,10 +135,9 @@ def notifications_enqueue(*, booking: Booking, kind: str) -> list[Notification]:
     }
     for key, row in rows.items():
         row.dedup_key = key
-    Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    written = list(Notification.objects.filter(dedup_key__in=rows))
-    pks = [row.pk for row in written if row.status == Notification.Status.PENDING]
-    if pks:
+    written = insert_skipping_conflicts(list(rows.values()), key="dedup_key")
+    if written:
+        pks = [row.pk for row in written]
         transaction.on_commit(lambda: _kick(pks), robust=True)
     return written
 

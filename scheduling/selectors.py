@@ -2,8 +2,9 @@
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from scheduling import availability
 from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot, Verdict
-from scheduling.models import AvailabilityRule, Booking, Provider
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, Provider
 
 
 def provider_spec(provider: Provider) -> ProviderSpec:
@@ -145,6 +146,77 @@ def slot_verdict(
         start=start,
         now=now or timezone.now(),
     )
+
+
+@dataclass(frozen=True)
+class ProviderForBooking:
+    """A provider row, locked, with what a start's verdict needs from the database besides live bookings."""
+
+    provider: Provider
+    rules: list[RuleSpec]
+    blocked: list[Interval]
+
+    def verdict(self, *, start: datetime, now: datetime) -> Verdict:
+        """Every check `slot_verdict` makes except overlap with live bookings: the caller's INSERT
+        meets the `booking_no_overlap` constraint, which makes that check anyway and names the winner.
+        Busy is the engine's last check, so skipping it changes no other verdict."""
+        spec = provider_spec(self.provider)
+        return availability.verdict_for_start(spec, self.rules, busy=(), blocked=self.blocked, start=start, now=now)
+
+
+_PROVIDER_FOR_BOOKING_SQL = """
+    SELECT p.*,
+        (SELECT coalesce(json_agg(json_build_array(
+                    r.kind, r.rrule, r.starts_on, r.ends_on, r.start_time, r.end_time) ORDER BY r.id), '[]')
+           FROM {rules} r WHERE r.provider_id = p.id) AS rules_json,
+        (SELECT coalesce(json_agg(json_build_array(b.start_at, b.end_at) ORDER BY b.start_at), '[]')
+           FROM {blocked} b
+          WHERE b.provider_id = p.id
+            AND b.start_at < %(start)s + make_interval(mins => p.slot_minutes + p.buffer_before_minutes
+                                                                + p.buffer_after_minutes)
+            AND b.end_at > %(start)s - make_interval(mins => p.slot_minutes + p.buffer_before_minutes
+                                                              + p.buffer_after_minutes)) AS blocked_json
+      FROM {providers} p
+     WHERE p.id = %(provider_id)s
+       FOR UPDATE OF p
+"""
+
+
+def provider_for_booking(*, provider_id: int, start: datetime) -> ProviderForBooking | None:
+    """Lock the provider row (SELECT ... FOR UPDATE) and read its rules and the blocked times near
+    `start`, in one statement: the booking path's only read before its INSERT.
+
+    The blocked times are those `provider_blocked` would return for a window at `start`. None when
+    there is no such provider. The caller must be inside a transaction.
+    """
+    sql = _PROVIDER_FOR_BOOKING_SQL.format(
+        providers=Provider._meta.db_table,
+        rules=AvailabilityRule._meta.db_table,
+        blocked=BlockedTime._meta.db_table,
+    )
+    found = list(Provider.objects.raw(sql, {"provider_id": provider_id, "start": start}))
+    if not found:
+        return None
+    provider = found[0]
+    rules = [
+        RuleSpec(
+            kind,
+            rrule,
+            date.fromisoformat(starts_on),
+            date.fromisoformat(ends_on) if ends_on else None,
+            time.fromisoformat(start_time),
+            time.fromisoformat(end_time),
+        )
+        for kind, rrule, starts_on, ends_on, start_time, end_time in _json(provider.rules_json)
+    ]
+    blocked = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in _json(provider.blocked_json)]
+    del provider.rules_json, provider.blocked_json
+    return ProviderForBooking(provider=provider, rules=rules, blocked=blocked)
+
+
+def _json(value):
+    # psycopg parses `json` columns itself; a driver set up to return text would hand over a string.
+    return json.loads(value) if isinstance(value, str) else value
 
 
 _SEARCH_SPANS = (timedelta(days=14), timedelta(days=60), timedelta(days=180), timedelta(days=400))

@@ -20,15 +20,18 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
 
+from booking_site.sql import insert_skipping_conflicts
 from notifications import services as notifications
 from scheduling import selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.formatting import duration, possessive
-from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider
+from scheduling.models import Booking, BookingStatus, CancelReason, Customer
 from scheduling.services.inputs import require_aware, require_zone
 
 logger = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ def customer_get_or_create(*, data: CustomerData) -> Customer:
     """The customer with this email (case-insensitive), or a new one.
 
     An existing customer keeps their stored details: a booking form must not be able to rename
-    somebody else's record by typing their email.
+    somebody else's record by typing their email. One query for a known email, two for a new one.
     """
     email = (data.email or "").strip()
     name = (data.name or "").strip()
@@ -66,17 +69,21 @@ def customer_get_or_create(*, data: CustomerData) -> Customer:
     except ValidationError as exc:
         raise InvalidInput("Enter a valid email address.", field="customer.email") from exc
     zone = require_zone(data.timezone or "UTC", field="customer.timezone")
-    existing = Customer.objects.filter(email__iexact=email).first()
+    existing = _customer_by_email(email)
     if existing:
         return existing
     if not name:
         raise InvalidInput("Enter the customer's name.", field="customer.name")
-    try:
-        with transaction.atomic():
-            return Customer.objects.create(name=name, email=email, phone=(data.phone or "").strip(), timezone=zone)
-    except IntegrityError:
-        # Another request created the same email between our read and insert.
-        return Customer.objects.get(email__iexact=email)
+    customer = Customer(name=name, email=email, phone=(data.phone or "").strip(), timezone=zone)
+    if insert_skipping_conflicts([customer], key="email"):  # no savepoint: a lost race aborts nothing
+        return customer
+    # Another request created the same email between our read and insert, and has committed.
+    return _customer_by_email(email)
+
+
+def _customer_by_email(email: str) -> Customer | None:
+    # lower() on both sides, so the lookup uses the customer_email_unique_ci index (iexact would not).
+    return Customer.objects.alias(email_ci=Lower("email")).filter(email_ci=Lower(Value(email))).first()
 
 
 # --- creating -----------------------------------------------------------------------------------
@@ -91,11 +98,12 @@ def booking_create(
 ) -> Booking:
     """Hold a slot for a customer; confirm it at once when the provider needs no confirmation.
 
-    Locks the provider row (SELECT ... FOR UPDATE), after the customer row is found or made, for the
-    rest of the transaction: concurrent
-    overlapping inserts against the GiST exclusion constraint otherwise deadlock (ADR 0002). The
-    constraint stays the final arbiter; its violation becomes SlotUnavailable naming the booking it
-    collided with. A deadlock (40P01) is retried once when this call owns the transaction.
+    Locks the provider row (SELECT ... FOR UPDATE, in the same statement that reads its rules and
+    blocked times), after the customer row is found or made, for the rest of the transaction:
+    concurrent overlapping inserts against the GiST exclusion constraint otherwise deadlock
+    (ADR 0002). Overlap with live bookings is left to that constraint, which is the only check that
+    cannot race; its violation becomes SlotUnavailable naming the booking it collided with
+    (ADR 0006). A deadlock (40P01) is retried once when this call owns the transaction.
 
     The returned booking carries `manage_token`, the only time the plain token exists.
     """
@@ -111,10 +119,10 @@ def booking_create(
                     customer_obj = customer_get_or_create(data=customer)
                     # The zone given with this booking wins over the one stored from an earlier visit.
                     zone = require_zone(customer.timezone or "UTC", field="customer.timezone")
-                provider = _lock_provider(provider_id)
-                confirm = not provider.requires_confirmation
+                bookable = _lock_provider(provider_id=provider_id, start=start)
+                confirm = not bookable.provider.requires_confirmation
                 booking = _book(
-                    provider=provider,
+                    bookable=bookable,
                     start=start,
                     customer=customer_obj,
                     customer_zone=zone,
@@ -124,6 +132,8 @@ def booking_create(
                 if confirm:
                     notifications.booking_confirmed(booking=booking)
                 return booking
+        except _Overlap as overlap:
+            raise overlap.as_conflict() from overlap.__cause__
         except OperationalError as exc:
             if attempt < attempts and _sqlstate(exc) == DEADLOCK_DETECTED:
                 logger.warning("booking_create deadlocked; retrying once (provider %s)", provider_id)
@@ -132,19 +142,21 @@ def booking_create(
     raise AssertionError("unreachable")
 
 
-def _lock_provider(provider_id: int) -> Provider:
+def _lock_provider(*, provider_id: int, start: datetime) -> selectors.ProviderForBooking:
     try:
-        provider = Provider.objects.select_for_update().get(pk=provider_id)
-    except (Provider.DoesNotExist, ValueError, TypeError) as exc:
+        bookable = selectors.provider_for_booking(provider_id=int(provider_id), start=start)
+    except (ValueError, TypeError) as exc:
         raise InvalidInput("No such provider.", field="provider") from exc
-    if not provider.is_active:
+    if bookable is None:
+        raise InvalidInput("No such provider.", field="provider")
+    if not bookable.provider.is_active:
         raise InvalidInput("This provider is not taking bookings.", field="provider")
-    return provider
+    return bookable
 
 
 def _book(
     *,
-    provider: Provider,
+    bookable: selectors.ProviderForBooking,
     start: datetime,
     customer: Customer,
     notes: str,
@@ -153,13 +165,14 @@ def _book(
     confirm: bool = False,
 ) -> Booking:
     """Validate and insert a booking, pending or (with `confirm`) confirmed. The caller holds the
-    provider lock.
+    provider lock and must let `_Overlap` leave its atomic block (see there).
 
     The booking starts pending and a confirmation runs the FSM transition in memory before the
     INSERT, so a booking confirmed at once costs one statement, not an INSERT and an UPDATE.
     """
+    provider = bookable.provider
     now = timezone.now()
-    _require_bookable(provider=provider, start=start, now=now)
+    _require_bookable(bookable=bookable, start=start, now=now)
     end = start + timedelta(minutes=provider.slot_minutes)
     token = secrets.token_urlsafe(32)
     # The credit and the terms the customer agreed to carry over to a rescheduled time.
@@ -185,7 +198,7 @@ def _book(
     )
     if confirm:
         _apply(booking, "confirm")
-    _insert_or_conflict(booking)
+    _insert(booking)
     # A booking made just now has no successor; saying so spares the caller a query.
     Booking.rescheduled_to.related.set_cached_value(booking, None)
     booking.manage_token = token
@@ -200,39 +213,45 @@ _VERDICT_MESSAGES = {
 }
 
 
-def _require_bookable(*, provider: Provider, start: datetime, now: datetime) -> None:
+def _require_bookable(*, bookable: selectors.ProviderForBooking, start: datetime, now: datetime) -> None:
     """Re-validate against the rules, not only the constraint: grid, open time, notice, horizon."""
-    verdict = selectors.slot_verdict(provider=provider, start=start, now=now)
+    verdict = bookable.verdict(start=start, now=now)
     if verdict is Verdict.BOOKABLE:
         return
-    if verdict is Verdict.BUSY:
-        raise _slot_unavailable(provider=provider, start=start)
+    provider = bookable.provider
     message = _VERDICT_MESSAGES[verdict].format(
         notice=possessive(duration(provider.min_notice_minutes)), horizon=provider.max_advance_days
     )
     raise SlotNotOffered(message, field="start")
 
 
-def _slot_unavailable(*, provider: Provider, start: datetime) -> SlotUnavailable:
-    blocked_from = start - timedelta(minutes=provider.buffer_before_minutes)
-    blocked_until = start + timedelta(minutes=provider.slot_minutes + provider.buffer_after_minutes)
-    other = selectors.live_booking_overlapping(
-        provider_id=provider.pk, blocked_from=blocked_from, blocked_until=blocked_until
-    )
-    return SlotUnavailable(
-        "This slot has just been taken." if other else "This slot is no longer available.",
-        conflicting_booking_id=other.pk if other else None,
-    )
+class _Overlap(Exception):
+    """The INSERT broke `booking_no_overlap`. PostgreSQL has aborted the transaction, so the booking
+    that won is looked up (`as_conflict`) only once the atomic block has rolled back: no savepoint
+    around the INSERT, which would cost two statements on every booking to serve the rare loser."""
+
+    def __init__(self, booking: Booking) -> None:
+        super().__init__(NO_OVERLAP_CONSTRAINT)
+        self.provider_id = booking.provider_id
+        self.blocked_from, self.blocked_until = booking.blocked_from, booking.blocked_until
+
+    def as_conflict(self) -> SlotUnavailable:
+        other = selectors.live_booking_overlapping(
+            provider_id=self.provider_id, blocked_from=self.blocked_from, blocked_until=self.blocked_until
+        )
+        return SlotUnavailable(
+            "This slot has just been taken." if other else "This slot is no longer available.",
+            conflicting_booking_id=other.pk if other else None,
+        )
 
 
-def _insert_or_conflict(booking: Booking) -> None:
+def _insert(booking: Booking) -> None:
     try:
-        with transaction.atomic():  # a savepoint, so the lookup below can still run
-            booking.save(force_insert=True)
+        booking.save(force_insert=True)
     except IntegrityError as exc:
         if _sqlstate(exc) != EXCLUSION_VIOLATION or _constraint_name(exc) != NO_OVERLAP_CONSTRAINT:
             raise
-        raise _slot_unavailable(provider=booking.provider, start=booking.start_at) from exc
+        raise _Overlap(booking) from exc
 
 
 def _sqlstate(exc: Exception) -> str | None:
@@ -355,25 +374,28 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
     status (a confirmed booking stays confirmed), price and terms.
     """
     start = require_aware(start, field="start")
-    with transaction.atomic():
-        provider_id = Booking.objects.filter(pk=booking_id).values_list("provider_id", flat=True).first()
-        if provider_id is None:
-            raise InvalidInput("No such booking.", field="booking")
-        provider = Provider.objects.select_for_update().get(pk=provider_id)
-        old = _lock_booking(booking_id)
-        was_confirmed = old.status == BookingStatus.CONFIRMED
-        _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())
-        new = _book(
-            provider=provider,
-            start=start,
-            customer=old.customer,
-            customer_zone=old.customer_timezone,
-            notes=old.notes,
-            rescheduled_from=old,
-            confirm=was_confirmed,
-        )
-        notifications.booking_rescheduled(old=old, new=new)
-        return new
+    try:
+        with transaction.atomic():
+            provider_id = Booking.objects.filter(pk=booking_id).values_list("provider_id", flat=True).first()
+            if provider_id is None:
+                raise InvalidInput("No such booking.", field="booking")
+            bookable = _lock_provider(provider_id=provider_id, start=start)
+            old = _lock_booking(booking_id)
+            was_confirmed = old.status == BookingStatus.CONFIRMED
+            _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())
+            new = _book(
+                bookable=bookable,
+                start=start,
+                customer=old.customer,
+                customer_zone=old.customer_timezone,
+                notes=old.notes,
+                rescheduled_from=old,
+                confirm=was_confirmed,
+            )
+            notifications.booking_rescheduled(old=old, new=new)
+            return new
+    except _Overlap as overlap:
+        raise overlap.as_conflict() from overlap.__cause__
 
 
 def booking_expire_holds(*, limit: int = 500) -> int:

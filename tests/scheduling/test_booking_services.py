@@ -334,14 +334,11 @@ def test_hold_expiry_is_registered_with_beat_every_minute():
     assert (task.interval.every, task.interval.period) == (1, "minutes")
 
 
-def test_the_constraint_is_the_final_arbiter_when_the_application_check_misses(provider, monkeypatch):
-    from scheduling import selectors
-    from scheduling.availability import Verdict
-
+def test_the_exclusion_constraint_refuses_an_overlap_and_names_the_winner():
+    """booking_create leaves overlap to booking_no_overlap (ADR 0006): no application check can race."""
+    provider = open_all_day_provider(slot_step_minutes=15)
     start = future_slot()
     winner = book(provider, start)
-    # Pretend the application check saw a free slot, as it could under a race without the lock.
-    monkeypatch.setattr(selectors, "slot_verdict", lambda **kwargs: Verdict.BOOKABLE)
     with pytest.raises(SlotUnavailable) as exc:
         book(provider, start + timedelta(minutes=15), BOB)
     assert exc.value.conflicting_booking_id == winner.pk
@@ -371,11 +368,11 @@ def test_a_deadlock_is_retried_once(provider, monkeypatch):
 
     real_lock, calls = bookings._lock_provider, []
 
-    def deadlock_first_time(provider_id):
+    def deadlock_first_time(*, provider_id, start):
         calls.append(provider_id)
         if len(calls) == 1:
             raise _deadlock()
-        return real_lock(provider_id)
+        return real_lock(provider_id=provider_id, start=start)
 
     monkeypatch.setattr(bookings, "_lock_provider", deadlock_first_time)
     assert book(provider, future_slot()).status == BookingStatus.CONFIRMED
@@ -388,7 +385,7 @@ def test_a_second_deadlock_is_raised_not_retried_forever(provider, monkeypatch):
 
     calls = []
 
-    def always_deadlock(provider_id):
+    def always_deadlock(*, provider_id, start):
         calls.append(provider_id)
         raise _deadlock()
 
@@ -404,7 +401,7 @@ def test_no_retry_inside_a_callers_transaction(provider, monkeypatch):
 
     calls = []
 
-    def always_deadlock(provider_id):
+    def always_deadlock(*, provider_id, start):
         calls.append(provider_id)
         raise _deadlock()
 
