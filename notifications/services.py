@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from booking_site.sql import insert_skipping_conflicts
+from booking_site.sql import insert_ignoring_conflicts, insert_skipping_conflicts
 from notifications import content, dispatch
 from notifications.dispatch import BatchResult
 from notifications.models import Channel, Notification, Reminder
@@ -82,7 +82,7 @@ def reminders_schedule(*, booking: Booking, now: datetime | None = None) -> None
                     last_error=PAST_LEAD if past else "",
                 )
             )
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_ignoring_conflicts(rows)
 
 
 def reminders_cancel(*, booking: Booking) -> int:
