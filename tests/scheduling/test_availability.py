@@ -488,6 +488,54 @@ def test_slot_grid_does_not_depend_on_the_range_asked():
     }
 
 
+def _brute_force_slots(spec: ProviderSpec, day_opens: list, busy: list, blocked: list) -> list[Slot]:
+    """The rules of DESIGN §3 step 4, checked slot by slot against every span: no bisecting, no merging."""
+    length, step = spec.slot_length, timedelta(minutes=spec.step_minutes)
+    found = []
+    for open_start, open_end in day_opens:
+        start = open_start
+        while start < open_end:
+            end = start + length
+            padded_from, padded_until = spec.padded(start)
+            fits = end <= open_end and not any(b0 < end and start < b1 for b0, b1 in blocked)
+            clear = not any(b0 < padded_until and padded_from < b1 for b0, b1 in busy)
+            if fits and clear:
+                found.append(Slot(start, end))
+            start += step
+    return found
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_slots_match_a_brute_force_check_of_every_grid_start(seed):
+    import random
+
+    rnd = random.Random(seed)
+    spec = provider(
+        ZoneInfo("UTC"),
+        slot=rnd.choice([15, 30, 45, 60]),
+        step=rnd.choice([5, 15, 30, 60]),
+        buffer_before_minutes=rnd.choice([0, 0, 5, 10, 30]),
+        buffer_after_minutes=rnd.choice([0, 0, 10, 15]),
+    )
+    first = date(2027, 3, 1)
+    days = 5
+    opens = [(utc(2027, 3, 1 + d, 8), utc(2027, 3, 1 + d, 18)) for d in range(days)]
+
+    def random_spans(count: int) -> list:
+        spans = []
+        for _ in range(count):
+            start = utc(2027, 3, 1, 7) + timedelta(minutes=rnd.randrange(0, days * 24 * 60, 5))
+            spans.append((start, start + timedelta(minutes=rnd.choice([10, 30, 45, 90, 200]))))
+        return spans
+
+    busy, blocked = random_spans(rnd.randrange(0, 25)), random_spans(rnd.randrange(0, 6))
+    found = slots(
+        spec, [rule(DAILY, time(8), time(18))], first, first + timedelta(days=days - 1), busy=busy, blocked=blocked
+    )
+    assert found == _brute_force_slots(spec, opens, busy, blocked)
+    assert found  # the random spans never cover five whole days
+
+
 # --- the selector, against the database ---------------------------------------------------------
 
 SELECTOR_NOW = utc(2027, 3, 1)
