@@ -160,6 +160,23 @@ def test_slots_default_to_the_providers_zone(anon, provider_b):
     assert body["slots"][0]["local_start"] == "2030-01-07T00:00:00+01:00"
 
 
+def test_slots_local_start_at_offset_zero_keeps_plus_zero_zero(anon):
+    # London in winter is at +00:00; a `Z` there would read as "UTC", not as London's wall clock.
+    provider = ProviderFactory(timezone="Europe/London", min_notice_minutes=0)
+    from tests.factories import AvailabilityRuleFactory
+
+    AvailabilityRuleFactory(provider=provider)  # weekdays 09:00-17:00
+    body = anon.get(f"/api/v1/providers/{provider.pk}/slots/", {"start": "2030-01-07", "end": "2030-01-07"}).json()
+    assert body["slots"][0] == {
+        "start": "2030-01-07T09:00:00Z",
+        "end": "2030-01-07T09:30:00Z",
+        "local_start": "2030-01-07T09:00:00+00:00",
+    }
+    summer = anon.get(f"/api/v1/providers/{provider.pk}/slots/", {"start": "2030-07-08", "end": "2030-07-08"}).json()
+    assert summer["slots"][0]["local_start"] == "2030-07-08T09:00:00+01:00"
+    assert summer["slots"][0]["start"] == "2030-07-08T08:00:00Z"
+
+
 def test_slots_for_more_than_62_days_is_a_400(anon, provider_a):
     start = date(2030, 1, 1)
     response = anon.get(f"/api/v1/providers/{provider_a.pk}/slots/",
