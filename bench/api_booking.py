@@ -21,11 +21,13 @@ Phases, in one run on one machine:
      the duration. Then the overlap audit: live bookings of one provider whose buffered spans meet
      (must be 0). CPU seconds during the load are split (from /proc) into gunicorn workers, PostgreSQL
      backends, this script's clients and everything else on the machine, and per booking.
-  4. Slots: GET /api/v1/providers/{id}/slots/ for 30 days on the provider with the most bookings,
+  4. Floor: the same clients GET one booking (token auth, one row, one serializer) for --floor-seconds:
+     the cheapest authenticated API call, so what the stack and machine cost before any booking logic.
+  5. Slots: GET /api/v1/providers/{id}/slots/ for 30 days on the provider with the most bookings,
      sequentially over one connection (anonymous, as a public booking page would call it).
-  5. Raw PostgreSQL: gunicorn is stopped, then as many psycopg connections as there were clients insert
+  6. Raw PostgreSQL: gunicorn is stopped, then as many psycopg connections as there were clients insert
      non-overlapping rows, one autocommit transaction each, into a table with the same exclusion
-     constraint as `booking_no_overlap`.
+     constraint as `booking_no_overlap`; then one connection alone (the plain "psycopg loop").
 """
 
 from __future__ import annotations
@@ -438,6 +440,59 @@ def run_booking_load(*, port: int, token: str, hands, seconds: float) -> tuple[l
     return results, wall
 
 
+def read_client(
+    *,
+    port: int,
+    headers: dict,
+    path: str,
+    barrier: threading.Barrier,
+    clock_start: list[float],
+    seconds: float,
+    result: ClientResult,
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        barrier.wait(timeout=BARRIER_TIMEOUT)
+        deadline = clock_start[0] + seconds
+        while clock.perf_counter() < deadline:
+            began = clock.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status: int | str = response.status
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                status = type(exc).__name__
+            result.latencies.append(clock.perf_counter() - began)
+            result.statuses[status] += 1
+            if status == 200:
+                result.created.append(result.latencies[-1])
+    finally:
+        result.finished_at = clock.perf_counter()
+        conn.close()
+
+
+def run_read_load(
+    *, port: int, headers: dict, path: str, clients: int, seconds: float
+) -> tuple[list[ClientResult], float]:
+    """`clients` threads GETting `path` as fast as they can: what the stack itself costs per request."""
+    clock_start = [0.0]
+    barrier = threading.Barrier(clients, action=lambda: clock_start.__setitem__(0, clock.perf_counter()))
+    results = [ClientResult() for _ in range(clients)]
+    kwargs = {"port": port, "headers": headers, "path": path, "barrier": barrier, "clock_start": clock_start,
+              "seconds": seconds}  # fmt: skip
+    threads = [
+        threading.Thread(target=read_client, kwargs={**kwargs, "result": results[n]}, daemon=True)
+        for n in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, max(r.finished_at for r in results) - clock_start[0]
+
+
 def measure_slots(*, port: int, provider_id: int, zone: str, first: date, requests: int) -> tuple[list[float], int]:
     """Sequential GETs over one keep-alive connection (gunicorn's sync worker closes it; http.client reopens)."""
     path = (
@@ -670,6 +725,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=21, help="days of free slots dealt to the clients")
     parser.add_argument("--slots-requests", type=int, default=200)
     parser.add_argument("--raw-seconds", type=float, default=10.0)
+    parser.add_argument("--floor-seconds", type=float, default=8.0, help="the GET-one-booking load")
     args = parser.parse_args()
     threads = args.threads if args.worker_class == "gthread" else 1
 
@@ -744,7 +800,19 @@ def main() -> None:
                 " GROUP BY p.id, p.timezone ORDER BY count(*) DESC, p.id LIMIT 1"
             )
             busiest = cursor.fetchone()
+            cursor.execute("SELECT min(id) FROM scheduling_booking")
+            (some_booking,) = cursor.fetchone()
         connections.close_all()
+
+        floor_path = f"{BOOKINGS_URL}{some_booking}/"
+        print(f"Floor: {args.clients} clients GET {floor_path} for {args.floor_seconds:.0f}s ...", flush=True)
+        floor, floor_wall = run_read_load(
+            port=server.port,
+            headers={"Authorization": f"Token {token}", "Accept": "application/json"},
+            path=floor_path,
+            clients=args.clients,
+            seconds=args.floor_seconds,
+        )
 
         print(f"Slots: {args.slots_requests} sequential GETs of {SLOTS_DAYS} days ...", flush=True)
         from zoneinfo import ZoneInfo
@@ -770,6 +838,9 @@ def main() -> None:
             bench_url, connections=args.clients, seconds=args.raw_seconds
         )
         raw_rate = raw_rows / raw_wall
+        print(f"Raw PostgreSQL: one connection for {args.raw_seconds / 2:.0f}s ...", flush=True)
+        solo_rows, solo_raw_wall, _, _ = raw_insert_rate(bench_url, connections=1, seconds=args.raw_seconds / 2)
+        solo_raw_rate = solo_rows / solo_raw_wall
     finally:
         if server is not None:
             server.stop()
@@ -830,6 +901,23 @@ def main() -> None:
     print(f"    rows/second           {raw_rate:8.1f}   ({raw_rows} rows{errors_text})")
     print(f"    CPU seconds           {cpu_text(raw_cpu, raw_rows, 'row')}")
     print(f"    booking / raw         {ratio:8.1%}   target >= {TARGET_RATIO:.0%}: {verdict(ratio >= TARGET_RATIO)}")
+    print(
+        f"    one connection alone  {solo_raw_rate:8.1f} rows/s  (a single psycopg loop; booking / that "
+        f"{rate / solo_raw_rate if solo_raw_rate else 0:.1%})"
+    )
+    print()
+    floor_lat = [x for r in floor for x in r.latencies]
+    floor_ok = sum(len(r.created) for r in floor)
+    floor_status = Counter()
+    for r in floor:
+        floor_status.update(r.statuses)
+    print(f"  Floor: GET {floor_path} (token auth, one row, one serializer), {args.clients} clients, {floor_wall:.1f}s")
+    print(f"    requests/second       {floor_ok / floor_wall:8.1f}   (statuses {dict(floor_status)})")
+    print(f"    latency p50 / p99     {percentile(floor_lat, 50) * ms:8.1f} / {percentile(floor_lat, 99) * ms:.1f} ms")
+    print(
+        f"    booking POST / floor  {rate / (floor_ok / floor_wall) if floor_ok else 0:8.1%}   "
+        "(the cheapest authenticated API call on this stack and machine)"
+    )
     print()
     print(
         f"  GET slots, {SLOTS_DAYS} days ({slots_first}..{slots_first + timedelta(days=SLOTS_DAYS - 1)}, "
