@@ -33,6 +33,28 @@ def test_the_schema_describes_every_endpoint(schema):
     assert described == ENDPOINTS
 
 
+def test_the_schema_generates_without_warnings():
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+
+    GENERATOR_STATS.reset()
+    with GENERATOR_STATS.silence():
+        SchemaGenerator().get_schema(request=None, public=True)
+    assert not GENERATOR_STATS._warn_cache, list(GENERATOR_STATS._warn_cache)
+    assert not GENERATOR_STATS._error_cache, list(GENERATOR_STATS._error_cache)
+
+
+def test_operation_ids_are_unique_and_unsuffixed(schema):
+    ids = [
+        operation["operationId"]
+        for ops in schema["paths"].values()
+        for m, operation in ops.items()
+        if m != "parameters"
+    ]
+    assert len(ids) == len(set(ids))
+    assert {"bookings_list", "bookings_retrieve", "bookings_create"} <= set(ids)
+
+
 def test_every_operation_documents_its_error_bodies(schema):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():

@@ -52,6 +52,7 @@ class BookingListApi(APIView):
         parameters=[BookingFilterSerializer],
         responses={200: BookingPageSerializer, **errors(400)},
         tags=["bookings"],
+        operation_id="bookings_list",
     )
     def get(self, request):
         filters = BookingFilterSerializer(data=request.query_params)
