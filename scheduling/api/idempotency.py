@@ -2,19 +2,21 @@
 
 The record row and the booking commit in one transaction. A concurrent request with the same key
 blocks on the unique index until the first one commits, then replays its response; if the first
-rolls back, the second proceeds as if it were first. Keys live for 24 hours per authenticated user.
+rolls back, the second proceeds as if it were first. Keys live for 24 hours per authenticated user;
+the `scheduling.tasks.purge_idempotency_records` Beat task deletes older records every hour.
 """
 
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from booking_site.sql import insert_skipping_conflicts
 from scheduling.errors import DomainError
 from scheduling.models import IdempotencyRecord
 
@@ -72,13 +74,32 @@ def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
 
 
 def _claim(*, user, key: str, print_: str) -> IdempotencyRecord:
-    """This request's fresh record (status_code 0), or the committed record of an earlier one."""
+    """This request's fresh record (status_code 0), or the committed record of an earlier one.
+
+    INSERT ... ON CONFLICT DO NOTHING: no savepoint. A concurrent request with the same key waits on
+    the unique index until the other transaction ends; if it committed, the insert writes nothing and
+    the committed record is read (a new statement, so READ COMMITTED sees it) and locked. A record
+    older than TTL is an unknown key: it is taken over. `purge_expired` removes the rest hourly.
+    """
     now = timezone.now()
-    IdempotencyRecord.objects.filter(user=user, created_at__lt=now - TTL).delete()
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(
-                user=user, key=key, fingerprint=print_, status_code=0, response_body={}, created_at=now
-            )
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(user=user, key=key)
+    record = IdempotencyRecord(user=user, key=key, fingerprint=print_, status_code=0, response_body={}, created_at=now)
+    if insert_skipping_conflicts([record], key="key"):
+        return record
+    existing = IdempotencyRecord.objects.select_for_update().get(user=user, key=key)
+    if existing.created_at < now - TTL:
+        existing.fingerprint, existing.status_code, existing.response_body = print_, 0, {}
+        existing.created_at = now
+        existing.save(update_fields=["fingerprint", "status_code", "response_body", "created_at"])
+    return existing
+
+
+def purge_expired(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete the records older than TTL, in batches (each its own short transaction). Returns how many."""
+    cutoff = (now or timezone.now()) - TTL
+    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+    purged = 0
+    while True:
+        batch = list(expired.order_by("created_at").values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return purged
+        purged += IdempotencyRecord.objects.filter(pk__in=batch, created_at__lt=cutoff).delete()[0]

@@ -44,6 +44,30 @@ def test_post_books_a_slot_and_returns_201_with_the_documented_fields(as_a, prov
     assert Booking.objects.get(pk=body["id"]).notes == "window seat"
 
 
+@pytest.mark.parametrize(
+    ("who", "key", "most"),
+    [
+        # token, customer read + insert, provider lock (rules and blocked times in the same statement),
+        # booking, reminders, staff emails, outbox; and the transaction's two ends
+        ("superuser", None, 10),
+        ("staff", None, 11),  # + may this user book this provider
+        ("staff", "k-1", 17),  # + the idempotency record (insert, update) and two savepoints
+    ],
+)
+def test_a_booking_post_stays_within_its_statement_budget(who, key, most, staff_a, superuser, provider_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.api.conftest import client_for
+
+    client = client_for(superuser if who == "superuser" else staff_a)
+    extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    with CaptureQueriesContext(connection) as statements:
+        response = client.post(URL, booking_body(provider_a, future_slot()), format="json", **extra)
+    assert response.status_code == 201
+    assert len(statements) <= most, [q["sql"][:60] for q in statements.captured_queries]
+
+
 def test_post_matches_the_customer_by_email(as_a, provider_a):
     as_a.post(URL, booking_body(provider_a, future_slot(hour=9)), format="json")
     second = booking_body(provider_a, future_slot(hour=10))

@@ -63,9 +63,36 @@ def test_a_key_older_than_24_hours_starts_afresh(as_a, provider_a):
     body = booking_body(provider_a, future_slot(hour=9))
     as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="old")
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
-    again = as_a.post(URL, booking_body(provider_a, future_slot(hour=12)), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    later = booking_body(provider_a, future_slot(hour=12))
+    again = as_a.post(URL, later, format="json", HTTP_IDEMPOTENCY_KEY="old")
     assert again.status_code == 201
     assert Booking.objects.count() == 2
+    # The expired record was taken over: the key now replays the new booking and refuses the old body.
+    assert IdempotencyRecord.objects.count() == 1
+    assert as_a.post(URL, later, format="json", HTTP_IDEMPOTENCY_KEY="old").json() == again.json()
+    assert as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="old").status_code == 422
+
+
+@pytest.mark.django_db
+def test_the_purge_deletes_only_records_older_than_24_hours(as_a, provider_a):
+    from scheduling.api.idempotency import purge_expired
+
+    for n, hour in enumerate((9, 10, 11)):
+        as_a.post(URL, booking_body(provider_a, future_slot(hour=hour)), format="json", HTTP_IDEMPOTENCY_KEY=f"p-{n}")
+    now = timezone.now()
+    IdempotencyRecord.objects.filter(key__in=["p-0", "p-1"]).update(created_at=now - timedelta(hours=24, seconds=1))
+    assert purge_expired(now=now, batch_size=1) == 2
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["p-2"]
+    assert Booking.objects.count() == 3  # the bookings themselves stay
+
+
+@pytest.mark.django_db
+def test_the_purge_is_registered_with_beat_every_hour():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="scheduling.tasks.purge_idempotency_records")
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (1, "hours")
 
 
 @pytest.mark.django_db
