@@ -18,9 +18,12 @@ Phases, in one run on one machine:
      slots the engine offers (`provider_slots`) over the next days are dealt round-robin to the clients,
      so no two clients ask for the same slot and concurrent requests mostly hit different providers.
      Each client POSTs /api/v1/bookings/ (token auth, a new customer each time) as fast as it can for
-     the duration. Then the overlap audit: live bookings of one provider whose buffered spans meet
-     (must be 0). CPU seconds during the load are split (from /proc) into gunicorn workers, PostgreSQL
-     backends, this script's clients and everything else on the machine, and per booking.
+     the duration. CPU seconds during that load are split (from /proc) into gunicorn workers,
+     PostgreSQL backends, this script's clients and everything else on the machine, and per booking.
+     Then a paced load: the same clients together offer --paced-fraction of the rate just measured,
+     each request timed from its scheduled send (latency at a load the machine can carry, where the
+     closed loop measures latency at saturation, 32 / rate by Little's law). Then the overlap audit:
+     live bookings of one provider whose buffered spans meet (must be 0).
   4. Floor: the same clients GET one booking (token auth, one row, one serializer) for --floor-seconds:
      the cheapest authenticated API call, so what the stack and machine cost before any booking logic.
   5. Slots: GET /api/v1/providers/{id}/slots/ for 30 days on the provider with the most bookings,
@@ -367,15 +370,22 @@ def booking_client(
     clock_start: list[float],
     seconds: float,
     result: ClientResult,
+    interval: float | None = None,
+    offset: float = 0.0,
 ) -> None:
+    """POST the hand's slots in turn: back to back, or (with `interval`) each at its scheduled time,
+    clock_start + offset + k * interval, timing it from then (so a late start counts as latency)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Accept": "application/json"}
     try:
         barrier.wait(timeout=BARRIER_TIMEOUT)
         deadline = clock_start[0] + seconds
         for k, (provider_id, start) in enumerate(hand):
-            if clock.perf_counter() >= deadline:
+            due = clock_start[0] + offset + k * interval if interval else clock.perf_counter()
+            if due >= deadline:
                 break
+            if interval and (pause := due - clock.perf_counter()) > 0:
+                clock.sleep(pause)
             body = json.dumps(
                 {
                     "provider": provider_id,
@@ -389,7 +399,7 @@ def booking_client(
                     "notes": "api bench",
                 }
             ).encode()
-            began = clock.perf_counter()
+            began = due if interval else clock.perf_counter()
             try:
                 conn.request("POST", BOOKINGS_URL, body, headers)
                 response = conn.getresponse()
@@ -410,7 +420,11 @@ def booking_client(
         conn.close()
 
 
-def run_booking_load(*, port: int, token: str, hands, seconds: float) -> tuple[list[ClientResult], float]:
+def run_booking_load(
+    *, port: int, token: str, hands, seconds: float, rate: float | None = None
+) -> tuple[list[ClientResult], float]:
+    """One thread per hand, for `seconds`: closed loop, or together offering `rate` bookings/second."""
+    interval = len(hands) / rate if rate else None
     clock_start = [0.0]
     barrier = threading.Barrier(len(hands), action=lambda: clock_start.__setitem__(0, clock.perf_counter()))
     results = [ClientResult() for _ in hands]
@@ -426,6 +440,8 @@ def run_booking_load(*, port: int, token: str, hands, seconds: float) -> tuple[l
                 "clock_start": clock_start,
                 "seconds": seconds,
                 "result": results[n],
+                "interval": interval,
+                "offset": n * interval / len(hands) if interval else 0.0,
             },
             daemon=True,
             name=f"client-{n}",
@@ -726,6 +742,10 @@ def main() -> None:
     parser.add_argument("--slots-requests", type=int, default=200)
     parser.add_argument("--raw-seconds", type=float, default=10.0)
     parser.add_argument("--floor-seconds", type=float, default=8.0, help="the GET-one-booking load")
+    parser.add_argument(
+        "--paced-fraction", type=float, default=0.6, help="paced load: this share of the closed-loop booking rate"
+    )
+    parser.add_argument("--paced-seconds", type=float, default=10.0)
     args = parser.parse_args()
     threads = args.threads if args.worker_class == "gthread" else 1
 
@@ -788,6 +808,14 @@ def main() -> None:
         latencies = [x for r in results for x in r.latencies]
         created = [x for r in results for x in r.created]
         rate = len(created) / wall
+
+        offered = args.paced_fraction * rate
+        print(f"Paced: {args.clients} clients offering {offered:.0f} bookings/s for {args.paced_seconds:.0f}s ...",
+              flush=True)  # fmt: skip
+        unused = [hand[len(r.latencies) :] for hand, r in zip(hands, results, strict=True)]
+        paced, paced_wall = run_booking_load(
+            port=server.port, token=token, hands=unused, seconds=args.paced_seconds, rate=offered
+        )
 
         with connection.cursor() as cursor:
             cursor.execute(OVERLAP_AUDIT)
@@ -890,10 +918,22 @@ def main() -> None:
         )
     if ran_out:
         print(f"    note                  {ran_out} clients ran out of slots; raise --days")
-    print(f"    live bookings         {live} (201s: {len(created)} under load, {len(solo[0].created)} alone, "
-          f"{warmed} warm-up)")  # fmt: skip
+    paced_created = sum(len(r.created) for r in paced)
+    print(f"    live bookings         {live} (201s: {len(created)} under load, {paced_created} paced, "
+          f"{len(solo[0].created)} alone, {warmed} warm-up)")  # fmt: skip
     print(f"    overlapping live      {overlaps}   must be 0: {'ok' if overlaps == 0 else 'FAILED'}")
     print(f"    CPU seconds           {cpu_text(booking_cpu, len(created), 'booking')}")
+    paced_lat = [x for r in paced for x in r.latencies]
+    paced_status: Counter = Counter()
+    for r in paced:
+        paced_status.update(r.statuses)
+    if paced_lat:
+        print(
+            f"    paced, {offered:.0f}/s offered  {paced_created / paced_wall:.1f} bookings/s; p50 "
+            f"{percentile(paced_lat, 50) * ms:.1f} ms, p99 {percentile(paced_lat, 99) * ms:.1f} ms from each "
+            f"request's scheduled time ({args.paced_fraction:.0%} of the rate above, {args.clients} clients; "
+            f"statuses {dict(paced_status)})"
+        )
     print(f"    notification kicks    {kicks} queued on a private Redis db, discarded (no Celery worker here)")
     print()
     print(f"  Raw PostgreSQL insert, same exclusion constraint: {args.clients} connections, {raw_wall:.1f}s")
