@@ -1,0 +1,29 @@
+"""Token authentication in one plain query: it runs on every authenticated API request."""
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+
+
+class UserTokenAuthentication(TokenAuthentication):
+    """DRF's TokenAuthentication (same header, same errors), reading the user by raw SQL.
+
+    DRF runs `Token.objects.select_related("user").get(key=...)`; compiling that ORM join cost
+    more CPU than PostgreSQL spent answering it. The token row itself is not needed afterwards, so
+    `request.auth` is an unsaved Token carrying the key and the user.
+    """
+
+    def authenticate_credentials(self, key):
+        users = get_user_model()
+        user_table, user_pk = users._meta.db_table, users._meta.pk.column
+        sql = (
+            f"SELECT u.* FROM {user_table} u JOIN {Token._meta.db_table} t ON t.user_id = u.{user_pk} WHERE t.key = %s"
+        )
+        user = next(iter(users.objects.raw(sql, [key])), None)
+        if user is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return user, Token(key=key, user=user)
