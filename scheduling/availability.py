@@ -279,9 +279,10 @@ def verdict_for_start(
     if start > now + timedelta(days=spec.max_advance_days):
         return Verdict.BEYOND_HORIZON
     window = (start, start + timedelta(microseconds=1))
-    rules = list(rules)
+    rules, busy, blocked = list(rules), list(busy), list(blocked)
     if not slots_between(spec, rules, busy=[], blocked=blocked, window=window, now=None):
         return Verdict.NOT_OFFERED
-    if not slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=None):
+    # With nothing busy (the booking path leaves overlap to the constraint) the answer is known.
+    if busy and not slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=None):
         return Verdict.BUSY
     return Verdict.BOOKABLE
