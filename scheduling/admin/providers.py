@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from scheduling.admin.display import clock, local_span, status_badge, zone_abbreviation
-from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin, ProviderScopedMixin
+from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin, ProviderClockMixin, ProviderScopedMixin
 from scheduling.availability import local_dates_window
 from scheduling.formatting import local_time
 from scheduling.forms import AvailabilityRuleForm, BlockedTimeForm, ProviderForm
@@ -59,7 +59,7 @@ class ZoneListFilter(admin.AllValuesFieldListFilter):
 
 
 @admin.register(Provider)
-class ProviderAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
+class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     form = ProviderForm
     list_display = ["name", "kind", "timezone", "slot_minutes", "requires_confirmation", "is_active", "agenda_links"]
     list_filter = ["kind", ("timezone", ZoneListFilter), "is_active"]
@@ -94,6 +94,9 @@ class ProviderAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
 
     def get_prepopulated_fields(self, request, obj=None):
         return {} if obj is not None else self.prepopulated_fields
+
+    def page_zone(self, request, obj):
+        return obj.timezone if obj is not None else None  # a new provider has no blocked times yet
 
     def get_inlines(self, request, obj):
         # Blocked times are typed in the provider's zone, which a provider not yet saved lacks.
@@ -257,7 +260,7 @@ class AvailabilityRuleAdmin(ProviderScopedMixin, admin.ModelAdmin):
 
 
 @admin.register(BlockedTime)
-class BlockedTimeAdmin(LocalLabelMixin, ProviderScopedMixin, admin.ModelAdmin):
+class BlockedTimeAdmin(ProviderClockMixin, LocalLabelMixin, ProviderScopedMixin, admin.ModelAdmin):
     form = BlockedTimeForm
     list_display = ["reason", "provider", "starts", "ends", "note"]
     list_filter = ["reason", ("provider", admin.RelatedOnlyFieldListFilter)]
@@ -267,6 +270,9 @@ class BlockedTimeAdmin(LocalLabelMixin, ProviderScopedMixin, admin.ModelAdmin):
 
     def object_label(self, obj: BlockedTime) -> str:
         return f"{obj.get_reason_display()}: {local_span(obj.start_at, obj.end_at, obj.provider.timezone)}"
+
+    def page_zone(self, request, obj):
+        return obj.provider.timezone if obj is not None else self.only_provider_zone(request)
 
     def get_deleted_objects(self, objs, request):
         # A blocked time has nothing depending on it; list it by its local span.

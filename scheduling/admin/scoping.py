@@ -6,6 +6,7 @@ object outside that scope answers 404, exactly like one that does not exist.
 """
 
 import json
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.admin import helpers
@@ -13,6 +14,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.http import Http404
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeData, mark_safe
 
@@ -127,3 +129,42 @@ class LocalLabelMixin:
         label = self.object_label(obj)
         context = {"object": Labelled(obj, label), "object_label": label}
         return super().delete_view(request, object_id, {**context, **(extra_context or {})})
+
+
+class ProviderClockMixin:
+    """Render add and change pages in the zone their wall-clock fields are typed in.
+
+    The admin's "Now" buttons fill in the wall time of the active zone (`data-admin-utc-offset` on
+    <body> comes from `{% now "Z" %}`), which is UTC unless something activates another. Blocked
+    times are typed in the provider's zone, so the page is rendered in it. `page_zone` returns it:
+    the object's provider's, or on an add page the only provider this user manages; None leaves the
+    active zone alone (the field help says which zone the times are in).
+    """
+
+    def page_zone(self, request, obj) -> ZoneInfo | None:
+        raise NotImplementedError
+
+    def _in_zone(self, zone: ZoneInfo | None, render):
+        if zone is None:
+            return render()
+        with timezone.override(zone):
+            response = render()
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # a TemplateResponse renders lazily, after this block otherwise
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        zone = self.page_zone(request, obj)
+        return self._in_zone(zone, lambda: super(ProviderClockMixin, self).change_view(
+            request, object_id, form_url, extra_context
+        ))  # fmt: skip
+
+    def add_view(self, request, form_url="", extra_context=None):
+        zone = self.page_zone(request, None)
+        return self._in_zone(zone, lambda: super(ProviderClockMixin, self).add_view(request, form_url, extra_context))
+
+    @staticmethod
+    def only_provider_zone(request) -> ZoneInfo | None:
+        providers = list(providers_for_user(user=request.user).values_list("timezone", flat=True)[:2])
+        return providers[0] if len(providers) == 1 else None

@@ -300,3 +300,40 @@ def test_preview_shows_no_slot_for_a_provider_without_rules(as_superuser):
     provider = ProviderFactory(name="Empty")
     body = as_superuser.get(change_url(provider)).content.decode()
     assert "0 free slots in the next 14 days" in body
+
+
+def _utc_offset_attribute(response) -> int:
+    import re
+
+    return int(re.search(rb'data-admin-utc-offset="(-?\d+)"', response.content).group(1))
+
+
+def _offset_now(zone: str) -> int:
+    return int(timezone.now().astimezone(ZoneInfo(zone)).utcoffset().total_seconds())
+
+
+def test_provider_page_now_buttons_fill_in_the_providers_wall_time(as_superuser, provider_a):
+    # The admin's "Now" shortcut reads this attribute; blocked times on this page are New York times.
+    response = as_superuser.get(change_url(provider_a))
+    assert _utc_offset_attribute(response) == _offset_now("America/New_York") != 0
+
+
+def test_blocked_time_page_now_buttons_fill_in_its_providers_wall_time(as_superuser, provider_b):
+    blocked = BlockedTimeFactory(provider=provider_b)
+    response = as_superuser.get(f"/admin/scheduling/blockedtime/{blocked.pk}/change/")
+    assert _utc_offset_attribute(response) == _offset_now("Europe/Berlin") != 0
+
+
+def test_new_blocked_time_for_staff_of_one_provider_uses_its_zone(as_staff_a, provider_a, provider_b):
+    response = as_staff_a.get("/admin/scheduling/blockedtime/add/")
+    assert _utc_offset_attribute(response) == _offset_now("America/New_York")
+
+
+def test_new_blocked_time_for_several_providers_stays_in_utc(as_superuser, provider_a, provider_b):
+    # No one zone is right before a provider is chosen; the field help names the rule.
+    assert _utc_offset_attribute(as_superuser.get("/admin/scheduling/blockedtime/add/")) == 0
+
+
+def test_pages_rendered_in_a_providers_zone_leave_the_next_request_in_utc(as_superuser, provider_a):
+    as_superuser.get(change_url(provider_a))
+    assert _utc_offset_attribute(as_superuser.get("/admin/scheduling/provider/add/")) == 0
