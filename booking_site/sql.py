@@ -9,6 +9,17 @@ from django.db.models import Model
 M = TypeVar("M", bound=Model)
 
 
+def column_list(model: type[Model], alias: str, *, using: str = "default") -> str:
+    """`alias."col", ...` for every concrete field of `model`: what a raw SELECT names instead of `*`.
+
+    Statements are prepared (settings: server-side binding), and PostgreSQL refuses to run a
+    prepared `SELECT *` once a migration has added a column ("cached plan must not change result
+    type") until the connection closes; a named list keeps its result type.
+    """
+    quote = connections[using].ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
 def insert_skipping_conflicts(objs: Sequence[M], *, key: str, using: str = "default") -> list[M]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING pk for `objs` (one model), in one statement.
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from booking_site.sql import column_list
 from scheduling import availability
 from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot, Verdict
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, Provider
@@ -165,7 +166,7 @@ class ProviderForBooking:
 
 
 _PROVIDER_FOR_BOOKING_SQL = """
-    SELECT p.*,
+    SELECT {provider_columns},
         (SELECT coalesce(json_agg(json_build_array(
                     r.kind, r.rrule, r.starts_on, r.ends_on, r.start_time, r.end_time) ORDER BY r.id), '[]')
            FROM {rules} r WHERE r.provider_id = p.id) AS rules_json,
@@ -190,6 +191,7 @@ def provider_for_booking(*, provider_id: int, start: datetime) -> ProviderForBoo
     there is no such provider. The caller must be inside a transaction.
     """
     sql = _PROVIDER_FOR_BOOKING_SQL.format(
+        provider_columns=column_list(Provider, "p"),
         providers=Provider._meta.db_table,
         rules=AvailabilityRule._meta.db_table,
         blocked=BlockedTime._meta.db_table,

@@ -6,6 +6,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from booking_site.sql import column_list
+
 
 class UserTokenAuthentication(TokenAuthentication):
     """DRF's TokenAuthentication (same header, same errors), reading the user by raw SQL.
@@ -17,9 +19,9 @@ class UserTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         users = get_user_model()
-        user_table, user_pk = users._meta.db_table, users._meta.pk.column
         sql = (
-            f"SELECT u.* FROM {user_table} u JOIN {Token._meta.db_table} t ON t.user_id = u.{user_pk} WHERE t.key = %s"
+            f"SELECT {column_list(users, 'u')} FROM {users._meta.db_table} u"
+            f" JOIN {Token._meta.db_table} t ON t.user_id = u.{users._meta.pk.column} WHERE t.key = %s"
         )
         user = next(iter(users.objects.raw(sql, [key])), None)
         if user is None:

@@ -23,7 +23,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from booking_site.sql import insert_skipping_conflicts
+from booking_site.sql import column_list, insert_skipping_conflicts
 from notifications import services as notifications
 from scheduling import selectors
 from scheduling.availability import Verdict
@@ -79,7 +79,9 @@ def customer_get_or_create(*, data: CustomerData) -> Customer:
     return _customer_by_email(email)
 
 
-_CUSTOMER_BY_EMAIL_SQL = f"SELECT * FROM {Customer._meta.db_table} WHERE lower(email) = lower(%s) LIMIT 1"
+_CUSTOMER_BY_EMAIL_SQL = (
+    f"SELECT {column_list(Customer, 'c')} FROM {Customer._meta.db_table} c WHERE lower(c.email) = lower(%s) LIMIT 1"
+)
 
 
 def _customer_by_email(email: str) -> Customer | None:
