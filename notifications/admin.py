@@ -59,7 +59,7 @@ class ReminderInline(_ReadOnlyInline):
         "fire_at_local",
         "status",
         "attempts",
-        "sent_at",
+        "sent_at_local",
         "last_error",
     )
     ordering = ("fire_at", "channel")
@@ -67,6 +67,10 @@ class ReminderInline(_ReadOnlyInline):
     @admin.display(description="Fires at (provider time)")
     def fire_at_local(self, obj: Reminder) -> str:
         return local_time(obj.fire_at, obj.booking.provider_timezone)
+
+    @admin.display(description="Sent at (provider time)")
+    def sent_at_local(self, obj: Reminder) -> str:
+        return _in_provider_time(obj.sent_at, obj)
 
 
 class NotificationInline(_ReadOnlyInline):
@@ -78,10 +82,19 @@ class NotificationInline(_ReadOnlyInline):
         "address",
         "status",
         "attempts",
-        "sent_at",
+        "sent_at_local",
         "last_error",
     )
     ordering = ("created_at", "id")
+
+    @admin.display(description="Sent at (provider time)")
+    def sent_at_local(self, obj: Notification) -> str:
+        return _in_provider_time(obj.sent_at, obj)
+
+
+def _in_provider_time(value, obj) -> str:
+    """An instant of a reminder or notification in its booking's provider zone, named; a dash if unset."""
+    return local_time(value, obj.booking.provider_timezone) if value else "–"
 
 
 class _DeliveryLogAdmin(admin.ModelAdmin):
@@ -105,19 +118,28 @@ class _DeliveryLogAdmin(admin.ModelAdmin):
     def booking_link(self, obj) -> str:
         return f"{obj.booking.reference} – {obj.booking.provider.name}"
 
+    # Lists span providers in several zones: each time is shown in its own provider's zone, named.
+    @admin.display(description="Created (provider time)", ordering="created_at")
+    def created_local(self, obj) -> str:
+        return _in_provider_time(obj.created_at, obj)
+
+    @admin.display(description="Sent (provider time)", ordering="sent_at")
+    def sent_local(self, obj) -> str:
+        return _in_provider_time(obj.sent_at, obj)
+
 
 @admin.register(Notification)
 class NotificationAdmin(_DeliveryLogAdmin):
     selector = staticmethod(selectors.notifications_for_user)
     list_display = (
-        "created_at",
+        "created_local",
         "kind",
         "recipient",
         "channel",
         "address",
         "status",
         "attempts",
-        "sent_at",
+        "sent_local",
         "booking_link",
         "last_error",
     )
@@ -134,10 +156,23 @@ class NotificationAdmin(_DeliveryLogAdmin):
 @admin.register(Reminder)
 class ReminderAdmin(_DeliveryLogAdmin):
     selector = staticmethod(selectors.reminders_for_user)
-    list_display = ("fire_at", "channel", "lead_minutes", "status", "attempts", "sent_at", "booking_link", "last_error")
+    list_display = (
+        "fire_local",
+        "channel",
+        "lead_minutes",
+        "status",
+        "attempts",
+        "sent_local",
+        "booking_link",
+        "last_error",
+    )
     list_filter = ("status", "channel", "lead_minutes")
     search_fields = ("booking__reference", "booking__customer__email")
     actions = ["retry_failed"]
+
+    @admin.display(description="Fires (provider time)", ordering="fire_at")
+    def fire_local(self, obj: Reminder) -> str:
+        return _in_provider_time(obj.fire_at, obj)
 
     @admin.action(description="Retry failed reminders (appointment not started)", permissions=["change"])
     def retry_failed(self, request, queryset):

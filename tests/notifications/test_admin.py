@@ -1,12 +1,15 @@
 """Admin: read-only inlines on the booking page, the notification log with its filters and the
 "retry failed" action, scoped to the providers a staff user manages."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from notifications.admin import NotificationInline, ReminderInline
 from notifications.models import Notification, Reminder
+from scheduling.formatting import local_time
 from scheduling.services import CustomerData, booking_create
 from tests.factories import UserFactory
 from tests.scheduling.conftest import future_slot, open_all_day_provider
@@ -86,3 +89,19 @@ def test_staff_see_the_rows_of_their_own_providers_only(desk, booking):
     page = desk.get(f"/admin/scheduling/booking/{booking.pk}/change/").content.decode()
     assert "1440" in page  # the inline, through the group's view permission
     assert Reminder.objects.count() == 6
+
+
+def test_sent_and_fire_times_are_shown_in_the_providers_zone_and_name_it(root, booking):
+    zone = booking.provider_timezone.key
+    sent = (timezone.now() - timedelta(days=3, minutes=17)).replace(microsecond=0)  # a minute nothing else shows
+    booking.notifications.update(status=Notification.Status.SENT, sent_at=sent)
+    booking.reminders.update(status=Reminder.Status.SENT, sent_at=sent)
+    expected = local_time(sent, booking.provider_timezone)
+    assert zone != "UTC" and expected.endswith(f"({zone})")
+
+    page = root.get(f"/admin/scheduling/booking/{booking.pk}/change/").content.decode()
+    assert page.count(expected) == booking.notifications.count() + booking.reminders.count()
+    assert expected in root.get(LOG).content.decode()
+    reminders = root.get("/admin/notifications/reminder/").content.decode()
+    assert expected in reminders
+    assert local_time(booking.reminders.first().fire_at, booking.provider_timezone) in reminders
