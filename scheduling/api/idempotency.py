@@ -83,14 +83,18 @@ def _claim(*, user, key: str, print_: str) -> IdempotencyRecord:
     """
     now = timezone.now()
     record = IdempotencyRecord(user=user, key=key, fingerprint=print_, status_code=0, response_body={}, created_at=now)
-    if insert_skipping_conflicts([record], key="key"):
-        return record
-    existing = IdempotencyRecord.objects.select_for_update().get(user=user, key=key)
-    if existing.created_at < now - TTL:
-        existing.fingerprint, existing.status_code, existing.response_body = print_, 0, {}
-        existing.created_at = now
-        existing.save(update_fields=["fingerprint", "status_code", "response_body", "created_at"])
-    return existing
+    for _ in range(3):
+        if insert_skipping_conflicts([record], key="key"):
+            return record
+        existing = IdempotencyRecord.objects.select_for_update().filter(user=user, key=key).first()
+        if existing is None:  # an expired record the purge deleted between the two statements: insert again
+            continue
+        if existing.created_at < now - TTL:
+            existing.fingerprint, existing.status_code, existing.response_body = print_, 0, {}
+            existing.created_at = now
+            existing.save(update_fields=["fingerprint", "status_code", "response_body", "created_at"])
+        return existing
+    raise RuntimeError(f"Idempotency record ({user.pk}, {key!r}) neither inserts nor reads")
 
 
 def purge_expired(*, now: datetime | None = None, batch_size: int = 5000) -> int:

@@ -118,3 +118,26 @@ def test_concurrent_requests_with_the_same_key_create_one_booking(staff_a):
     assert {status for status, _ in results} == {201}
     assert len({body["id"] for _, body in results}) == 1
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_record_purged_between_the_insert_and_the_read_is_inserted_again(as_a, provider_a, monkeypatch):
+    from scheduling.api import idempotency
+
+    body = booking_body(provider_a, future_slot(hour=9))
+    as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="gone")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    real_insert, calls = idempotency.insert_skipping_conflicts, []
+
+    def purge_right_after_the_first_insert(objs, **kwargs):
+        written = real_insert(objs, **kwargs)
+        if not calls:
+            idempotency.purge_expired()  # the hourly task, landing between the insert and the read
+        calls.append(written)
+        return written
+
+    monkeypatch.setattr(idempotency, "insert_skipping_conflicts", purge_right_after_the_first_insert)
+    again = as_a.post(URL, booking_body(provider_a, future_slot(hour=12)), format="json", HTTP_IDEMPOTENCY_KEY="gone")
+    assert again.status_code == 201
+    assert [bool(written) for written in calls] == [False, True]
+    assert IdempotencyRecord.objects.get().status_code == 201
