@@ -132,7 +132,7 @@ class LocalLabelMixin:
 
 
 class ProviderClockMixin:
-    """Render add and change pages in the zone their wall-clock fields are typed in.
+    """Render add and change forms in the zone their wall-clock fields are typed in.
 
     The admin's "Now" buttons fill in the wall time of the active zone (`data-admin-utc-offset` on
     <body> comes from `{% now "Z" %}`), which is UTC unless something activates another. Blocked
@@ -144,25 +144,13 @@ class ProviderClockMixin:
     def page_zone(self, request, obj) -> ZoneInfo | None:
         raise NotImplementedError
 
-    def _in_zone(self, zone: ZoneInfo | None, render):
-        if zone is None:
-            return render()
-        with timezone.override(zone):
-            response = render()
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()  # a TemplateResponse renders lazily, after this block otherwise
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, unquote(object_id)) if object_id else None
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        response = super().render_change_form(request, context, add, change, form_url, obj)
         zone = self.page_zone(request, obj)
-        return self._in_zone(zone, lambda: super(ProviderClockMixin, self).change_view(
-            request, object_id, form_url, extra_context
-        ))  # fmt: skip
-
-    def add_view(self, request, form_url="", extra_context=None):
-        zone = self.page_zone(request, None)
-        return self._in_zone(zone, lambda: super(ProviderClockMixin, self).add_view(request, form_url, extra_context))
+        if zone is None:
+            return response
+        with timezone.override(zone):
+            return response.render()  # a TemplateResponse renders lazily, after this block otherwise
 
     @staticmethod
     def only_provider_zone(request) -> ZoneInfo | None:
