@@ -20,6 +20,11 @@ def column_list(model: type[Model], alias: str, *, using: str = "default") -> st
     return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
 
 
+def raw_first(model: type[M], sql: str, params) -> M | None:
+    """The first `model` row a raw SELECT returns (its columns by `column_list`), or None."""
+    return next(iter(model.objects.raw(sql, params)), None)
+
+
 def insert_skipping_conflicts(objs: Sequence[M], *, key: str, using: str = "default") -> list[M]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING pk for `objs` (one model), in one statement.
 

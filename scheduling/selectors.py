@@ -6,12 +6,13 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from booking_site.sql import column_list
+from booking_site.sql import column_list, raw_first
 from scheduling import availability
 from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot, Verdict
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, Provider
@@ -190,16 +191,9 @@ def provider_for_booking(*, provider_id: int, start: datetime) -> ProviderForBoo
     The blocked times are those `provider_blocked` would return for a window at `start`. None when
     there is no such provider. The caller must be inside a transaction.
     """
-    sql = _PROVIDER_FOR_BOOKING_SQL.format(
-        provider_columns=column_list(Provider, "p"),
-        providers=Provider._meta.db_table,
-        rules=AvailabilityRule._meta.db_table,
-        blocked=BlockedTime._meta.db_table,
-    )
-    found = list(Provider.objects.raw(sql, {"provider_id": provider_id, "start": start}))
-    if not found:
+    provider = raw_first(Provider, _provider_for_booking_sql(), {"provider_id": provider_id, "start": start})
+    if provider is None:
         return None
-    provider = found[0]
     rules = [
         RuleSpec(
             kind,
@@ -214,6 +208,16 @@ def provider_for_booking(*, provider_id: int, start: datetime) -> ProviderForBoo
     blocked = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in _json(provider.blocked_json)]
     del provider.rules_json, provider.blocked_json
     return ProviderForBooking(provider=provider, rules=rules, blocked=blocked)
+
+
+@cache
+def _provider_for_booking_sql() -> str:
+    return _PROVIDER_FOR_BOOKING_SQL.format(
+        provider_columns=column_list(Provider, "p"),
+        providers=Provider._meta.db_table,
+        rules=AvailabilityRule._meta.db_table,
+        blocked=BlockedTime._meta.db_table,
+    )
 
 
 def _json(value):

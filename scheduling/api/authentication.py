@@ -1,12 +1,14 @@
 """Token authentication in one plain query: it runs on every authenticated API request."""
 
+from functools import cache
+
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from booking_site.sql import column_list
+from booking_site.sql import column_list, raw_first
 
 
 class UserTokenAuthentication(TokenAuthentication):
@@ -18,14 +20,18 @@ class UserTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate_credentials(self, key):
-        users = get_user_model()
-        sql = (
-            f"SELECT {column_list(users, 'u')} FROM {users._meta.db_table} u"
-            f" JOIN {Token._meta.db_table} t ON t.user_id = u.{users._meta.pk.column} WHERE t.key = %s"
-        )
-        user = next(iter(users.objects.raw(sql, [key])), None)
+        user = raw_first(get_user_model(), _user_by_token_sql(), [key])
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return user, Token(key=key, user=user)
+
+
+@cache
+def _user_by_token_sql() -> str:
+    users = get_user_model()
+    return (
+        f"SELECT {column_list(users, 'u')} FROM {users._meta.db_table} u"
+        f" JOIN {Token._meta.db_table} t ON t.user_id = u.{users._meta.pk.column} WHERE t.key = %s"
+    )

@@ -23,7 +23,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from booking_site.sql import column_list, insert_skipping_conflicts
+from booking_site.sql import column_list, insert_skipping_conflicts, raw_first
 from notifications import services as notifications
 from scheduling import selectors
 from scheduling.availability import Verdict
@@ -87,7 +87,7 @@ _CUSTOMER_BY_EMAIL_SQL = (
 def _customer_by_email(email: str) -> Customer | None:
     # lower() on both sides, so the lookup uses the customer_email_unique_ci index (iexact would not).
     # Raw SQL: compiling the equivalent ORM query cost more than running it, on every booking.
-    return next(iter(Customer.objects.raw(_CUSTOMER_BY_EMAIL_SQL, [email])), None)
+    return raw_first(Customer, _CUSTOMER_BY_EMAIL_SQL, [email])
 
 
 # --- creating -----------------------------------------------------------------------------------
