@@ -35,7 +35,28 @@ class _ViewOnlyFormSet(BaseInlineFormSet):
         return BaseFormSet.management_form.func(self)
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ProviderTimes:
+    """Reminder and notification instants in their booking's provider zone, named (never bare UTC).
+    Lists and inlines span providers in several zones, so each row uses its own."""
+
+    @admin.display(description="Fires at (provider time)", ordering="fire_at")
+    def fire_at_local(self, obj: Reminder) -> str:
+        return self._local(obj.fire_at, obj)
+
+    @admin.display(description="Sent at (provider time)", ordering="sent_at")
+    def sent_at_local(self, obj) -> str:
+        return self._local(obj.sent_at, obj)
+
+    @admin.display(description="Created (provider time)", ordering="created_at")
+    def created_at_local(self, obj) -> str:
+        return self._local(obj.created_at, obj)
+
+    @staticmethod
+    def _local(value, obj) -> str:
+        return local_time(value, obj.booking.provider_timezone) if value else "–"
+
+
+class _ReadOnlyInline(_ProviderTimes, admin.TabularInline):
     formset = _ViewOnlyFormSet
     extra = 0
     can_delete = False
@@ -64,14 +85,6 @@ class ReminderInline(_ReadOnlyInline):
     )
     ordering = ("fire_at", "channel")
 
-    @admin.display(description="Fires at (provider time)")
-    def fire_at_local(self, obj: Reminder) -> str:
-        return local_time(obj.fire_at, obj.booking.provider_timezone)
-
-    @admin.display(description="Sent at (provider time)")
-    def sent_at_local(self, obj: Reminder) -> str:
-        return _in_provider_time(obj.sent_at, obj)
-
 
 class NotificationInline(_ReadOnlyInline):
     model = Notification
@@ -87,17 +100,8 @@ class NotificationInline(_ReadOnlyInline):
     )
     ordering = ("created_at", "id")
 
-    @admin.display(description="Sent at (provider time)")
-    def sent_at_local(self, obj: Notification) -> str:
-        return _in_provider_time(obj.sent_at, obj)
 
-
-def _in_provider_time(value, obj) -> str:
-    """An instant of a reminder or notification in its booking's provider zone, named; a dash if unset."""
-    return local_time(value, obj.booking.provider_timezone) if value else "–"
-
-
-class _DeliveryLogAdmin(admin.ModelAdmin):
+class _DeliveryLogAdmin(_ProviderTimes, admin.ModelAdmin):
     list_select_related = ("booking", "booking__provider")
     date_hierarchy = "created_at"
     list_per_page = 100
@@ -118,28 +122,19 @@ class _DeliveryLogAdmin(admin.ModelAdmin):
     def booking_link(self, obj) -> str:
         return f"{obj.booking.reference} – {obj.booking.provider.name}"
 
-    # Lists span providers in several zones: each time is shown in its own provider's zone, named.
-    @admin.display(description="Created (provider time)", ordering="created_at")
-    def created_local(self, obj) -> str:
-        return _in_provider_time(obj.created_at, obj)
-
-    @admin.display(description="Sent (provider time)", ordering="sent_at")
-    def sent_local(self, obj) -> str:
-        return _in_provider_time(obj.sent_at, obj)
-
 
 @admin.register(Notification)
 class NotificationAdmin(_DeliveryLogAdmin):
     selector = staticmethod(selectors.notifications_for_user)
     list_display = (
-        "created_local",
+        "created_at_local",
         "kind",
         "recipient",
         "channel",
         "address",
         "status",
         "attempts",
-        "sent_local",
+        "sent_at_local",
         "booking_link",
         "last_error",
     )
@@ -157,22 +152,18 @@ class NotificationAdmin(_DeliveryLogAdmin):
 class ReminderAdmin(_DeliveryLogAdmin):
     selector = staticmethod(selectors.reminders_for_user)
     list_display = (
-        "fire_local",
+        "fire_at_local",
         "channel",
         "lead_minutes",
         "status",
         "attempts",
-        "sent_local",
+        "sent_at_local",
         "booking_link",
         "last_error",
     )
     list_filter = ("status", "channel", "lead_minutes")
     search_fields = ("booking__reference", "booking__customer__email")
     actions = ["retry_failed"]
-
-    @admin.display(description="Fires (provider time)", ordering="fire_at")
-    def fire_local(self, obj: Reminder) -> str:
-        return _in_provider_time(obj.fire_at, obj)
 
     @admin.action(description="Retry failed reminders (appointment not started)", permissions=["change"])
     def retry_failed(self, request, queryset):
