@@ -350,10 +350,30 @@ class Gunicorn:
 @dataclass
 class ClientResult:
     latencies: list[float] = field(default_factory=list)  # seconds, every POST
-    created: list[float] = field(default_factory=list)  # seconds, 201s only
+    created: list[float] = field(default_factory=list)  # seconds, successful ones only (201 or 200)
     statuses: Counter = field(default_factory=Counter)
     finished_at: float = 0.0
     ran_out: bool = False
+
+    def record(self, status: int | str, began: float, *, ok: int) -> None:
+        """One request's outcome, timed from `began` to now; `created` keeps the `ok` ones."""
+        elapsed = clock.perf_counter() - began
+        self.latencies.append(elapsed)
+        self.statuses[status] += 1
+        if status == ok:
+            self.created.append(elapsed)
+
+
+def send(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None, headers: dict) -> int | str:
+    """The response status, or the exception's name (the connection is closed and reopens next time)."""
+    try:
+        conn.request(method, path, body, headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        return type(exc).__name__
 
 
 def iso_z(moment: datetime) -> str:
@@ -400,19 +420,7 @@ def booking_client(
                 }
             ).encode()
             began = due if interval else clock.perf_counter()
-            try:
-                conn.request("POST", BOOKINGS_URL, body, headers)
-                response = conn.getresponse()
-                response.read()
-                status: int | str = response.status
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()  # http.client reconnects on the next request
-                status = type(exc).__name__
-            elapsed = clock.perf_counter() - began
-            result.latencies.append(elapsed)
-            result.statuses[status] += 1
-            if status == 201:
-                result.created.append(elapsed)
+            result.record(send(conn, "POST", BOOKINGS_URL, body, headers), began, ok=201)
         else:
             result.ran_out = True
     finally:
@@ -472,18 +480,7 @@ def read_client(
         deadline = clock_start[0] + seconds
         while clock.perf_counter() < deadline:
             began = clock.perf_counter()
-            try:
-                conn.request("GET", path, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status: int | str = response.status
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                status = type(exc).__name__
-            result.latencies.append(clock.perf_counter() - began)
-            result.statuses[status] += 1
-            if status == 200:
-                result.created.append(result.latencies[-1])
+            result.record(send(conn, "GET", path, None, headers), began, ok=200)
     finally:
         result.finished_at = clock.perf_counter()
         conn.close()
