@@ -3,8 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from scheduling.api import idempotency
-from scheduling.services import booking_expire_holds
+from scheduling.services import booking_expire_holds, idempotency_records_purge
 
 EXPIRE_HOLDS_TASK = "scheduling.tasks.expire_holds"
 PURGE_IDEMPOTENCY_TASK = "scheduling.tasks.purge_idempotency_records"
@@ -17,4 +16,4 @@ def expire_holds() -> int:
 
 @shared_task(name=PURGE_IDEMPOTENCY_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def purge_idempotency_records() -> int:
-    return idempotency.purge_expired()
+    return idempotency_records_purge()

@@ -9,7 +9,6 @@ the `scheduling.tasks.purge_idempotency_records` Beat task deletes older records
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,9 +18,9 @@ from rest_framework.response import Response
 from booking_site.sql import insert_skipping_conflicts
 from scheduling.errors import DomainError
 from scheduling.models import IdempotencyRecord
+from scheduling.services.idempotency import IDEMPOTENCY_TTL
 
 HEADER = "Idempotency-Key"
-TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 
@@ -79,7 +78,7 @@ def _claim(*, user, key: str, print_: str) -> IdempotencyRecord:
     INSERT ... ON CONFLICT DO NOTHING: no savepoint. A concurrent request with the same key waits on
     the unique index until the other transaction ends; if it committed, the insert writes nothing and
     the committed record is read (a new statement, so READ COMMITTED sees it) and locked. A record
-    older than TTL is an unknown key: it is taken over. `purge_expired` removes the rest hourly.
+    older than IDEMPOTENCY_TTL is an unknown key: it is taken over. `idempotency_records_purge` removes the rest hourly.
     """
     now = timezone.now()
     record = IdempotencyRecord(user=user, key=key, fingerprint=print_, status_code=0, response_body={}, created_at=now)
@@ -89,21 +88,9 @@ def _claim(*, user, key: str, print_: str) -> IdempotencyRecord:
         existing = IdempotencyRecord.objects.select_for_update().filter(user=user, key=key).first()
         if existing is None:  # an expired record the purge deleted between the two statements: insert again
             continue
-        if existing.created_at < now - TTL:
+        if existing.created_at < now - IDEMPOTENCY_TTL:
             existing.fingerprint, existing.status_code, existing.response_body = print_, 0, {}
             existing.created_at = now
             existing.save(update_fields=["fingerprint", "status_code", "response_body", "created_at"])
         return existing
     raise RuntimeError(f"Idempotency record ({user.pk}, {key!r}) neither inserts nor reads")
-
-
-def purge_expired(*, now: datetime | None = None, batch_size: int = 5000) -> int:
-    """Delete the records older than TTL, in batches (each its own short transaction). Returns how many."""
-    cutoff = (now or timezone.now()) - TTL
-    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
-    purged = 0
-    while True:
-        batch = list(expired.order_by("created_at").values_list("pk", flat=True)[:batch_size])
-        if not batch:
-            return purged
-        purged += IdempotencyRecord.objects.filter(pk__in=batch, created_at__lt=cutoff).delete()[0]

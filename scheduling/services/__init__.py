@@ -12,6 +12,7 @@ from scheduling.services.bookings import (
     booking_update_notes,
     customer_get_or_create,
 )
+from scheduling.services.idempotency import idempotency_records_purge
 from scheduling.services.providers import (
     availability_rule_create,
     availability_rule_delete,
@@ -39,6 +40,7 @@ __all__ = [
     "booking_reschedule",
     "booking_update_notes",
     "customer_get_or_create",
+    "idempotency_records_purge",
     "provider_create",
     "provider_delete",
     "provider_update",

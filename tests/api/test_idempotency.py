@@ -75,13 +75,13 @@ def test_a_key_older_than_24_hours_starts_afresh(as_a, provider_a):
 
 @pytest.mark.django_db
 def test_the_purge_deletes_only_records_older_than_24_hours(as_a, provider_a):
-    from scheduling.api.idempotency import purge_expired
+    from scheduling.services import idempotency_records_purge
 
     for n, hour in enumerate((9, 10, 11)):
         as_a.post(URL, booking_body(provider_a, future_slot(hour=hour)), format="json", HTTP_IDEMPOTENCY_KEY=f"p-{n}")
     now = timezone.now()
     IdempotencyRecord.objects.filter(key__in=["p-0", "p-1"]).update(created_at=now - timedelta(hours=24, seconds=1))
-    assert purge_expired(now=now, batch_size=1) == 2
+    assert idempotency_records_purge(now=now, batch_size=1) == 2
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["p-2"]
     assert Booking.objects.count() == 3  # the bookings themselves stay
 
@@ -123,6 +123,7 @@ def test_concurrent_requests_with_the_same_key_create_one_booking(staff_a):
 @pytest.mark.django_db
 def test_a_record_purged_between_the_insert_and_the_read_is_inserted_again(as_a, provider_a, monkeypatch):
     from scheduling.api import idempotency
+    from scheduling.services import idempotency_records_purge
 
     body = booking_body(provider_a, future_slot(hour=9))
     as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="gone")
@@ -132,7 +133,7 @@ def test_a_record_purged_between_the_insert_and_the_read_is_inserted_again(as_a,
     def purge_right_after_the_first_insert(objs, **kwargs):
         written = real_insert(objs, **kwargs)
         if not calls:
-            idempotency.purge_expired()  # the hourly task, landing between the insert and the read
+            idempotency_records_purge()  # the hourly task, landing between the insert and the read
         calls.append(written)
         return written
 
