@@ -162,7 +162,7 @@ class ReminderAdmin(_DeliveryLogAdmin):
         "last_error",
     )
     list_filter = ("status", "channel", "lead_minutes")
-    search_fields = ("booking__reference", "booking__customer__email")
+    search_fields = ("booking__reference", "booking__customer_email")
     actions = ["retry_failed"]
 
     @admin.action(description="Retry failed reminders (appointment not started)", permissions=["change"])

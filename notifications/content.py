@@ -48,12 +48,14 @@ def notification_message(notification: Notification, *, now: datetime) -> Outgoi
 
 
 def customer_address(booking: Booking, channel: str) -> str:
-    customer = booking.customer
+    """Where the customer hears about this booking: the email and phone given with it (ADR 0009);
+    push goes to the user account of the customer identity, the one thing that is not typed."""
     if channel == Channel.EMAIL:
-        return customer.email
+        return booking.customer_email
     if channel == Channel.SMS:
-        return customer.phone
-    return f"user:{customer.user_id}" if customer.user_id else ""
+        return booking.customer_phone
+    user_id = booking.customer.user_id
+    return f"user:{user_id}" if user_id else ""
 
 
 def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -> dict:
@@ -65,9 +67,10 @@ def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -
         "booking": booking,
         "for_provider": for_provider,
         "provider_name": booking.provider.name,
-        "customer_name": booking.customer.name,
-        "customer_email": booking.customer.email,
-        "customer_phone": booking.customer.phone,
+        # The details given with this booking, never the shared customer record's (ADR 0009).
+        "customer_name": booking.customer_name,
+        "customer_email": booking.customer_email,
+        "customer_phone": booking.customer_phone,
         "reference": booking.reference,
         "zone": str(zone),
         "when": local_time(booking.start_at, zone),

@@ -11,13 +11,12 @@ from scheduling.selectors import bookings_for_user
 
 
 def customer_channels(booking: Booking) -> list[str]:
-    """The channels the customer can receive: email always; SMS with a phone number when SMS is
-    configured; push with a user account when push is configured."""
-    customer = booking.customer
+    """The channels the customer can receive: email always; SMS when a phone number was given with
+    the booking and SMS is configured; push with a user account when push is configured."""
     channels = [Channel.EMAIL]
-    if customer.phone and sms_configured():
+    if booking.customer_phone and sms_configured():
         channels.append(Channel.SMS)
-    if customer.user_id and push_configured():
+    if push_configured() and booking.customer.user_id:
         channels.append(Channel.PUSH)
     return channels
 

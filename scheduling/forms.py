@@ -162,11 +162,18 @@ class SlotField(forms.ChoiceField):
         return start
 
 
+class BookedCustomerField(forms.ModelChoiceField):
+    """Customers as `selectors.customers_to_book_again` gives them: named by a booking's details."""
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.booked_name} <{obj.booked_email}>"
+
+
 class BookingCreateForm(forms.Form):
     """The last step of the admin's booking flow: a free slot, then an existing or a new customer."""
 
     slot = SlotField(widget=forms.RadioSelect, label="Free slot")
-    customer = forms.ModelChoiceField(
+    customer = BookedCustomerField(
         queryset=Customer.objects.none(),
         required=False,
         label="Existing customer",
@@ -209,10 +216,15 @@ class BookingCreateForm(forms.Form):
             self.add_error("email", "Pick an existing customer, or enter the new customer's email.")
         return cleaned
 
-    def customer_input(self) -> Customer | CustomerData:
+    def customer_input(self) -> CustomerData:
         data = self.cleaned_data
-        if data.get("customer"):
-            return data["customer"]
+        if chosen := data.get("customer"):  # from `customers_to_book_again`: a booking's details, not the record's
+            return CustomerData(
+                name=chosen.booked_name,
+                email=chosen.booked_email,
+                phone=chosen.booked_phone,
+                timezone=str(chosen.booked_timezone),
+            )
         zone = data.get("timezone") or self.provider.timezone
         return CustomerData(name=data["name"], email=data["email"], phone=data["phone"], timezone=zone.key)
 

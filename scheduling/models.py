@@ -224,6 +224,13 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     blocked_until = models.DateTimeField(editable=False)
     status = FSMField(default=BookingStatus.PENDING, choices=BookingStatus.choices, protected=True)
     provider_timezone = TimeZoneField()
+    # The contact details given with this booking, kept like the zone beside them: every page, message
+    # and API answer about the booking shows these. `customer` is only the identity behind them
+    # (matched by email to recognise a returning customer); its stored record is never shown to a
+    # provider's staff, since it holds what was typed for other providers (ADR 0009).
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField()
+    customer_phone = models.CharField(max_length=32, blank=True)
     customer_timezone = TimeZoneField()
     hold_expires_at = models.DateTimeField(null=True, blank=True)
 

@@ -9,13 +9,14 @@ from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from booking_site.sql import column_list, raw_first
 from scheduling import availability
 from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot, Verdict
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, Provider
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, Customer, Provider
 
 
 def provider_spec(provider: Provider) -> ProviderSpec:
@@ -122,6 +123,27 @@ def bookings_for_user(*, user) -> QuerySet[Booking]:
     if user.is_superuser:
         return Booking.objects.all()
     return Booking.objects.filter(provider__staff=user)
+
+
+def customers_to_book_again(*, user) -> QuerySet[Customer]:
+    """Customers who have booked one of the user's providers, each with the contact details given with
+    the latest such booking: `booked_name`, `booked_email`, `booked_phone`, `booked_timezone`.
+
+    A provider's staff never see the shared customer record (ADR 0009), which may hold what was typed
+    for another provider; they are offered what was typed for a booking they manage. A superuser gets
+    every customer, those who never booked with the record's own details.
+    """
+    scope = bookings_for_user(user=user)
+    latest = scope.filter(customer=OuterRef("pk")).order_by("-created_at", "-pk")
+
+    def booked(field: str):
+        given = Subquery(latest.values(f"customer_{field}")[:1])
+        return Coalesce(given, F(field)) if user.is_superuser else given
+
+    customers = Customer.objects.annotate(**{f"booked_{f}": booked(f) for f in ("name", "email", "phone", "timezone")})
+    if not user.is_superuser:
+        customers = customers.filter(pk__in=scope.values("customer_id"))
+    return customers.order_by("booked_name", "pk")
 
 
 # --- customer pages ---------------------------------------------------------------------------

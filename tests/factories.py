@@ -83,6 +83,9 @@ class BookingFactory(factory.django.DjangoModelFactory):
     blocked_until = factory.LazyAttribute(lambda b: b.end_at + timedelta(minutes=b.provider.buffer_after_minutes))
     status = BookingStatus.CONFIRMED
     provider_timezone = factory.LazyAttribute(lambda b: b.provider.timezone)
+    customer_name = factory.LazyAttribute(lambda b: b.customer.name)
+    customer_email = factory.LazyAttribute(lambda b: b.customer.email)
+    customer_phone = factory.LazyAttribute(lambda b: b.customer.phone)
     customer_timezone = factory.LazyAttribute(lambda b: b.customer.timezone)
     hold_expires_at = factory.LazyAttribute(
         lambda b: timezone.now() + timedelta(minutes=15) if b.status == BookingStatus.PENDING else None

@@ -17,8 +17,8 @@ from django.utils.html import format_html
 from scheduling.admin.display import booking_label, zone_abbreviation
 from scheduling.errors import InvalidInput, SlotUnavailable
 from scheduling.forms import BookingCreateForm
-from scheduling.models import Booking, Customer
-from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user
+from scheduling.models import Booking
+from scheduling.selectors import customers_to_book_again, provider_slots, providers_for_user
 from scheduling.services import booking_create
 
 SLOT_PICKER_DAYS = 14
@@ -74,7 +74,7 @@ class BookingCreateFlowMixin:
             return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
 
         slots = [s for s in free if s.start.astimezone(zone).date() == day] if first <= day <= last else []
-        customers = self._customers_for(request)
+        customers = customers_to_book_again(user=request.user)
         form = BookingCreateForm(
             request.POST if request.method == "POST" else None, provider=provider, slots=slots, customers=customers
         )
@@ -84,11 +84,6 @@ class BookingCreateFlowMixin:
                 return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
         context.update(step=3, form=form, slots=slots, zone_abbreviation=zone_abbreviation(day, zone))
         return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
-
-    def _customers_for(self, request):
-        if request.user.is_superuser:
-            return Customer.objects.all()
-        return Customer.objects.filter(pk__in=bookings_for_user(user=request.user).values("customer_id"))
 
     def _create(self, request, form: BookingCreateForm) -> Booking | None:
         try:

@@ -93,13 +93,14 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
     list_display = ["reference", "provider", "customer_name", "starts", "ends", "status_badge"]
     list_filter = ["status", ("provider", admin.RelatedOnlyFieldListFilter), BookingDateFilter]
     date_hierarchy = "start_at"
-    search_fields = ["reference", "customer__name", "customer__email"]
-    list_select_related = ["provider", "customer"]
+    # The booking's own contact details: the shared customer record may hold another provider's.
+    search_fields = ["reference", "customer_name", "customer_email", "customer_phone"]
+    list_select_related = ["provider"]
     ordering = ["-start_at"]
     actions = ["confirm_selected", "cancel_selected", "complete_selected", "mark_no_show_selected"]
     inlines = [ReminderInline, NotificationInline]  # read-only, from the notifications app
     fieldsets = [
-        (None, {"fields": ["reference", "status_badge", "provider_link", "customer_link"]}),
+        (None, {"fields": ["reference", "status_badge", "provider_link", "contact"]}),
         ("When", {"fields": ["time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold"]}),
         ("Cancellation terms", {"fields": ["cancellation_terms", "cancellation_outcome"]}),
         ("Rescheduling", {"fields": ["rescheduled_from_link", "rescheduled_to_link"]}),
@@ -107,13 +108,19 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         ("Record", {"fields": ["confirmed", "created", "updated"]}),
     ]
     readonly_fields = [
-        "reference", "status_badge", "provider_link", "customer_link", "time_in_provider_zone",
+        "reference", "status_badge", "provider_link", "contact", "customer_record", "time_in_provider_zone",
         "time_in_customer_zone", "time_in_utc", "hold", "cancellation_terms", "cancellation_outcome",
         "rescheduled_from_link", "rescheduled_to_link", "confirmed", "created", "updated",
     ]  # fmt: skip
 
     def get_queryset(self, request):
         return super().get_queryset(request) & bookings_for_user(user=request.user)
+
+    def get_fieldsets(self, request, obj=None):
+        if not request.user.is_superuser:
+            return self.fieldsets
+        (name, options), *rest = self.fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "customer_record"]}), *rest]
 
     def has_delete_permission(self, request, obj=None):
         return False  # a booking is cancelled, never deleted: its history and policy snapshot stay
@@ -150,9 +157,9 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
                 response.render()  # the date hierarchy reads the active zone while rendering
         return response
 
-    @admin.display(description="Customer", ordering="customer__name")
+    @admin.display(description="Customer", ordering="customer_name")
     def customer_name(self, obj: Booking) -> str:
-        return obj.customer.name
+        return obj.customer_name
 
     @admin.display(description="Start (provider's zone)", ordering="start_at")
     def starts(self, obj: Booking) -> str:
@@ -182,15 +189,17 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         )
 
     @admin.display(description="Customer")
-    def customer_link(self, obj: Booking):
-        c = obj.customer
-        return format_html(
-            '<a href="{}">{}</a> &lt;{}&gt;{}',
-            reverse("admin:scheduling_customer_change", args=[c.pk]),
-            c.name,
-            c.email,
-            f" · {c.phone}" if c.phone else "",
-        )
+    def contact(self, obj: Booking):
+        """The details given with this booking (never the shared customer record's)."""
+        phone = f" · {obj.customer_phone}" if obj.customer_phone else ""
+        return format_html("{} &lt;{}&gt;{}", obj.customer_name, obj.customer_email, phone)
+
+    @admin.display(description="Customer record")
+    def customer_record(self, obj: Booking):
+        """Superusers only (`get_fieldsets`): the identity behind the booking, which may hold what
+        was typed for another provider (ADR 0009)."""
+        url = reverse("admin:scheduling_customer_change", args=[obj.customer_id])
+        return format_html('<a href="{}">Customer {}</a>', url, obj.customer_id)
 
     @admin.display(description="Provider's zone")
     def time_in_provider_zone(self, obj: Booking) -> str:
@@ -325,7 +334,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         if form.is_bound and form.is_valid():
             self._transition_many(request, queryset, "cancel", reason=form.cleaned_data["reason"])
             return None  # back to the list
-        bookings = list(queryset.select_related("provider", "customer"))
+        bookings = list(queryset.select_related("provider"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -341,7 +350,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         return {
             "booking": booking,
             "label": booking_label(booking),
-            "customer": booking.customer.name,
+            "customer": booking.customer_name,
             "badge": status_badge(booking),
             "terms": self.cancellation_terms(booking),
             "url": reverse("admin:scheduling_booking_change", args=[booking.pk]),

@@ -187,7 +187,6 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
         bookings = list(
             bookings_for_user(user=request.user)
             .filter(provider=provider, start_at__lt=end, end_at__gt=start)
-            .select_related("customer")
             .order_by("start_at")
         )
         blocked = list(provider.blocked_times.filter(start_at__lt=end, end_at__gt=start).order_by("start_at"))
@@ -200,7 +199,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
                     "kind": "booking",
                     "start": b.start_at,
                     "time": self._agenda_time(b.start_at, b.end_at, zone, day),
-                    "title": f"{b.customer.name} · {b.reference}",
+                    "title": f"{b.customer_name} · {b.reference}",
                     "badge": status_badge(b),
                     "url": reverse("admin:scheduling_booking_change", args=[b.pk]),
                     "dimmed": b.status == BookingStatus.CANCELLED,

@@ -35,4 +35,4 @@ def managed_blocked_time(user, provider_pk: int, blocked_pk: int) -> BlockedTime
 
 
 def managed_booking(user, pk: int) -> Booking:
-    return get_object_or_404(bookings_for_user(user=user).select_related("customer"), pk=pk)
+    return get_object_or_404(bookings_for_user(user=user), pk=pk)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from scheduling.api.fields import AwareDateTimeField, TimeZoneNameField
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Customer, Provider
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Provider
 
 CENTS = Decimal("0.01")
 HH_MM = {"format": "%H:%M", "input_formats": ["%H:%M", "%H:%M:%S"]}
@@ -105,20 +105,24 @@ class SlotsResponseSerializer(serializers.Serializer):
     slots = SlotSerializer(many=True)
 
 
-class CustomerSerializer(serializers.ModelSerializer):
-    timezone = TimeZoneNameField(default="UTC")
+# A booking's `customer`, under the names the v1 API has always used, filled from the booking's own
+# snapshot (ADR 0009). Only `id` comes from the shared customer record: it is the identity; nothing else
+# that record holds (possibly typed for another provider's booking) is ever shown.
+@extend_schema_serializer(component_name="Customer")
+class BookingContactSerializer(serializers.Serializer):
+    """The customer's contact details as given with this booking."""
 
-    class Meta:
-        model = Customer
-        fields = ["id", "name", "email", "phone", "timezone"]
-        read_only_fields = ["id"]
-        extra_kwargs = {"phone": {"required": False, "allow_blank": True}, "email": {"validators": []}}
+    id = serializers.IntegerField(source="customer_id", read_only=True)
+    name = serializers.CharField(source="customer_name", max_length=200)
+    email = serializers.EmailField(source="customer_email", max_length=254)
+    phone = serializers.CharField(source="customer_phone", max_length=32, required=False, allow_blank=True)
+    timezone = TimeZoneNameField(source="customer_timezone", default="UTC")
 
 
 class BookingSerializer(serializers.ModelSerializer):
     start = AwareDateTimeField(source="start_at", read_only=True)
     end = AwareDateTimeField(source="end_at", read_only=True)
-    customer = CustomerSerializer(read_only=True)
+    customer = BookingContactSerializer(source="*", read_only=True)
     provider_timezone = TimeZoneNameField(read_only=True)
     customer_timezone = TimeZoneNameField(read_only=True)
     hold_expires_at = AwareDateTimeField(read_only=True, allow_null=True)
@@ -148,17 +152,16 @@ class BookingSerializer(serializers.ModelSerializer):
         """Written out by hand: the declared fields above give the schema and the field order, but
         building them for every booking cost a third of a booking POST's CPU. A test renders
         bookings both ways and requires the same output (tests/api/test_booking_representation.py)."""
-        customer = booking.customer
         return {
             "id": booking.pk,
             "reference": booking.reference,
             "provider": booking.provider_id,
             "customer": {
-                "id": customer.pk,
-                "name": customer.name,
-                "email": customer.email,
-                "phone": customer.phone,
-                "timezone": str(customer.timezone),
+                "id": booking.customer_id,
+                "name": booking.customer_name,
+                "email": booking.customer_email,
+                "phone": booking.customer_phone,
+                "timezone": str(booking.customer_timezone),
             },
             "start": _utc(booking.start_at),
             "end": _utc(booking.end_at),
@@ -203,8 +206,9 @@ class BookingPageSerializer(serializers.Serializer):
     results = BookingSerializer(many=True)
 
 
-# CustomerSerializer's writable fields, declared by hand: a ModelSerializer derives its fields from the
-# model on every instantiation, which was most of a booking POST's input validation. Same schema component.
+# The contact details given with a booking, declared by hand: a ModelSerializer derives its fields from
+# the model on every instantiation, which was most of a booking POST's input validation. Same schema
+# component as a booking's `customer`.
 @extend_schema_serializer(component_name="Customer")
 class CustomerInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)

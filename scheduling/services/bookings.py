@@ -55,28 +55,51 @@ def hash_manage_token(token: str) -> str:
 
 
 def customer_get_or_create(*, data: CustomerData) -> Customer:
-    """The customer with this email (case-insensitive), or a new one.
+    """The customer with this email (case-insensitive), or a new one made from `data`.
 
-    An existing customer keeps their stored details: a booking form must not be able to rename
-    somebody else's record by typing their email. One query for a known email, two for a new one.
+    The customer is an identity, matched by email to recognise a returning customer. An existing
+    one keeps their stored details: a booking form must not be able to rename somebody else's
+    record by typing their email (the details typed go on the booking instead). One query for a
+    known email, two for a new one.
     """
+    return _customer_for(_contact_details(data=data))
+
+
+def _customer_for(contact: CustomerData) -> Customer:
+    existing = _customer_by_email(contact.email)
+    if existing:
+        return existing
+    customer = Customer(
+        name=contact.name, email=contact.email, phone=contact.phone, timezone=ZoneInfo(contact.timezone)
+    )
+    if insert_skipping_conflicts([customer], key="email"):  # no savepoint: a lost race aborts nothing
+        return customer
+    # Another request created the same email between our read and insert, and has committed.
+    return _customer_by_email(contact.email)
+
+
+def _contact_details(*, data: CustomerData) -> CustomerData:
+    """The contact details given with a booking, checked and trimmed: an email, a name, an IANA zone."""
     email = (data.email or "").strip()
-    name = (data.name or "").strip()
     try:
         validate_email(email)
     except ValidationError as exc:
         raise InvalidInput("Enter a valid email address.", field="customer.email") from exc
     zone = require_zone(data.timezone or "UTC", field="customer.timezone")
-    existing = _customer_by_email(email)
-    if existing:
-        return existing
+    name = (data.name or "").strip()
     if not name:
         raise InvalidInput("Enter the customer's name.", field="customer.name")
-    customer = Customer(name=name, email=email, phone=(data.phone or "").strip(), timezone=zone)
-    if insert_skipping_conflicts([customer], key="email"):  # no savepoint: a lost race aborts nothing
-        return customer
-    # Another request created the same email between our read and insert, and has committed.
-    return _customer_by_email(email)
+    return CustomerData(name=name, email=email, phone=(data.phone or "").strip(), timezone=zone.key)
+
+
+def _contact_of(booking_or_customer: Booking | Customer) -> CustomerData:
+    if isinstance(booking_or_customer, Customer):
+        c = booking_or_customer
+        return CustomerData(name=c.name, email=c.email, phone=c.phone, timezone=str(c.timezone))
+    b = booking_or_customer
+    return CustomerData(
+        name=b.customer_name, email=b.customer_email, phone=b.customer_phone, timezone=str(b.customer_timezone)
+    )
 
 
 _CUSTOMER_BY_EMAIL_SQL = (
@@ -109,6 +132,10 @@ def booking_create(
     cannot race; its violation becomes SlotUnavailable naming the booking it collided with
     (ADR 0006). A deadlock (40P01) is retried once when this call owns the transaction.
 
+    The booking keeps the contact details given with it (`CustomerData`); the customer found or
+    made by their email is only the identity behind them and is never rewritten. A `Customer`
+    itself books with its stored details (for callers that already hold the record).
+
     The returned booking carries `manage_token`, the only time the plain token exists.
     """
     start = require_aware(start, field="start")
@@ -118,18 +145,19 @@ def booking_create(
             with transaction.atomic():
                 # Inside the transaction, so a refused booking leaves no new customer behind.
                 if isinstance(customer, Customer):
-                    customer_obj, zone = customer, customer.timezone
+                    customer_obj, contact = customer, _contact_of(customer)
                 else:
-                    customer_obj = customer_get_or_create(data=customer)
-                    # The zone given with this booking wins over the one stored from an earlier visit.
-                    zone = require_zone(customer.timezone or "UTC", field="customer.timezone")
+                    # The details given with this booking go on it, whatever the customer record
+                    # holds from an earlier booking (possibly typed for another provider).
+                    contact = _contact_details(data=customer)
+                    customer_obj = _customer_for(contact)
                 bookable = _lock_provider(provider_id=provider_id, start=start)
                 confirm = not bookable.provider.requires_confirmation
                 booking = _book(
                     bookable=bookable,
                     start=start,
                     customer=customer_obj,
-                    customer_zone=zone,
+                    contact=contact,
                     notes=notes,
                     confirm=confirm,
                 )
@@ -163,8 +191,8 @@ def _book(
     bookable: selectors.ProviderForBooking,
     start: datetime,
     customer: Customer,
+    contact: CustomerData,
     notes: str,
-    customer_zone: ZoneInfo | None = None,
     rescheduled_from: Booking | None = None,
     confirm: bool = False,
 ) -> Booking:
@@ -190,7 +218,10 @@ def _book(
         blocked_from=start - timedelta(minutes=provider.buffer_before_minutes),
         blocked_until=end + timedelta(minutes=provider.buffer_after_minutes),
         provider_timezone=provider.timezone,
-        customer_timezone=customer_zone or customer.timezone,
+        customer_name=contact.name,
+        customer_email=contact.email,
+        customer_phone=contact.phone,
+        customer_timezone=ZoneInfo(contact.timezone),
         hold_expires_at=now + timedelta(minutes=provider.hold_minutes),
         price=source.price,
         currency=source.currency,
@@ -375,7 +406,7 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
 
     Locks the provider row, then the booking row. If the new start cannot be booked, the whole
     transaction rolls back and the old booking is untouched. The new booking keeps the old one's
-    status (a confirmed booking stays confirmed), price and terms.
+    status (a confirmed booking stays confirmed), price, terms and contact details.
     """
     start = require_aware(start, field="start")
     try:
@@ -391,7 +422,7 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
                 bookable=bookable,
                 start=start,
                 customer=old.customer,
-                customer_zone=old.customer_timezone,
+                contact=_contact_of(old),
                 notes=old.notes,
                 rescheduled_from=old,
                 confirm=was_confirmed,

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus
-from tests.admin.conftest import make_staff, management_data
+from scheduling.services import CustomerData, booking_create
+from tests.admin.conftest import make_staff, management_data, slot_in
 from tests.factories import AvailabilityRuleFactory, BlockedTimeFactory, BookingFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,10 +162,94 @@ def test_staff_can_manage_their_own_providers_blocked_times(as_staff_b, provider
     assert BlockedTime.objects.get().provider == provider_b
 
 
-def test_staff_see_only_customers_who_booked_their_providers(as_staff_b, booking_a, booking_b):
-    body = as_staff_b.get("/admin/scheduling/customer/").content.decode()
-    assert "Ben B" in body and "Ann A" not in body
-    assert as_staff_b.get(f"/admin/scheduling/customer/{booking_a.customer_id}/change/").status_code == 404
+# --- a customer shared by email: each provider's staff see only what was typed for their bookings -------------
+
+
+@pytest.fixture
+def carol(provider_a, provider_b):
+    """Carol booked A as "Carol Ames"; B's staff later booked her (same email) as "C. Berg"."""
+    at_a = booking_create(
+        provider_id=provider_a.pk,
+        start=slot_in(3, hour=14),
+        customer=CustomerData("Carol Ames", "carol@example.com", "+15550001111", "Asia/Tokyo"),
+    )
+    at_b = booking_create(
+        provider_id=provider_b.pk,
+        start=slot_in(3, hour=15),
+        customer=CustomerData("C. Berg", "Carol@Example.com", "+49301234567", "Europe/Berlin"),
+    )
+    return at_a, at_b
+
+
+A_TYPED = ("Carol Ames", "+15550001111")
+
+
+def test_staff_of_b_list_and_search_their_booking_by_what_they_typed(as_staff_b, carol):
+    at_a, at_b = carol
+    body = as_staff_b.get("/admin/scheduling/booking/").content.decode()
+    assert "C. Berg" in body and at_b.reference in body
+    assert at_a.reference not in body and not any(value in body for value in A_TYPED)
+    assert at_b.reference in as_staff_b.get("/admin/scheduling/booking/?q=Berg").content.decode()
+    # Searching the shared record's name would tell B's staff what was typed for A.
+    assert at_b.reference not in as_staff_b.get("/admin/scheduling/booking/?q=Ames").content.decode()
+
+
+def test_staff_of_b_see_their_booking_page_with_what_they_typed_and_no_customer_record(as_staff_b, carol):
+    at_a, at_b = carol
+    body = as_staff_b.get(f"/admin/scheduling/booking/{at_b.pk}/change/").content.decode()
+    assert "C. Berg &lt;Carol@Example.com&gt; · +49301234567" in body
+    assert not any(value in body for value in A_TYPED)
+    assert "/admin/scheduling/customer/" not in body
+    assert as_staff_b.get(f"/admin/scheduling/booking/{at_a.pk}/change/").status_code == 404
+    assert as_staff_b.post(f"/admin/scheduling/booking/{at_a.pk}/cancel/", {"reason": "provider"}).status_code == 404
+    assert Booking.objects.get(pk=at_a.pk).status == BookingStatus.CONFIRMED
+
+
+def test_staff_of_b_see_what_they_typed_on_the_agenda_and_the_cancel_page(as_staff_b, provider_b, carol):
+    _, at_b = carol
+    day = at_b.start_at.astimezone(provider_b.timezone).date()
+    agenda = as_staff_b.get(f"/admin/scheduling/provider/{provider_b.pk}/agenda/day/?date={day}").content.decode()
+    cancel = as_staff_b.get(f"/admin/scheduling/booking/{at_b.pk}/cancel/").content.decode()
+    for body in (agenda, cancel):
+        assert "C. Berg" in body and "Carol Ames" not in body
+
+
+def test_staff_never_open_the_shared_customer_records(as_staff_b, staff_b, carol):
+    from django.contrib.auth.models import Permission
+
+    staff_b.user_permissions.add(*Permission.objects.filter(codename__endswith="_customer"))  # even if granted
+    customer_id = carol[1].customer_id
+    assert "/admin/scheduling/customer/" not in as_staff_b.get("/admin/").content.decode()
+    assert as_staff_b.get("/admin/scheduling/customer/").status_code == 403
+    assert as_staff_b.get(f"/admin/scheduling/customer/{customer_id}/change/").status_code == 403
+    assert as_staff_b.post(f"/admin/scheduling/customer/{customer_id}/change/", {"name": "X"}).status_code == 403
+    autocomplete = "/admin/autocomplete/?app_label=scheduling&model_name=booking&field_name=customer&term=Carol"
+    assert as_staff_b.get(autocomplete).status_code == 403
+
+
+def test_superusers_open_the_customer_record_behind_a_booking(as_superuser, carol):
+    _, at_b = carol
+    body = as_superuser.get(f"/admin/scheduling/booking/{at_b.pk}/change/").content.decode()
+    assert "C. Berg &lt;Carol@Example.com&gt;" in body
+    assert f'href="/admin/scheduling/customer/{at_b.customer_id}/change/"' in body
+    record = as_superuser.get(f"/admin/scheduling/customer/{at_b.customer_id}/change/").content.decode()
+    assert "Carol Ames" in record
+
+
+def test_staff_of_b_book_a_returning_customer_with_the_details_typed_for_their_own_booking(
+    as_staff_b, provider_b, carol
+):
+    _, at_b = carol
+    day = at_b.start_at.astimezone(provider_b.timezone).date()
+    url = f"/admin/scheduling/booking/add/?provider={provider_b.pk}&date={day}"
+    page = as_staff_b.get(url).content.decode()
+    assert "C. Berg &lt;Carol@Example.com&gt;" in page and "Carol Ames" not in page
+    slot = (at_b.start_at + timedelta(hours=2)).astimezone(UTC).isoformat()
+    assert as_staff_b.post(url, {"slot": slot, "customer": at_b.customer_id}).status_code == 302
+    again = Booking.objects.latest("created_at")
+    details = (again.customer_name, again.customer_email, again.customer_phone, str(again.customer_timezone))
+    assert details == ("C. Berg", "Carol@Example.com", "+49301234567", "Europe/Berlin")
+    assert again.customer_id == at_b.customer_id
 
 
 def test_staff_of_both_providers_see_both(client, staff_group, provider_a, provider_b, booking_a, booking_b):

@@ -2,7 +2,10 @@
 
 import pytest
 
+from scheduling.models import Booking
+from tests.api.test_bookings_api import URL, booking_body
 from tests.factories import BlockedTimeFactory, BookingFactory
+from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +118,58 @@ def test_drf_create_token_command_makes_a_working_token(staff_a, objects):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(urls(objects)["booking"]).status_code == 200
+
+
+# --- a customer shared by email: each provider's staff see only what was typed for their bookings -------------
+
+CAROL_FOR_A = {"name": "Carol Ames", "email": "carol@example.com", "phone": "+15550001111", "timezone": "Asia/Tokyo"}
+CAROL_FOR_B = {"name": "C. Berg", "email": "Carol@Example.com", "phone": "+49301234567", "timezone": "Europe/Berlin"}
+
+
+def book_carol(client, provider, details, *, hour: int) -> dict:
+    response = client.post(URL, booking_body(provider, future_slot(days=4, hour=hour), customer=details), format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def typed(representation: dict) -> dict:
+    return {field: representation["customer"][field] for field in ("name", "email", "phone", "timezone")}
+
+
+@pytest.fixture
+def carol_at_a(as_a, provider_a):
+    return book_carol(as_a, provider_a, CAROL_FOR_A, hour=9)
+
+
+def test_staff_of_b_booking_with_a_known_email_get_back_exactly_what_they_typed(as_b, provider_b, carol_at_a):
+    at_b = book_carol(as_b, provider_b, CAROL_FOR_B, hour=11)
+    assert at_b["customer"]["id"] == carol_at_a["customer"]["id"]  # one customer identity behind both
+    assert typed(at_b) == CAROL_FOR_B
+    assert at_b["customer_timezone"] == "Europe/Berlin"
+    assert typed(as_b.get(f"/api/v1/bookings/{at_b['id']}/").json()) == CAROL_FOR_B
+    listed = as_b.get(URL, {"customer_email": "carol@example.com"}).json()
+    assert [typed(b) for b in listed["results"]] == [CAROL_FOR_B]
+    assert "Carol Ames" not in str(listed) and "+15550001111" not in str(listed)
+
+
+def test_staff_of_a_still_see_what_was_typed_for_their_booking(as_a, as_b, provider_b, carol_at_a):
+    book_carol(as_b, provider_b, CAROL_FOR_B, hour=11)
+    assert typed(as_a.get(f"/api/v1/bookings/{carol_at_a['id']}/").json()) == CAROL_FOR_A
+    assert [typed(b) for b in as_a.get(URL).json()["results"]] == [CAROL_FOR_A]
+
+
+def test_staff_of_b_cannot_list_see_cancel_or_move_as_booking_of_the_same_customer(as_b, provider_b, carol_at_a):
+    at_b = book_carol(as_b, provider_b, CAROL_FOR_B, hour=11)
+    a_id = carol_at_a["id"]
+    assert [b["id"] for b in as_b.get(URL).json()["results"]] == [at_b["id"]]
+    assert as_b.get(f"/api/v1/bookings/{a_id}/").status_code == 404
+    assert as_b.post(f"/api/v1/bookings/{a_id}/cancel/", {"reason": "customer"}, format="json").status_code == 404
+    later = {"start": carol_at_a["end"]}
+    assert as_b.post(f"/api/v1/bookings/{a_id}/reschedule/", later, format="json").status_code == 404
+    assert Booking.objects.get(pk=a_id).status == "confirmed"
+
+
+def test_superusers_see_each_booking_with_its_own_details(as_root, as_b, provider_b, carol_at_a):
+    book_carol(as_b, provider_b, CAROL_FOR_B, hour=11)
+    listed = as_root.get(URL, {"customer_email": "CAROL@example.com"}).json()["results"]
+    assert sorted(b["customer"]["name"] for b in listed) == ["C. Berg", "Carol Ames"]

@@ -73,12 +73,13 @@ def test_the_overlap_audit_query_detects_an_overlap():
         try:
             cursor.execute(
                 "INSERT INTO scheduling_booking (provider_id, customer_id, start_at, end_at, blocked_from,"
-                " blocked_until, status, provider_timezone, customer_timezone, price, currency,"
-                " free_cancel_until, late_cancel_fee, cancel_reason, reference, manage_token_hash, notes,"
-                " created_at, updated_at)"
+                " blocked_until, status, provider_timezone, customer_name, customer_email, customer_phone,"
+                " customer_timezone, price, currency, free_cancel_until, late_cancel_fee, cancel_reason,"
+                " reference, manage_token_hash, notes, created_at, updated_at)"
                 " SELECT provider_id, customer_id, start_at, end_at, blocked_from, blocked_until, status,"
-                " provider_timezone, customer_timezone, price, currency, free_cancel_until, late_cancel_fee,"
-                " cancel_reason, 'PLANTED', manage_token_hash, notes, now(), now() FROM scheduling_booking"
+                " provider_timezone, customer_name, customer_email, customer_phone, customer_timezone, price,"
+                " currency, free_cancel_until, late_cancel_fee, cancel_reason, 'PLANTED', manage_token_hash,"
+                " notes, now(), now() FROM scheduling_booking"
             )
             assert overlapping_live_pairs() == 1
         finally:

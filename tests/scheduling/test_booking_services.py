@@ -105,6 +105,36 @@ def test_reschedule_keeps_the_customer_zone_snapshot(provider):
     assert str(new.customer_timezone) == "Asia/Tokyo"
 
 
+def test_a_booking_keeps_the_contact_details_given_with_it_not_the_stored_customers(provider):
+    existing = CustomerFactory(email="carol@example.com", name="Carol Ames", phone="+15550001111")
+    given = CustomerData(name="C. Berg", email="Carol@Example.com", phone=" +49301234567 ", timezone="Europe/Berlin")
+    booking = book(provider, future_slot(), given)
+    stored = Booking.objects.get(pk=booking.pk)
+    assert stored.customer == existing
+    details = (stored.customer_name, stored.customer_email, stored.customer_phone, str(stored.customer_timezone))
+    assert details == ("C. Berg", "Carol@Example.com", "+49301234567", "Europe/Berlin")
+    existing.refresh_from_db()
+    assert (existing.name, existing.email, existing.phone) == ("Carol Ames", "carol@example.com", "+15550001111")
+
+
+def test_a_returning_customer_must_give_a_name_with_each_booking(provider):
+    CustomerFactory(email="carol@example.com", name="Carol Ames")
+    counts = Booking.objects.count(), Customer.objects.count()
+    with pytest.raises(InvalidInput) as exc:
+        book(provider, future_slot(), CustomerData(name=" ", email="carol@example.com"))
+    assert "customer.name" in exc.value.fields
+    assert_nothing_written(*counts)
+
+
+def test_reschedule_keeps_the_contact_details_of_the_booking_it_moves(provider):
+    old = book(provider, future_slot(hour=10), CustomerData(name="C. Berg", email="carol@example.com", phone="+4930"))
+    Customer.objects.filter(pk=old.customer_id).update(name="Renamed", phone="+1999")
+    new = booking_reschedule(booking_id=old.pk, start=future_slot(hour=12))
+    assert (new.customer_name, new.customer_email, new.customer_phone) == ("C. Berg", "carol@example.com", "+4930")
+    stored = Booking.objects.get(pk=new.pk)
+    assert (stored.customer_name, stored.customer_phone) == ("C. Berg", "+4930")
+
+
 def test_create_refuses_a_naive_datetime_and_writes_nothing(provider):
     counts = Booking.objects.count(), Customer.objects.count()
     with pytest.raises(InvalidInput) as exc:
