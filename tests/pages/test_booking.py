@@ -14,6 +14,7 @@ from django.utils import timezone
 from scheduling.formatting import local_time
 from scheduling.models import Booking, BookingStatus
 from scheduling.views.booking import CONFIRMATION_COOKIE
+from tests.factories import CustomerFactory
 from tests.pages.conftest import daily_provider, free_start, iso, make_booking
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +159,17 @@ def test_booking_redirects_to_the_confirmation_with_the_token_only_in_a_scoped_c
     # The plain token is never logged, and never travels in a URL we redirect to.
     assert not [r for r in caplog.records if token in r.getMessage()]
     assert token not in response["Location"]
+
+
+def test_a_returning_customer_s_pages_show_the_details_given_with_this_booking(client, provider):
+    CustomerFactory(name="Carol Ames", email="carol@example.com", phone="+15550001111")
+    response = post_booking(client, provider, free_start(provider), name="C. Berg", email="Carol@Example.com")
+    booking = Booking.objects.get()
+    assert (booking.customer_name, booking.customer.name) == ("C. Berg", "Carol Ames")
+    page = client.get(response["Location"]).content.decode()
+    manage_path = page.split('data-testid="manage-link">')[0].rsplit('href="', 1)[1].split('"')[0]
+    for html in (page, client.get(manage_path).content.decode()):
+        assert '<dd data-testid="customer-name">C. Berg</dd>' in html and "Carol Ames" not in html
 
 
 def test_a_provider_that_confirms_bookings_gets_a_request_awaiting_confirmation(client):

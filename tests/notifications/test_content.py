@@ -1,0 +1,59 @@
+"""What a message says about the customer: the details given with the booking, never the shared
+customer record's (which may hold what was typed for another provider's booking)."""
+
+import pytest
+from django.utils import timezone
+
+from notifications import content
+from notifications.models import Channel
+from scheduling.services import CustomerData, booking_cancel, booking_create, booking_reschedule
+from tests.factories import CustomerFactory, UserFactory
+from tests.scheduling.conftest import future_slot
+
+pytestmark = pytest.mark.django_db
+
+TYPED_FOR_THIS_BOOKING = CustomerData("C. Berg", "Carol@Example.com", "+49301234567", "Europe/Berlin")
+
+
+@pytest.fixture
+def booked(provider, settings):
+    """Carol's record was made by an earlier booking elsewhere; this provider's booking typed other details."""
+    settings.SMS_BACKEND = "console"
+    provider.staff.add(UserFactory(username="desk", email="desk@clinic.example"))
+    CustomerFactory(name="Carol Ames", email="carol@example.com", phone="+15550001111", timezone="Asia/Tokyo")
+    return booking_create(provider_id=provider.pk, start=future_slot(hour=9), customer=TYPED_FOR_THIS_BOOKING)
+
+
+def rendered(booking) -> list:
+    return [content.notification_message(n, now=timezone.now()) for n in booking.notifications.order_by("pk")]
+
+
+def test_confirmations_name_and_reach_the_customer_by_the_details_given_with_the_booking(booked):
+    messages = rendered(booked)
+    by_channel = {(m.channel, m.to) for m in messages}
+    assert (Channel.EMAIL, "Carol@Example.com") in by_channel and (Channel.SMS, "+49301234567") in by_channel
+    emails = [m for m in messages if m.channel == Channel.EMAIL]
+    assert len(emails) == 2  # the customer's and the provider's
+    for message in emails:
+        text = message.subject + message.text + message.html
+        assert "C. Berg" in text
+        assert "Carol Ames" not in text and "+15550001111" not in text and "Asia/Tokyo" not in text
+    provider_copy = next(m for m in emails if m.to == "desk@clinic.example")
+    assert "C. Berg (Carol@Example.com, +49301234567) has booked" in provider_copy.text
+
+
+def test_cancellation_and_reschedule_notices_name_the_booking_s_customer(booked):
+    moved = booking_reschedule(booking_id=booked.pk, start=future_slot(hour=11))
+    booking_cancel(booking_id=moved.pk)
+    emails = [m for m in rendered(moved) if m.channel == Channel.EMAIL]
+    assert sorted(m.subject.split(":")[0] for m in emails) == ["Booking cancelled"] * 2 + ["Booking moved"] * 2
+    for message in emails:
+        assert "C. Berg" in message.subject + message.text and "Carol Ames" not in message.text
+
+
+def test_reminders_go_to_the_email_and_phone_given_with_the_booking(booked):
+    assert content.customer_address(booked, Channel.EMAIL) == "Carol@Example.com"
+    assert content.customer_address(booked, Channel.SMS) == "+49301234567"
+    email_reminder = booked.reminders.filter(channel=Channel.EMAIL).first()
+    message = content.reminder_message(email_reminder, now=timezone.now())
+    assert message.to == "Carol@Example.com" and "Hello C. Berg" in message.text
