@@ -336,7 +336,7 @@ def booking_by_manage_token(*, reference: str, token: str) -> Booking | None:
     token = token or ""
     booking = None
     if 0 < len(reference) <= 16 and len(token) <= 256:
-        booking = Booking.objects.select_related("provider", "customer").filter(reference=reference).first()
+        booking = Booking.objects.select_related("provider").filter(reference=reference).first()
     expected = booking.manage_token_hash if booking is not None else _NO_SUCH_HASH
     matches = hmac.compare_digest(expected, hashlib.sha256(token.encode()).hexdigest())
     return booking if booking is not None and matches else None
