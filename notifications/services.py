@@ -73,11 +73,9 @@ def manage_links_requested(*, bookings: list[Booking], now: datetime | None = No
         next_attempt_at=now,
         dedup_key=f"links:{anchor.customer_id}:{window}",
     )
-    written = insert_skipping_conflicts([row], key="dedup_key")
-    if written:
-        pks = [r.pk for r in written]
-        transaction.on_commit(lambda: _kick(pks), robust=True)
-    return written
+    # No kick: a broker round trip in the request would let its timing tell a known address from an
+    # unknown one. The outbox sweep (every minute) sends the row.
+    return insert_skipping_conflicts([row], key="dedup_key")
 
 
 def booking_rescheduled(*, old: Booking, new: Booking) -> None:

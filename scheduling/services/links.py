@@ -15,8 +15,8 @@ def manage_links_send(*, email: str) -> None:
     """Queue one email listing the manage links of this address's upcoming live bookings.
 
     Returns nothing, whether or not the address is known: the caller's answer must not tell. The
-    outbox row is written here and sent by a worker, so the request's timing does not tell either
-    (an unknown address costs one read, a known one a read and one INSERT).
+    outbox row is written here and sent by a worker (no kick: see notifications.services), so the
+    request's timing differs only by the rows read and one INSERT (ADR 0010).
     """
     with transaction.atomic():
         bookings = selectors.upcoming_live_bookings_for_email(email=email, now=timezone.now())

@@ -2,8 +2,9 @@
 
 The answer to a valid address is the same page, byte for byte, whether or not we know it; the email
 (one, listing every upcoming booking) is queued in the outbox by a service and sent by a worker, so
-neither the page nor its timing tells. Throttled per client IP (a 429 that says nothing about the
-address) and per address (silently: the same page, nothing queued), both failing open.
+the page does not tell, and its timing only by a fraction of a millisecond (ADR 0010). Throttled per
+client IP (a 429 that says nothing about the address) and per address (silently: the same page,
+nothing queued), both failing open.
 """
 
 import hashlib
