@@ -3,23 +3,30 @@ snapshot on the booking), with the zone named; the .ics attachments carry UTC in
 
 Templates, under templates/notifications/:
     email/<kind>_subject.txt, email/<kind>.txt, email/<kind>.html   (kind: confirmation, cancellation,
-    sms/<kind>.txt                                                    reschedule, reminder)
+    sms/<kind>.txt                                                    reschedule, reminder,
+                                                                      request_received, confirm_request, links)
 A push message is the email subject as its title and the SMS text as its body.
+
+Customer messages carry the booking's private manage link, made here at render time
+(scheduling.manage_links); staff messages never do, and a request to confirm links to the console.
 """
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from notifications.channels import Attachment, OutgoingMessage
 from notifications.models import Channel, Notification, Reminder
+from scheduling import manage_links, selectors
 from scheduling.formatting import local_time
 from scheduling.ics import booking_calendar
-from scheduling.models import Booking, CancelReason
+from scheduling.models import Booking, BookingStatus, CancelReason
 
 CUSTOMER, PROVIDER = Notification.Recipient.CUSTOMER, Notification.Recipient.PROVIDER
 REMINDER = "reminder"
+WITH_CALENDAR = {Notification.Kind.CONFIRMATION, Notification.Kind.CANCELLATION, Notification.Kind.RESCHEDULE}
 
 
 def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
@@ -36,6 +43,8 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
 
 
 def notification_message(notification: Notification, *, now: datetime) -> OutgoingMessage:
+    if notification.kind == Notification.Kind.LINKS:
+        return links_message(notification, now=now)
     return _message(
         kind=notification.kind,
         booking=notification.booking,
@@ -58,11 +67,41 @@ def customer_address(booking: Booking, channel: str) -> str:
     return f"user:{user_id}" if user_id else ""
 
 
+def links_bookings(notification: Notification, *, now: datetime) -> list[Booking]:
+    """The bookings a "links" email lists: the customer's upcoming live ones, as of sending."""
+    return selectors.upcoming_live_bookings_for_email(email=notification.booking.customer.email, now=now)
+
+
+def _explained(booking: Booking) -> str:
+    """Why the customer's booking was cancelled, when it was not their own doing."""
+    provider = booking.provider.name
+    return {
+        CancelReason.EXPIRED: f"{provider} did not confirm your request before the time held for you ran out, "
+        "so the time has been released. Nothing is charged.",
+        CancelReason.PROVIDER: f"{provider} cancelled this booking. Nothing is charged for a cancellation "
+        "by the provider.",
+        CancelReason.PAYMENT_FAILED: "The payment for this booking did not go through, so the time has been released.",
+    }.get(booking.cancel_reason, "")
+
+
+def _links(booking: Booking, *, recipient: str) -> dict:
+    if recipient == PROVIDER:
+        console = reverse("admin:scheduling_booking_change", args=[booking.pk])
+        return {"console_url": settings.SITE_URL + console}
+    links = {"manage_url": manage_links.manage_url(booking), "links_url": manage_links.links_request_url()}
+    if booking.cancel_reason == CancelReason.EXPIRED:
+        links["book_again_url"] = settings.SITE_URL + reverse("pages:provider", args=[booking.provider.slug])
+    return links
+
+
 def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -> dict:
     for_provider = recipient == PROVIDER
     zone = booking.provider_timezone if for_provider else booking.customer_timezone
     previous = booking.rescheduled_from if kind == Notification.Kind.RESCHEDULE else None
     return {
+        **_links(booking, recipient=recipient),
+        "reason_explained": "" if for_provider else _explained(booking),
+        "hold_until": local_time(booking.hold_expires_at, zone) if booking.hold_expires_at else "",
         "kind": kind,
         "booking": booking,
         "for_provider": for_provider,
@@ -104,11 +143,39 @@ def _message(*, kind, booking, recipient, channel, to, key, now) -> OutgoingMess
     return OutgoingMessage(channel=channel, to=to, subject=subject, text=text, key=key, data=data)
 
 
+def links_message(notification: Notification, *, now: datetime) -> OutgoingMessage:
+    """Every upcoming live booking of the address, each with a fresh manage link, in its own zone."""
+    bookings = links_bookings(notification, now=now)
+    context = {
+        "customer_name": notification.booking.customer_name,
+        "bookings": [
+            {
+                "reference": b.reference,
+                "provider_name": b.provider.name,
+                "when": local_time(b.start_at, b.customer_timezone),
+                "pending": b.status == BookingStatus.PENDING,
+                "manage_url": manage_links.manage_url(b),
+            }
+            for b in bookings
+        ],
+        "links_url": manage_links.links_request_url(),
+    }
+    subject = " ".join(render_to_string("notifications/email/links_subject.txt", context).split())
+    return OutgoingMessage(
+        channel=Channel.EMAIL,
+        to=notification.address,
+        subject=subject,
+        text=render_to_string("notifications/email/links.txt", context).strip() + "\n",
+        html=render_to_string("notifications/email/links.html", context),
+        key=notification.dedup_key,
+    )
+
+
 def calendar_attachments(kind: str, booking: Booking) -> list[Attachment]:
     """The .ics files of an email (scheduling.ics, UTC instants, the same UID as the customer pages'
     download when the site is served on its first ALLOWED_HOSTS name). A reschedule carries the old
     booking as cancelled and the new one, so a calendar drops the old time and adds the new."""
-    if kind == REMINDER:
+    if kind not in WITH_CALENDAR:
         return []
     host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "booking"
     bookings = [booking]

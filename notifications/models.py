@@ -96,6 +96,9 @@ class Notification(models.Model):
         CONFIRMATION = "confirmation", "Confirmation"
         CANCELLATION = "cancellation", "Cancellation"
         RESCHEDULE = "reschedule", "Reschedule"
+        REQUEST_RECEIVED = "request_received", "Request received"  # to the customer, while pending
+        CONFIRM_REQUEST = "confirm_request", "New request to confirm"  # to the provider's staff
+        LINKS = "links", "Manage links on request"  # every upcoming booking of one email address
 
     class Recipient(models.TextChoices):
         CUSTOMER = "customer", "Customer"

@@ -25,6 +25,7 @@ from scheduling.models import Booking, BookingStatus
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+LINKS_WINDOW_SECONDS = 600
 PAST_LEAD = "The lead time had already passed when the booking was confirmed."
 STARTED = "The appointment had already started; a reminder is never sent late."
 
@@ -42,6 +43,39 @@ def booking_cancelled(*, booking: Booking) -> None:
     """Cancel the scheduled reminders and write the cancellation to the customer and the provider."""
     reminders_cancel(booking=booking)
     notifications_enqueue(booking=booking, kind=Notification.Kind.CANCELLATION)
+
+
+def booking_requested(*, booking: Booking) -> None:
+    """A booking left pending for the provider to confirm: "request received" to the customer and
+    "new request to confirm" to each staff address. Its reminders wait for the confirmation."""
+    notifications_enqueue(booking=booking, kind=Notification.Kind.REQUEST_RECEIVED, provider=False)
+    notifications_enqueue(booking=booking, kind=Notification.Kind.CONFIRM_REQUEST, customer=False)
+
+
+def manage_links_requested(*, bookings: list[Booking], now: datetime | None = None) -> list[Notification]:
+    """One email to the customer listing the manage links of `bookings` (their upcoming live ones).
+
+    The row hangs on the soonest booking; the links are made when the worker renders the email, so
+    they carry the secret versions current then. The dedup key holds one row per customer per
+    LINKS_WINDOW: asking again within it writes nothing, even when the cache throttle is down.
+    """
+    if not bookings:
+        return []
+    now = now or timezone.now()
+    anchor = bookings[0]
+    window = int(now.timestamp()) // LINKS_WINDOW_SECONDS
+    row = Notification(
+        booking=anchor,
+        kind=Notification.Kind.LINKS,
+        recipient=Notification.Recipient.CUSTOMER,
+        channel=Channel.EMAIL,
+        address=anchor.customer_email,
+        next_attempt_at=now,
+        dedup_key=f"links:{anchor.customer_id}:{window}",
+    )
+    # No kick: a broker round trip in the request would let its timing tell a known address from an
+    # unknown one. The outbox sweep (every minute) sends the row.
+    return insert_skipping_conflicts([row], key="dedup_key")
 
 
 def booking_rescheduled(*, old: Booking, new: Booking) -> None:
@@ -113,19 +147,25 @@ def reminders_move(*, old: Booking, new: Booking, now: datetime | None = None) -
 # --- the outbox ---------------------------------------------------------------------------------
 
 
-def notifications_enqueue(*, booking: Booking, kind: str) -> list[Notification]:
+def notifications_enqueue(
+    *, booking: Booking, kind: str, customer: bool = True, provider: bool = True
+) -> list[Notification]:
     """Write one outbox row per recipient address and channel, and kick their sends on commit.
 
-    Customer: every channel they can receive. Provider: email to each staff address. The unique
+    Customer (unless `customer=False`): every channel they can receive. Provider (unless
+    `provider=False`): email to each staff address. The unique
     `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new. One
     INSERT ... ON CONFLICT DO NOTHING RETURNING; returns (and kicks) the rows this call wrote.
     """
     now = timezone.now()
-    targets = [
-        (Notification.Recipient.CUSTOMER, channel, content.customer_address(booking, channel))
-        for channel in customer_channels(booking)
-    ]
-    targets += [(Notification.Recipient.PROVIDER, Channel.EMAIL, email) for email in provider_addresses(booking)]
+    targets = []
+    if customer:
+        targets += [
+            (Notification.Recipient.CUSTOMER, channel, content.customer_address(booking, channel))
+            for channel in customer_channels(booking)
+        ]
+    if provider:
+        targets += [(Notification.Recipient.PROVIDER, Channel.EMAIL, email) for email in provider_addresses(booking)]
     rows = {
         f"{kind}:{booking.pk}:{channel}:{address.lower()}"[:200]: Notification(
             booking=booking, kind=kind, recipient=recipient, channel=channel, address=address, next_attempt_at=now
@@ -166,8 +206,15 @@ def _reminder_triage(reminder: Reminder, now: datetime) -> tuple[str, str] | Non
     return None
 
 
+_WHILE_PENDING = (Notification.Kind.REQUEST_RECEIVED, Notification.Kind.CONFIRM_REQUEST)
+
+
 def _notification_triage(notification: Notification, now: datetime) -> tuple[str, str] | None:
     status = notification.booking.status
+    if notification.kind in _WHILE_PENDING and status != BookingStatus.PENDING:
+        return Notification.Status.SKIPPED, f"The request is no longer pending ({status})."
+    if notification.kind == Notification.Kind.LINKS and not content.links_bookings(notification, now=now):
+        return Notification.Status.SKIPPED, "No upcoming live booking is left to send a link for."
     if notification.kind == Notification.Kind.CONFIRMATION and status != BookingStatus.CONFIRMED:
         return Notification.Status.SKIPPED, f"The booking is no longer confirmed ({status})."
     if notification.kind == Notification.Kind.RESCHEDULE and status not in (

@@ -126,3 +126,12 @@ class BookingForm(forms.Form):
 
 class ZoneForm(forms.Form):
     tz = forms.ChoiceField(label="Time zone", choices=zone_choices)
+
+
+class LinksRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        help_text="The address you booked with.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

@@ -248,7 +248,11 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     )
 
     reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
-    manage_token_hash = models.CharField(max_length=64, editable=False)
+    # Links made before signed links (docs/decisions/0010-manage-links.md): the SHA-256 of a random token,
+    # blank for newer bookings and once the customer revokes their old links.
+    manage_token_hash = models.CharField(max_length=64, editable=False, blank=True)
+    # Signed manage links carry this number; bumping it revokes every link made before.
+    manage_secret_version = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -14,9 +14,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from booking_site.sql import column_list, raw_first
-from scheduling import availability
+from scheduling import availability, manage_links
 from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot, Verdict
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, Customer, Provider
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider
 
 
 def provider_spec(provider: Provider) -> ProviderSpec:
@@ -329,14 +329,36 @@ _NO_SUCH_HASH = hashlib.sha256(b"no such booking").hexdigest()
 def booking_by_manage_token(*, reference: str, token: str) -> Booking | None:
     """The booking this private manage link opens, or None.
 
-    An unknown reference and a wrong token look the same to the caller, and both compare a hash
-    with `hmac.compare_digest`, so neither the answer nor its timing tells which part was wrong.
+    Two forms (docs/decisions/0010-manage-links.md): a signed token, valid while the booking's
+    `manage_secret_version` is the one it was made with, and the random token of a booking made
+    before signed links, compared as a hash with `hmac.compare_digest`. An unknown reference and a
+    wrong token look the same to the caller.
     """
     reference = (reference or "").strip().upper()
     token = token or ""
     booking = None
     if 0 < len(reference) <= 16 and len(token) <= 256:
         booking = Booking.objects.select_related("provider").filter(reference=reference).first()
-    expected = booking.manage_token_hash if booking is not None else _NO_SUCH_HASH
+    if manage_links.is_signed(token):
+        signed = manage_links.unsign(token)
+        matches = signed is not None and booking is not None and signed == (booking.pk, booking.manage_secret_version)
+        return booking if matches else None
+    # An empty hash (a booking with signed links only, or old links revoked) matches no token.
+    expected = (booking.manage_token_hash if booking is not None else "") or _NO_SUCH_HASH
     matches = hmac.compare_digest(expected, hashlib.sha256(token.encode()).hexdigest())
-    return booking if booking is not None and matches else None
+    return booking if booking is not None and booking.manage_token_hash and matches else None
+
+
+def upcoming_live_bookings_for_email(*, email: str, now: datetime | None = None) -> list[Booking]:
+    """The live bookings not yet started of the customer with this email (case-insensitive), soonest first."""
+    return list(
+        Booking.objects.live()
+        .filter(customer__email__iexact=(email or "").strip(), start_at__gt=now or timezone.now())
+        .select_related("provider", "customer")
+        .order_by("start_at", "pk")
+    )
+
+
+def pending_requests_count(*, user) -> int:
+    """Pending bookings (requests awaiting confirmation) of the providers a user may manage."""
+    return bookings_for_user(user=user).filter(status=BookingStatus.PENDING).count()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scheduling.views import booking, catalogue, manage
+from scheduling.views import booking, catalogue, links, manage
 
 app_name = "pages"
 
@@ -13,9 +13,11 @@ urlpatterns = [
     path("p/<slug:slug>/book/", booking.book, name="book"),
     path("booked/<str:reference>/", booking.confirmation, name="confirmation"),
     path("booked/<str:reference>/calendar.ics", booking.confirmation_ics, name="confirmation_ics"),
+    path("links/", links.links_request, name="links_request"),
     # Actions carry the token in the POST body; these come before the token patterns below.
     path("b/<str:reference>/cancel/", manage.cancel, name="cancel"),
     path("b/<str:reference>/reschedule/", manage.reschedule_action, name="reschedule_action"),
+    path("b/<str:reference>/revoke/", links.revoke, name="revoke_links"),
     path("b/<str:reference>/<str:token>/", manage.manage, name="manage"),
     path("b/<str:reference>/<str:token>/calendar.ics", manage.manage_ics, name="manage_ics"),
     path("b/<str:reference>/<str:token>/cancel/", manage.cancel_confirm, name="cancel_confirm"),

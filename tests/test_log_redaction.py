@@ -27,3 +27,12 @@ def test_djangos_not_found_warning_does_not_log_the_token(client, caplog, db):
 def test_the_console_log_handler_uses_the_redacting_filter(settings):
     assert settings.LOGGING["handlers"]["console"]["filters"] == ["redact_manage_tokens"]
     assert settings.LOGGING["filters"]["redact_manage_tokens"]["()"].endswith("RedactManageTokens")
+
+
+def test_signed_manage_links_are_redacted_whole():
+    from django.core import signing
+
+    token = signing.dumps([12345, 3], salt="scheduling.manage-link")
+    line = f"GET /b/AB12CD34EF/{token}/calendar.ics HTTP/1.1"
+    assert redact(line) == "GET /b/AB12CD34EF/[redacted]/calendar.ics HTTP/1.1"
+    assert token.split(":")[-1] not in redact(line)

@@ -14,3 +14,5 @@ from scheduling.admin import bookings, customers, providers  # noqa: F401  (regi
 admin.site.site_header = "Booking platform · provider console"
 admin.site.site_title = "Provider console"
 admin.site.index_title = "Back office"
+# Adds the "Pending requests: N" block (scheduling/templatetags/console.py) above the app list.
+admin.site.index_template = "admin/console_index.html"

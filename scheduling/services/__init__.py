@@ -13,6 +13,7 @@ from scheduling.services.bookings import (
     customer_get_or_create,
 )
 from scheduling.services.idempotency import idempotency_records_purge
+from scheduling.services.links import booking_manage_links_revoke, manage_links_send
 from scheduling.services.providers import (
     availability_rule_create,
     availability_rule_delete,
@@ -36,11 +37,13 @@ __all__ = [
     "booking_confirm",
     "booking_create",
     "booking_expire_holds",
+    "booking_manage_links_revoke",
     "booking_mark_no_show",
     "booking_reschedule",
     "booking_update_notes",
     "customer_get_or_create",
     "idempotency_records_purge",
+    "manage_links_send",
     "provider_create",
     "provider_delete",
     "provider_update",

@@ -4,14 +4,13 @@ Lock order, everywhere: the provider row first, then booking rows. `booking_crea
 `booking_reschedule` take the provider lock; the other transitions lock only the booking row, so no
 two services can wait on each other in a cycle.
 
-Confirm (including a create that confirms at once), cancel and reschedule call `notifications.services`
-inside their transaction: reminder and outbox rows commit or roll back with the booking, and the
-sends are kicked only after the commit.
+Create (confirmed at once, or a request left pending), confirm, cancel, reschedule and hold expiry
+call `notifications.services` inside their transaction: reminder and outbox rows commit or roll back
+with the booking, and the sends are kicked only after the commit.
 """
 
 import hashlib
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,7 +24,7 @@ from django_fsm import TransitionNotAllowed, can_proceed
 
 from booking_site.sql import column_list, insert_skipping_conflicts, raw_first
 from notifications import services as notifications
-from scheduling import selectors
+from scheduling import manage_links, selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.formatting import duration, possessive
@@ -136,7 +135,8 @@ def booking_create(
     made by their email is only the identity behind them and is never rewritten. A `Customer`
     itself books with its stored details (for callers that already hold the record).
 
-    The returned booking carries `manage_token`, the only time the plain token exists.
+    The returned booking carries `manage_token`, a signed manage link token (scheduling.manage_links);
+    emails make their own from the booking id, so nothing secret is stored.
     """
     start = require_aware(start, field="start")
     attempts = 1 if connection.in_atomic_block else 2
@@ -163,6 +163,8 @@ def booking_create(
                 )
                 if confirm:
                     notifications.booking_confirmed(booking=booking)
+                else:
+                    notifications.booking_requested(booking=booking)
                 return booking
         except _Overlap as overlap:
             raise overlap.as_conflict() from overlap.__cause__
@@ -206,7 +208,6 @@ def _book(
     now = timezone.now()
     _require_bookable(bookable=bookable, start=start, now=now)
     end = start + timedelta(minutes=provider.slot_minutes)
-    token = secrets.token_urlsafe(32)
     # The credit and the terms the customer agreed to carry over to a rescheduled time.
     source = rescheduled_from or provider
     terms = selectors.cancellation_terms_for(provider=provider, start=start, rescheduling=rescheduled_from)
@@ -228,7 +229,6 @@ def _book(
         late_cancel_fee=terms.late_fee,
         free_cancel_until=terms.free_until,
         notes=notes or "",
-        manage_token_hash=hash_manage_token(token),
         rescheduled_from=rescheduled_from,
     )
     if confirm:
@@ -236,7 +236,7 @@ def _book(
     _insert(booking)
     # A booking made just now has no successor; saying so spares the caller a query.
     Booking.rescheduled_to.related.set_cached_value(booking, None)
-    booking.manage_token = token
+    booking.manage_token = manage_links.token_for(booking)
     return booking
 
 
@@ -436,18 +436,21 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
 def booking_expire_holds(*, limit: int = 500) -> int:
     """Cancel pending bookings whose hold has run out (reason expired), freeing their slots.
 
-    Claims rows with SELECT ... FOR UPDATE SKIP LOCKED, so overlapping runs never fight over a row.
-    Returns how many were expired.
+    Claims rows with SELECT ... FOR UPDATE SKIP LOCKED (the booking rows only, not their provider or
+    customer), so overlapping runs never fight over a row. Each customer (and the provider's staff)
+    is told in the same transaction, through the outbox. Returns how many were expired.
     """
     now = timezone.now()
     with transaction.atomic():
         expired = list(
             Booking.objects.filter(status=BookingStatus.PENDING, hold_expires_at__lte=now)
-            .select_for_update(skip_locked=True)
+            .select_related("provider", "customer")
+            .select_for_update(skip_locked=True, of=("self",))
             .order_by("hold_expires_at")[:limit]
         )
         for booking in expired:
             _cancel(booking, reason=CancelReason.EXPIRED, now=now)
+            notifications.booking_cancelled(booking=booking)
     if expired:
         logger.info("Expired %d pending holds", len(expired))
     return len(expired)

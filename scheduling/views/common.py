@@ -95,11 +95,16 @@ def booking_post_allowed(request: HttpRequest) -> bool:
     is down we let the request through (and log it): refusing every booking would be worse.
     """
     limit, period = getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)
-    key = f"pages:booking-post:{client_ip(request)}"
+    return within_rate(f"pages:booking-post:{client_ip(request)}", limit=limit, period=period, what="Booking")
+
+
+def within_rate(key: str, *, limit: int, period: int, what: str) -> bool:
+    """Count one hit on `key`; False once it has more than `limit` hits in a window of `period`
+    seconds that opened at its first hit. Fails open (True, logged) when the cache errors."""
     try:
         count = 1 if cache.add(key, 1, timeout=period) else _incr_or_start(key, timeout=period)
     except Exception:  # any cache failure: fail open, but say so
-        logger.warning("Booking throttle unavailable; letting the request through", exc_info=True)
+        logger.warning("%s throttle unavailable; letting the request through", what, exc_info=True)
         return True
     return count <= limit
 

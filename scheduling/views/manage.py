@@ -70,6 +70,7 @@ def _base_context(request: HttpRequest, booking: Booking, token: str) -> dict:
             "ics_url": reverse("pages:manage_ics", args=[booking.reference, token]),
             "cancel_url": reverse("pages:cancel_confirm", args=[booking.reference, token]),
             "reschedule_url": reverse("pages:reschedule", args=[booking.reference, token]),
+            "revoke_url": reverse("pages:revoke_links", args=[booking.reference]),
         }
     )
     return context

@@ -4,6 +4,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 from scheduling import selectors
 from scheduling.availability import Verdict
 from scheduling.formatting import duration, local_time
@@ -21,10 +23,22 @@ def money(amount: Decimal, currency: str) -> str:
     return f"{amount:.2f} {currency}"
 
 
-def terms(*, free_until: datetime, late_fee: Decimal, currency: str, tz: ZoneInfo) -> dict:
-    """The cancellation terms as sentences, with the deadline in the viewer's zone."""
+def terms(*, free_until: datetime, late_fee: Decimal, currency: str, tz: ZoneInfo, now: datetime) -> dict:
+    """The cancellation terms as sentences, with the deadline in the viewer's zone.
+
+    As `booking_cancel` charges them (selectors.booking_cancellation_fee): free until the deadline,
+    the late fee after it, and never a fee when the fee is zero. A deadline already past at `now`
+    (a slot closer than the free-cancel window) is not offered as a promise.
+    """
     if late_fee <= 0:
         return {"summary": "Cancelling is free at any time.", "free_until": None, "late_fee": None}
+    if now > free_until:
+        return {
+            "summary": f"Cancelling this booking will cost the late-cancellation fee of {money(late_fee, currency)}: "
+            f"the free-cancellation deadline ({local_time(free_until, tz)}) has already passed.",
+            "free_until": None,
+            "late_fee": money(late_fee, currency),
+        }
     return {
         "summary": f"Cancel free of charge until {local_time(free_until, tz)}. "
         f"After that, cancelling costs a late fee of {money(late_fee, currency)}.",
@@ -36,7 +50,7 @@ def terms(*, free_until: datetime, late_fee: Decimal, currency: str, tz: ZoneInf
 def slot_terms(*, provider: Provider, start: datetime, tz: ZoneInfo, rescheduling: Booking | None = None) -> dict:
     quote = selectors.cancellation_terms_for(provider=provider, start=start, rescheduling=rescheduling)
     currency = rescheduling.currency if rescheduling else provider.currency
-    return terms(free_until=quote.free_until, late_fee=quote.late_fee, currency=currency, tz=tz)
+    return terms(free_until=quote.free_until, late_fee=quote.late_fee, currency=currency, tz=tz, now=timezone.now())
 
 
 STATUS_TEXT = {
@@ -71,6 +85,7 @@ def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> 
             late_fee=min(booking.late_cancel_fee, booking.price),
             currency=booking.currency,
             tz=viewer_tz,
+            now=now,
         ),
         "cancelled_at": local_time(booking.cancelled_at, viewer_tz) if booking.cancelled_at else None,
         "cancellation_fee": money(booking.cancellation_fee, booking.currency) if booking.cancellation_fee else None,

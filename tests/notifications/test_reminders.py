@@ -161,7 +161,7 @@ def test_a_rolled_back_booking_leaves_no_reminder_and_no_notification(provider):
     assert not Notification.objects.exists()
 
 
-def test_an_expired_hold_has_no_reminders_to_cancel_and_sends_nothing(provider):
+def test_an_expired_hold_has_no_reminders_to_cancel_and_only_tells_the_customer(provider):
     provider.requires_confirmation = True
     provider.save()
     booking = book(provider)
@@ -169,4 +169,8 @@ def test_an_expired_hold_has_no_reminders_to_cancel_and_sends_nothing(provider):
 
     assert booking_expire_holds() == 1
     assert not Reminder.objects.exists()
-    assert not Notification.objects.exists()
+    # The provider has no staff with an email here: the request and its lapse go to the customer only.
+    assert sorted(Notification.objects.values_list("kind", "recipient")) == [
+        ("cancellation", "customer"),
+        ("request_received", "customer"),
+    ]

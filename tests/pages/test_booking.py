@@ -58,6 +58,21 @@ def test_the_form_shows_the_time_in_both_zones_and_the_cancellation_terms(client
     assert 'name="csrfmiddlewaretoken"' in html
 
 
+def test_a_slot_inside_the_free_cancel_window_says_cancelling_costs_the_fee(client, provider):
+    """Booked 10 hours ahead under a 24-hour window: the deadline is already past, so the form and
+    the confirmation say what cancelling will cost instead of promising a past deadline."""
+    start = free_start(provider, days=0)
+    assert start - timezone.now() < timedelta(hours=24)
+    expected = "Cancelling this booking will cost the late-cancellation fee of 25.00 USD"
+
+    form = client.get(book_url(provider, start)).content.decode()
+    confirmation = client.get(post_booking(client, provider, start)["Location"]).content.decode()
+
+    for html in (form, confirmation):
+        assert expected in html
+        assert "Cancel free of charge until" not in html
+
+
 def test_a_provider_without_a_late_fee_shows_free_cancellation(client):
     provider = daily_provider(slug="free")
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
+from scheduling import manage_links
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer
 from scheduling.services import (
@@ -16,7 +17,6 @@ from scheduling.services import (
     booking_expire_holds,
     booking_reschedule,
 )
-from scheduling.services.bookings import hash_manage_token
 from tests.factories import BlockedTimeFactory, CustomerFactory
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
@@ -75,12 +75,13 @@ def test_create_snapshots_both_zones_and_the_cancellation_policy(provider):
     assert booking.free_cancel_until == start - timedelta(hours=24)
 
 
-def test_create_stores_only_the_hash_of_the_manage_token(provider):
+def test_create_stores_no_manage_secret_and_returns_a_signed_token(provider):
     booking = book(provider, future_slot())
-    assert len(booking.manage_token) >= 40
     stored = Booking.objects.get(pk=booking.pk)
-    assert stored.manage_token_hash == hash_manage_token(booking.manage_token)
-    assert booking.manage_token not in stored.manage_token_hash
+    assert stored.manage_token_hash == ""
+    assert stored.manage_secret_version == 0
+    assert manage_links.unsign(booking.manage_token) == (booking.pk, 0)
+    assert booking.manage_token.split(":")[-1] not in str(stored.__dict__)
 
 
 def test_create_matches_an_existing_customer_by_email_ignoring_case(provider):
