@@ -6,7 +6,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from scheduling.api.fields import AwareDateTimeField, TimeZoneNameField
+from scheduling.api.fields import AwareDateTimeField, BoundedDateField, TimeZoneNameField
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Customer, Provider
 
 CENTS = Decimal("0.01")
@@ -79,8 +79,8 @@ class BlockedTimeSerializer(serializers.ModelSerializer):
 class SlotsQuerySerializer(QueryParamsSerializer):
     MAX_DAYS = 62
 
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    start = BoundedDateField(required=False)
+    end = BoundedDateField(required=False)
     tz = TimeZoneNameField(required=False)
 
     def validate(self, attrs):
