@@ -59,6 +59,21 @@ class BoundedDateField(serializers.DateField):
         return day
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        "example": "09:00",
+        "description": "Wall-clock time, HH:MM (HH:MM:SS is accepted too).",
+    }
+)
+class ClockTimeField(serializers.TimeField):
+    """A time of day written HH:MM: not `format: time`, which in OpenAPI means RFC 3339 with seconds."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
 @extend_schema_field({"type": "string", "example": "Europe/Berlin", "description": "IANA time zone name"})
 class TimeZoneNameField(serializers.CharField):
     def to_internal_value(self, data):

@@ -6,11 +6,10 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from scheduling.api.fields import AwareDateTimeField, BoundedDateField, TimeZoneNameField
+from scheduling.api.fields import AwareDateTimeField, BoundedDateField, ClockTimeField, TimeZoneNameField
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Customer, Provider
 
 CENTS = Decimal("0.01")
-HH_MM = {"format": "%H:%M", "input_formats": ["%H:%M", "%H:%M:%S"]}
 
 
 class QueryParamsSerializer(serializers.Serializer):
@@ -59,8 +58,8 @@ class ProviderSerializer(serializers.ModelSerializer):
 
 
 class AvailabilityRuleSerializer(serializers.ModelSerializer):
-    start_time = serializers.TimeField(**HH_MM)
-    end_time = serializers.TimeField(**HH_MM)
+    start_time = ClockTimeField()
+    end_time = ClockTimeField()
 
     class Meta:
         model = AvailabilityRule

@@ -125,6 +125,15 @@ def test_post_with_an_unknown_customer_zone_is_a_400_naming_it(as_a, provider_a)
     assert "customer.timezone" in response.json()["fields"]
 
 
+def test_post_with_an_old_alias_as_the_customer_zone_is_a_400_naming_it(as_a, provider_a):
+    body = booking_body(provider_a, future_slot())
+    body["customer"]["timezone"] = "US/Eastern"
+    response = as_a.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert "customer.timezone" in response.json()["fields"]
+    assert not provider_a.bookings.exists()
+
+
 def test_post_with_missing_fields_lists_each_under_fields(as_a):
     response = as_a.post(URL, {}, format="json")
     assert response.status_code == 400

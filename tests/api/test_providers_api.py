@@ -36,6 +36,15 @@ def test_create_with_a_fixed_offset_zone_is_a_400(as_a):
     assert "timezone" in response.json()["fields"]
 
 
+@pytest.mark.parametrize("alias", ["US/Eastern", "Canada/Pacific"])
+def test_create_with_an_old_zone_alias_is_a_400_naming_it(as_a, alias):
+    response = as_a.post("/api/v1/providers/", {**PROVIDER, "timezone": alias}, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"]["timezone"] == [
+        f"Unknown time zone {alias!r}: use an IANA name such as Europe/Berlin."
+    ]
+
+
 def test_create_with_a_duplicate_slug_is_a_400(as_a, provider_a):
     response = as_a.post("/api/v1/providers/", {**PROVIDER, "slug": provider_a.slug}, format="json")
     assert response.status_code == 400
@@ -187,6 +196,12 @@ def test_slots_for_more_than_62_days_is_a_400(anon, provider_a):
 
 def test_slots_with_an_unknown_zone_is_a_400(anon, provider_a):
     response = anon.get(f"/api/v1/providers/{provider_a.pk}/slots/", {"tz": "Nowhere/Land"})
+    assert response.status_code == 400
+    assert "tz" in response.json()["fields"]
+
+
+def test_slots_in_an_old_zone_alias_is_a_400_naming_tz(anon, provider_a):
+    response = anon.get(f"/api/v1/providers/{provider_a.pk}/slots/", {"tz": "US/Eastern"})
     assert response.status_code == 400
     assert "tz" in response.json()["fields"]
 

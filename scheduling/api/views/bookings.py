@@ -1,7 +1,7 @@
 """Bookings: list, read, create (idempotent), and the lifecycle transitions."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -167,7 +167,6 @@ class BookingRescheduleApi(APIView):
         responses={201: BookingSerializer, **errors(400, 409)},
         tags=["bookings"],
         operation_id="bookings_reschedule",
-        parameters=[OpenApiParameter("pk", int, OpenApiParameter.PATH)],
     )
     def post(self, request, pk: int):
         booking = access.managed_booking(request.user, pk)
