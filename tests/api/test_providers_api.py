@@ -3,6 +3,7 @@ from datetime import date, timedelta
 import pytest
 
 from scheduling.models import AvailabilityRule, BlockedTime, Provider
+from tests.api.conftest import grant
 from tests.factories import BookingFactory, ProviderFactory
 from tests.scheduling.conftest import future_slot
 
@@ -14,6 +15,13 @@ PROVIDER = {
     "max_advance_days": 30, "requires_confirmation": True, "hold_minutes": 15, "reminder_lead_minutes": [1440, 60],
     "free_cancel_hours": 24, "late_cancel_fee": "10.00", "price": "50.00", "currency": "USD", "is_active": True,
 }  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _staff_a_may_also_add_and_delete_providers(staff_a):
+    """The "Provider staff" group may not; these tests are about the endpoints, the permission
+    matrix is tests/api/test_permissions.py."""
+    grant(staff_a, "add_provider", "delete_provider")
 
 
 def test_staff_create_a_provider_with_every_documented_field_and_manage_it(as_a, staff_a):
