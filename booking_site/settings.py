@@ -178,5 +178,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "BookingStatusEnum": "scheduling.models.BookingStatus",
+        "CancelReasonEnum": "scheduling.models.CancelReason",
+        "ApiCancelReasonEnum": "scheduling.api.serializers.API_CANCEL_REASON_CHOICES",
     },
 }

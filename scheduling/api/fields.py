@@ -19,6 +19,11 @@ def _clean_text(value) -> str | None:
     return text if text.isascii() and text.isprintable() else None
 
 
+# The year bounds in the schema, so that generated clients (and fuzzers) know them.
+YEAR_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN})
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with Z or an offset, years 1900 to 2200; output in UTC with Z."""
 
@@ -45,6 +50,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed.astimezone(ZoneInfo("UTC"))
 
 
+@extend_schema_field({"type": "string", "format": "date", "pattern": YEAR_PATTERN})
 class BoundedDateField(serializers.DateField):
     """An ISO 8601 date in years 1900 to 2200: far enough for any booking, safe for date arithmetic."""
 

@@ -8,7 +8,7 @@ but not create or delete one, in both. Superusers have every permission.
 """
 
 from django.db.models import Model
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 
 DEFAULT_ACTIONS = {
     "GET": ("view",),
@@ -23,8 +23,7 @@ DEFAULT_ACTIONS = {
 class ModelPermission(BasePermission):
     """Requires an authenticated user holding `<app>.<action>_<model>` for each action the method maps to.
 
-    A method mapped to no action is open to everyone (the public provider catalogue). A method the
-    view does not implement passes, so that it answers 405 rather than 403.
+    A method the view does not implement passes, so that it answers 405 rather than 403.
     """
 
     model: type[Model]
@@ -35,8 +34,6 @@ class ModelPermission(BasePermission):
         if method == "OPTIONS" or not hasattr(view, method.lower()):
             return True
         needed = self.actions.get(method)
-        if needed == ():
-            return True
         user = request.user
         if not (user and user.is_authenticated) or needed is None:
             return False
@@ -45,10 +42,20 @@ class ModelPermission(BasePermission):
 
 
 def model_permission(model: type[Model], **actions: tuple[str, ...]) -> type[ModelPermission]:
-    """A ModelPermission for `model`; keyword arguments override what a method needs, e.g. GET=() for
-    a public read, POST=("change",) for a state transition."""
+    """A ModelPermission for `model`; keyword arguments override what a method needs, e.g.
+    POST=("change",) for a state transition."""
     return type(
         f"{model.__name__}Permission",
         (ModelPermission,),
         {"model": model, "actions": {**DEFAULT_ACTIONS, **actions}},
     )
+
+
+class PublicReadsMixin:
+    """For an APIView: reads are open to everyone (the provider catalogue), writes need the view's
+    permission classes. AllowAny also tells the schema that reads need no credentials."""
+
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS:
+            return [AllowAny()]
+        return super().get_permissions()

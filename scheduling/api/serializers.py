@@ -228,10 +228,13 @@ class BookingFilterSerializer(QueryParamsSerializer):
 
 
 API_CANCEL_REASONS = [CancelReason.CUSTOMER, CancelReason.PROVIDER, CancelReason.PAYMENT_FAILED]
+# Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]: the schema's enum for a cancel request is these
+# three, not every reason a booking can carry (which the booking's `cancel_reason` lists).
+API_CANCEL_REASON_CHOICES = [(r.value, r.label) for r in API_CANCEL_REASONS]
 
 
 class CancelSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in API_CANCEL_REASONS])
+    reason = serializers.ChoiceField(choices=API_CANCEL_REASON_CHOICES)
 
 
 class RescheduleSerializer(serializers.Serializer):

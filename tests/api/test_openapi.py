@@ -114,3 +114,9 @@ def test_decimal_patterns_need_a_digit_and_refuse_a_sign_where_negatives_are_ref
         assert re.search(price, accepted), accepted
     for refused in ("", "-", ".", "-3.00", "1.234", "123456789"):
         assert not re.search(price, refused), refused
+
+
+def test_a_cancel_request_declares_only_the_reasons_the_api_accepts(schema):
+    ref = schema["components"]["schemas"]["CancelRequest"]["properties"]["reason"]["$ref"]
+    enum = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
+    assert sorted(enum) == ["customer", "payment_failed", "provider"]

@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from scheduling import services
 from scheduling.api import access
-from scheduling.api.permissions import model_permission
+from scheduling.api.fields import YEAR_PATTERN
+from scheduling.api.permissions import PublicReadsMixin, model_permission
 from scheduling.api.renderers import FastJSONRenderer
 from scheduling.api.schema import errors
 from scheduling.api.serializers import (
@@ -27,9 +28,11 @@ from scheduling.api.serializers import (
 from scheduling.models import AvailabilityRule, BlockedTime, Provider
 from scheduling.selectors import provider_slots
 
+DATE = {"type": "string", "format": "date", "pattern": YEAR_PATTERN}
 
-class ProviderListApi(APIView):
-    permission_classes = [model_permission(Provider, GET=())]
+
+class ProviderListApi(PublicReadsMixin, APIView):
+    permission_classes = [model_permission(Provider)]
 
     @extend_schema(responses={200: ProviderSerializer(many=True), **errors()}, tags=["providers"])
     def get(self, request):
@@ -44,8 +47,8 @@ class ProviderListApi(APIView):
         return Response(ProviderSerializer(provider).data, status=status.HTTP_201_CREATED)
 
 
-class ProviderDetailApi(APIView):
-    permission_classes = [model_permission(Provider, GET=())]
+class ProviderDetailApi(PublicReadsMixin, APIView):
+    permission_classes = [model_permission(Provider)]
 
     @extend_schema(responses={200: ProviderSerializer, **errors()}, tags=["providers"])
     def get(self, request, pk: int):
@@ -159,9 +162,9 @@ class SlotsApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, description="First local date (YYYY-MM-DD) in `tz`; default today."),
+            OpenApiParameter("start", DATE, description="First local date (YYYY-MM-DD) in `tz`; default today."),
             OpenApiParameter(
-                "end", str, description="Last local date, inclusive; default start + 6 days. At most 62 days in all."
+                "end", DATE, description="Last local date, inclusive; default start + 6 days. At most 62 days in all."
             ),
             OpenApiParameter("tz", str, description="IANA zone the dates are in; default the provider's zone."),
         ],
