@@ -9,3 +9,9 @@ urlpatterns = [
     path("api/", include("scheduling.api.urls")),
     path("", include("scheduling.urls")),
 ]
+
+# JSON under /api/, the site's own pages elsewhere (booking_site/error_views.py).
+handler400 = "booking_site.error_views.bad_request"
+handler403 = "booking_site.error_views.permission_denied"
+handler404 = "booking_site.error_views.page_not_found"
+handler500 = "booking_site.error_views.server_error"

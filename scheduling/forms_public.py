@@ -7,6 +7,8 @@ from zoneinfo import available_timezones
 
 from django import forms
 
+from scheduling.services.inputs import in_supported_range, is_geographic_zone_name
+
 # Zones most visitors are in, offered first; every other IANA zone follows alphabetically.
 COMMON_ZONES = (
     "UTC",
@@ -28,14 +30,12 @@ COMMON_ZONES = (
     "Australia/Sydney",
     "Pacific/Auckland",
 )
-# Geographic areas only: no fixed offsets (Etc/GMT+5), no legacy aliases (US/Eastern, EST5EDT), which
-# the booking services refuse.
-_REGIONS = {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
 
 
 @lru_cache(maxsize=1)
 def known_zones() -> frozenset[str]:
-    return frozenset(z for z in available_timezones() if z == "UTC" or z.split("/", 1)[0] in _REGIONS)
+    """The zones the booking services accept (no fixed offsets, no old aliases such as US/Eastern)."""
+    return frozenset(z for z in available_timezones() if is_geographic_zone_name(z))
 
 
 def is_known_zone(name: str | None) -> bool:
@@ -65,7 +65,8 @@ def zone_choices() -> tuple:
 def parse_start(raw: str | None) -> datetime | None:
     """A `start` query value as an aware UTC datetime; None when it is not an ISO 8601 instant.
 
-    A naive time is refused rather than guessed. A '+' that a query string turned into a space is put back.
+    A naive time is refused rather than guessed, and so is a year outside the supported range (near
+    years 1 and 9999 the zone conversions overflow). A '+' that a query string turned into a space is put back.
     """
     if not raw or len(raw) > 64:
         return None
@@ -74,7 +75,7 @@ def parse_start(raw: str | None) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if value.tzinfo is None or value.utcoffset() is None:
+    if value.tzinfo is None or value.utcoffset() is None or not in_supported_range(value):
         return None
     return value.astimezone(UTC)
 

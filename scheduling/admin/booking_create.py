@@ -6,7 +6,7 @@ with a link to the booking it collided with (never an IntegrityError page).
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -20,6 +20,7 @@ from scheduling.forms import BookingCreateForm
 from scheduling.models import Booking
 from scheduling.selectors import customers_to_book_again, provider_slots, providers_for_user
 from scheduling.services import booking_create
+from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range
 
 SLOT_PICKER_DAYS = 14
 
@@ -51,6 +52,8 @@ class BookingCreateFlowMixin:
             day = date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
             day = None
+        if day is not None and not in_supported_range(day):
+            raise BadRequest(OUT_OF_RANGE)  # near years 1 and 9999 the date arithmetic below overflows
         first = today if day is None or day < today + timedelta(days=SLOT_PICKER_DAYS) else day
         last = first + timedelta(days=SLOT_PICKER_DAYS - 1)
         free = provider_slots(provider=provider, first=first, last=last)

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +18,7 @@ from scheduling.formatting import local_time
 from scheduling.forms import AvailabilityRuleForm, BlockedTimeForm, ProviderForm
 from scheduling.models import AvailabilityRule, BlockedTime, BookingStatus, Provider
 from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user
+from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range
 
 PREVIEW_DAYS = 14
 
@@ -156,6 +157,8 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
             day = date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
             day = today
+        if not in_supported_range(day):
+            raise BadRequest(OUT_OF_RANGE)  # near years 1 and 9999 the date arithmetic below overflows
         if span == "week":
             first = day - timedelta(days=day.weekday())  # weeks start on Monday
             last, step = first + timedelta(days=6), 7

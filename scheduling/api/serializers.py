@@ -6,11 +6,10 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from scheduling.api.fields import AwareDateTimeField, TimeZoneNameField
+from scheduling.api.fields import AwareDateTimeField, BoundedDateField, ClockTimeField, TimeZoneNameField
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Provider
 
 CENTS = Decimal("0.01")
-HH_MM = {"format": "%H:%M", "input_formats": ["%H:%M", "%H:%M:%S"]}
 
 
 class QueryParamsSerializer(serializers.Serializer):
@@ -59,8 +58,8 @@ class ProviderSerializer(serializers.ModelSerializer):
 
 
 class AvailabilityRuleSerializer(serializers.ModelSerializer):
-    start_time = serializers.TimeField(**HH_MM)
-    end_time = serializers.TimeField(**HH_MM)
+    start_time = ClockTimeField()
+    end_time = ClockTimeField()
 
     class Meta:
         model = AvailabilityRule
@@ -79,8 +78,8 @@ class BlockedTimeSerializer(serializers.ModelSerializer):
 class SlotsQuerySerializer(QueryParamsSerializer):
     MAX_DAYS = 62
 
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    start = BoundedDateField(required=False)
+    end = BoundedDateField(required=False)
     tz = TimeZoneNameField(required=False)
 
     def validate(self, attrs):
@@ -233,10 +232,13 @@ class BookingFilterSerializer(QueryParamsSerializer):
 
 
 API_CANCEL_REASONS = [CancelReason.CUSTOMER, CancelReason.PROVIDER, CancelReason.PAYMENT_FAILED]
+# Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]: the schema's enum for a cancel request is these
+# three, not every reason a booking can carry (which the booking's `cancel_reason` lists).
+API_CANCEL_REASON_CHOICES = [(r.value, r.label) for r in API_CANCEL_REASONS]
 
 
 class CancelSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in API_CANCEL_REASONS])
+    reason = serializers.ChoiceField(choices=API_CANCEL_REASON_CHOICES)
 
 
 class RescheduleSerializer(serializers.Serializer):

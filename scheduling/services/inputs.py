@@ -1,12 +1,35 @@
 """Checks on raw input shared by the services: they turn bad values into InvalidInput (HTTP 400)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from scheduling.errors import InvalidInput
+
+# Dates outside these years are typing mistakes or probes, never bookings. Bounding them where input is
+# parsed keeps date arithmetic and zone conversion (which overflow near years 1 and 9999) safe everywhere.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+OUT_OF_RANGE = f"Use a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+
+# IANA names in a geographic area, plus UTC. Fixed offsets (Etc/GMT+5) do not follow daylight saving,
+# and the old aliases (US/Eastern, EST5EDT, Canada/Pacific) are kept in tzdata only for backward
+# compatibility: an integrator sending one is told to use the canonical name.
+ZONE_AREAS = frozenset(
+    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
+)
+
+
+def in_supported_range(value: date) -> bool:
+    """Whether a date (or a datetime's date) falls within EARLIEST_DATE..LATEST_DATE."""
+    day = value.date() if isinstance(value, datetime) else value
+    return EARLIEST_DATE <= day <= LATEST_DATE
+
+
+def is_geographic_zone_name(name: str) -> bool:
+    return name == "UTC" or ("/" in name and name.split("/", 1)[0] in ZONE_AREAS)
 
 
 def require_aware(value: datetime, *, field: str) -> datetime:
@@ -22,12 +45,11 @@ def require_aware(value: datetime, *, field: str) -> datetime:
 
 
 def require_zone(value: str | ZoneInfo, *, field: str) -> ZoneInfo:
-    """An IANA zone; fixed offsets and unknown names are refused."""
+    """An IANA zone; fixed offsets, old aliases and unknown names are refused."""
     if isinstance(value, ZoneInfo):
         return value
     name = str(value or "").strip()
-    fixed_offset = name.startswith(("Etc/GMT+", "Etc/GMT-")) or ("/" not in name and name != "UTC")
-    if not name or fixed_offset:
+    if not is_geographic_zone_name(name):
         raise InvalidInput(f"Unknown time zone {name!r}: use an IANA name such as Europe/Berlin.", field=field)
     try:
         return ZoneInfo(name)

@@ -119,6 +119,6 @@ def _incr_or_start(key: str, *, timeout: int) -> int:
 
 def throttled(request: HttpRequest) -> HttpResponse:
     _, period = getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)
-    response = render_page(request, "scheduling/throttled.html", status=429)
+    response = render_page(request, "429.html", status=429)
     response["Retry-After"] = str(period)
     return response

@@ -1,9 +1,29 @@
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group, Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 from tests.scheduling.conftest import open_all_day_provider
+
+staff_group_migration = importlib.import_module("scheduling.migrations.0004_provider_staff_group")
+
+
+def provider_staff_group() -> Group:
+    """The "Provider staff" group, made by the data migration's own function (idempotent)."""
+    staff_group_migration.grant(django_apps)
+    return Group.objects.get(name=staff_group_migration.GROUP_NAME)
+
+
+def grant(user, *codenames: str):
+    """Give `user` scheduling permissions such as "add_provider", beyond their groups'."""
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="scheduling", codename__in=codenames))
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
+    return user
 
 
 @pytest.fixture
@@ -21,12 +41,17 @@ def client_for(user) -> APIClient:
 
 @pytest.fixture
 def staff_a(db):
-    return UserFactory(username="staff-a")
+    """Staff of provider A with the console's staff permissions (the "Provider staff" group)."""
+    user = UserFactory(username="staff-a")
+    user.groups.add(provider_staff_group())
+    return user
 
 
 @pytest.fixture
 def staff_b(db):
-    return UserFactory(username="staff-b")
+    user = UserFactory(username="staff-b")
+    user.groups.add(provider_staff_group())
+    return user
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
+from tests.api.conftest import provider_staff_group
 from tests.factories import UserFactory
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
@@ -34,6 +35,7 @@ def test_the_documentation_shows_book_conflict_reschedule_and_cancel():
 def test_every_documented_curl_call_answers_as_documented(live_server):
     assert shutil.which("curl"), "curl is needed to run the documented calls"
     user = UserFactory(username="docs")
+    user.groups.add(provider_staff_group())
     provider = open_all_day_provider(slug="docs")
     provider.staff.add(user)
     start = future_slot(days=3, hour=10)

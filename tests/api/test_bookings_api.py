@@ -50,8 +50,8 @@ def test_post_books_a_slot_and_returns_201_with_the_documented_fields(as_a, prov
         # token, customer read + insert, provider lock (rules and blocked times in the same statement),
         # booking, reminders, staff emails, outbox; and the transaction's two ends
         ("superuser", None, 10),
-        ("staff", None, 11),  # + may this user book this provider
-        ("staff", "k-1", 17),  # + the idempotency record (insert, update) and two savepoints
+        ("staff", None, 13),  # + may this user book this provider, + their permissions (own, groups')
+        ("staff", "k-1", 19),  # + the idempotency record (insert, update) and two savepoints
     ],
 )
 def test_a_booking_post_stays_within_its_statement_budget(who, key, most, staff_a, superuser, provider_a):
@@ -123,6 +123,15 @@ def test_post_with_an_unknown_customer_zone_is_a_400_naming_it(as_a, provider_a)
     response = as_a.post(URL, body, format="json")
     assert response.status_code == 400
     assert "customer.timezone" in response.json()["fields"]
+
+
+def test_post_with_an_old_alias_as_the_customer_zone_is_a_400_naming_it(as_a, provider_a):
+    body = booking_body(provider_a, future_slot())
+    body["customer"]["timezone"] = "US/Eastern"
+    response = as_a.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert "customer.timezone" in response.json()["fields"]
+    assert not provider_a.bookings.exists()
 
 
 def test_post_with_missing_fields_lists_each_under_fields(as_a):

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import yaml
 
@@ -88,3 +90,33 @@ def test_unknown_api_paths_answer_json_404(client, path):
     response = client.post(path)
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_rule_times_are_declared_as_the_hh_mm_strings_they_are(schema):
+    for component in ("AvailabilityRule", "AvailabilityRuleRequest"):
+        start_time = schema["components"]["schemas"][component]["properties"]["start_time"]
+        assert "format" not in start_time
+        assert re.fullmatch(start_time["pattern"].strip("^$"), "09:30")
+        assert not re.fullmatch(start_time["pattern"].strip("^$"), "24:00")
+
+
+def test_every_declared_path_parameter_is_in_its_path(schema):
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    assert f"{{{parameter['name']}}}" in path, (path, parameter["name"])
+
+
+def test_decimal_patterns_need_a_digit_and_refuse_a_sign_where_negatives_are_refused(schema):
+    price = schema["components"]["schemas"]["ProviderRequest"]["properties"]["price"]["pattern"]
+    for accepted in ("0", "40", "40.5", "40.50", ".5", "12345678.12"):
+        assert re.search(price, accepted), accepted
+    for refused in ("", "-", ".", "-3.00", "1.234", "123456789"):
+        assert not re.search(price, refused), refused
+
+
+def test_a_cancel_request_declares_only_the_reasons_the_api_accepts(schema):
+    ref = schema["components"]["schemas"]["CancelRequest"]["properties"]["reason"]["$ref"]
+    enum = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
+    assert sorted(enum) == ["customer", "payment_failed", "provider"]

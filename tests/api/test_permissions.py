@@ -2,12 +2,15 @@
 
 import pytest
 
-from scheduling.models import Booking
+from scheduling.models import Booking, Provider
+from tests.api.conftest import client_for, grant
 from tests.api.test_bookings_api import URL, booking_body
-from tests.factories import BlockedTimeFactory, BookingFactory
+from tests.factories import BlockedTimeFactory, BookingFactory, UserFactory
 from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
+
+CUSTOMER = {"name": "Kiko", "email": "kiko@example.com"}
 
 
 @pytest.fixture
@@ -54,7 +57,7 @@ def test_staff_of_b_cannot_change_delete_or_act_on_as_objects(as_b, objects):
     p = objects["provider"].pk
     b = objects["booking"].pk
     assert as_b.patch(f"/api/v1/providers/{p}/", {"name": "Mine now"}, format="json").status_code == 404
-    assert as_b.delete(f"/api/v1/providers/{p}/").status_code == 404
+    assert as_b.delete(f"/api/v1/providers/{p}/").status_code == 403  # no staff may delete a provider
     assert as_b.delete(u["rule"]).status_code == 404
     assert as_b.delete(u["blocked-time"]).status_code == 404
     assert as_b.post(f"/api/v1/bookings/{b}/cancel/", {"reason": "provider"}, format="json").status_code == 404
@@ -82,7 +85,7 @@ def test_anonymous_users_read_active_providers_and_slots_only(anon, provider_a, 
     assert anon.get(f"/api/v1/providers/{provider_b.pk}/slots/").status_code == 404
     assert anon.get("/api/v1/bookings/").status_code == 401
     assert anon.post("/api/v1/providers/", {}, format="json").status_code == 401
-    assert anon.patch(f"/api/v1/providers/{provider_a.pk}/", {"name": "x"}, format="json").status_code == 404
+    assert anon.patch(f"/api/v1/providers/{provider_a.pk}/", {"name": "x"}, format="json").status_code == 401
 
 
 def test_staff_see_their_own_inactive_provider(as_b, provider_b):
@@ -92,9 +95,6 @@ def test_staff_see_their_own_inactive_provider(as_b, provider_b):
 
 
 def test_non_staff_users_cannot_create_providers(db):
-    from tests.api.conftest import client_for
-    from tests.factories import UserFactory
-
     customer_user = client_for(UserFactory(username="plain", is_staff=False))
     response = customer_user.post("/api/v1/providers/", {"name": "x"}, format="json")
     assert response.status_code == 403
@@ -173,3 +173,101 @@ def test_superusers_see_each_booking_with_its_own_details(as_root, as_b, provide
     book_carol(as_b, provider_b, CAROL_FOR_B, hour=11)
     listed = as_root.get(URL, {"customer_email": "CAROL@example.com"}).json()["results"]
     assert sorted(b["customer"]["name"] for b in listed) == ["C. Berg", "Carol Ames"]
+
+
+# --- model permissions: the same as the console's (issue 11) ------------------------------------
+
+
+@pytest.fixture
+def bare_staff(provider_a):
+    """Staff of provider A with no model permission at all (in no group)."""
+    user = UserFactory(username="bare-staff")
+    provider_a.staff.add(user)
+    return user
+
+
+@pytest.fixture
+def as_bare(bare_staff):
+    return client_for(bare_staff)
+
+
+NEW_PROVIDER = {"name": "New", "slug": "new", "timezone": "Europe/Paris"}
+
+
+def test_staff_without_add_provider_get_403_creating_a_provider(as_bare):
+    response = as_bare.post("/api/v1/providers/", NEW_PROVIDER, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert not Provider.objects.filter(slug="new").exists()
+
+
+def test_staff_with_add_provider_create_one(as_bare, bare_staff):
+    grant(bare_staff, "add_provider")
+    assert as_bare.post("/api/v1/providers/", NEW_PROVIDER, format="json").status_code == 201
+
+
+def test_change_provider_is_needed_to_patch_a_provider(as_bare, bare_staff, provider_a):
+    url = f"/api/v1/providers/{provider_a.pk}/"
+    assert as_bare.patch(url, {"name": "Renamed"}, format="json").status_code == 403
+    grant(bare_staff, "change_provider")
+    assert as_bare.patch(url, {"name": "Renamed"}, format="json").status_code == 200
+
+
+def test_delete_provider_is_needed_to_delete_a_provider(as_bare, bare_staff, provider_a):
+    url = f"/api/v1/providers/{provider_a.pk}/"
+    assert as_bare.delete(url).status_code == 403
+    assert Provider.objects.filter(pk=provider_a.pk).exists()
+    grant(bare_staff, "delete_provider")
+    assert as_bare.delete(url).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("name", "codename"),
+    [
+        ("rules", "view_availabilityrule"),
+        ("rule", "view_availabilityrule"),
+        ("blocked-times", "view_blockedtime"),
+        ("blocked-time", "view_blockedtime"),
+        ("booking", "view_booking"),
+    ],
+)
+def test_view_permission_is_needed_to_read(as_bare, bare_staff, objects, name, codename):
+    assert as_bare.get(urls(objects)[name]).status_code == 403
+    grant(bare_staff, codename)
+    assert as_bare.get(urls(objects)[name]).status_code == 200
+
+
+def test_add_and_change_booking_are_needed_to_book_and_to_act_on_bookings(as_bare, bare_staff, objects):
+    booking = objects["booking"]
+    body = {"provider": objects["provider"].pk, "start": future_slot().isoformat(), "customer": CUSTOMER}
+    cancel = f"/api/v1/bookings/{booking.pk}/cancel/"
+    assert as_bare.post("/api/v1/bookings/", body, format="json").status_code == 403
+    assert as_bare.post(cancel, {"reason": "provider"}, format="json").status_code == 403
+    grant(bare_staff, "add_booking", "change_booking")
+    assert as_bare.post("/api/v1/bookings/", body, format="json").status_code == 201
+    assert as_bare.post(cancel, {"reason": "provider"}, format="json").status_code == 200
+
+
+def test_provider_staff_do_over_the_api_what_the_console_lets_them(as_a, objects):
+    """The "Provider staff" group: change (not add or delete) providers; everything on rules and blocked
+    times; view, add and change (not delete) bookings."""
+    p = objects["provider"].pk
+    u = urls(objects)
+    assert as_a.post("/api/v1/providers/", NEW_PROVIDER, format="json").status_code == 403
+    assert as_a.patch(f"/api/v1/providers/{p}/", {"name": "Renamed"}, format="json").status_code == 200
+    rule = {"rrule": "FREQ=WEEKLY;BYDAY=MO", "starts_on": "2030-01-07", "start_time": "09:00", "end_time": "12:00"}
+    created = as_a.post(u["rules"], rule, format="json")
+    assert created.status_code == 201
+    rule_url = f"{u['rules']}{created.json()['id']}/"
+    assert as_a.patch(rule_url, {"label": "Mondays"}, format="json").status_code == 200
+    assert as_a.delete(rule_url).status_code == 204
+    assert as_a.delete(u["blocked-time"]).status_code == 204
+    body = {"provider": p, "start": future_slot().isoformat(), "customer": CUSTOMER}
+    booking = as_a.post("/api/v1/bookings/", body, format="json").json()["id"]
+    assert as_a.post(f"/api/v1/bookings/{booking}/cancel/", {"reason": "provider"}, format="json").status_code == 200
+    assert as_a.delete(f"/api/v1/providers/{p}/").status_code == 403
+
+
+def test_superusers_need_no_explicit_permission(as_root, objects):
+    assert as_root.post("/api/v1/providers/", NEW_PROVIDER, format="json").status_code == 201
+    assert as_root.delete(f"/api/v1/providers/{objects['provider'].pk}/").status_code == 200  # has a booking

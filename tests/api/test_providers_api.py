@@ -3,6 +3,7 @@ from datetime import date, timedelta
 import pytest
 
 from scheduling.models import AvailabilityRule, BlockedTime, Provider
+from tests.api.conftest import grant
 from tests.factories import BookingFactory, ProviderFactory
 from tests.scheduling.conftest import future_slot
 
@@ -14,6 +15,13 @@ PROVIDER = {
     "max_advance_days": 30, "requires_confirmation": True, "hold_minutes": 15, "reminder_lead_minutes": [1440, 60],
     "free_cancel_hours": 24, "late_cancel_fee": "10.00", "price": "50.00", "currency": "USD", "is_active": True,
 }  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _staff_a_may_also_add_and_delete_providers(staff_a):
+    """The "Provider staff" group may not; these tests are about the endpoints, the permission
+    matrix is tests/api/test_permissions.py."""
+    grant(staff_a, "add_provider", "delete_provider")
 
 
 def test_staff_create_a_provider_with_every_documented_field_and_manage_it(as_a, staff_a):
@@ -34,6 +42,15 @@ def test_create_with_a_fixed_offset_zone_is_a_400(as_a):
     response = as_a.post("/api/v1/providers/", {**PROVIDER, "timezone": "+05:00"}, format="json")
     assert response.status_code == 400
     assert "timezone" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("alias", ["US/Eastern", "Canada/Pacific"])
+def test_create_with_an_old_zone_alias_is_a_400_naming_it(as_a, alias):
+    response = as_a.post("/api/v1/providers/", {**PROVIDER, "timezone": alias}, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"]["timezone"] == [
+        f"Unknown time zone {alias!r}: use an IANA name such as Europe/Berlin."
+    ]
 
 
 def test_create_with_a_duplicate_slug_is_a_400(as_a, provider_a):
@@ -187,6 +204,12 @@ def test_slots_for_more_than_62_days_is_a_400(anon, provider_a):
 
 def test_slots_with_an_unknown_zone_is_a_400(anon, provider_a):
     response = anon.get(f"/api/v1/providers/{provider_a.pk}/slots/", {"tz": "Nowhere/Land"})
+    assert response.status_code == 400
+    assert "tz" in response.json()["fields"]
+
+
+def test_slots_in_an_old_zone_alias_is_a_400_naming_tz(anon, provider_a):
+    response = anon.get(f"/api/v1/providers/{provider_a.pk}/slots/", {"tz": "US/Eastern"})
     assert response.status_code == 400
     assert "tz" in response.json()["fields"]
 

@@ -1,16 +1,16 @@
 """Bookings: list, read, create (idempotent), and the lifecycle transitions."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scheduling import services
 from scheduling.api import access
 from scheduling.api.idempotency import idempotent
+from scheduling.api.permissions import model_permission
 from scheduling.api.schema import IDEMPOTENCY_KEY, errors
 from scheduling.api.serializers import (
     BookingCreateSerializer,
@@ -46,7 +46,7 @@ def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
 
 
 class BookingListApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [model_permission(Booking)]
 
     @extend_schema(
         parameters=[BookingFilterSerializer],
@@ -95,7 +95,7 @@ class BookingListApi(APIView):
 
 
 class BookingDetailApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [model_permission(Booking)]
 
     @extend_schema(responses={200: BookingSerializer, **errors()}, tags=["bookings"])
     def get(self, request, pk: int):
@@ -103,7 +103,7 @@ class BookingDetailApi(APIView):
 
 
 class _TransitionApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [model_permission(Booking, POST=("change",))]  # as the console's transition buttons
 
     def transition(self, booking: Booking, request) -> Booking:
         raise NotImplementedError
@@ -160,14 +160,14 @@ class BookingCancelApi(_TransitionApi):
 
 
 class BookingRescheduleApi(APIView):
-    permission_classes = [IsAuthenticated]
+    # The old booking changes state and a new one is made.
+    permission_classes = [model_permission(Booking, POST=("add", "change"))]
 
     @extend_schema(
         request=RescheduleSerializer,
         responses={201: BookingSerializer, **errors(400, 409)},
         tags=["bookings"],
         operation_id="bookings_reschedule",
-        parameters=[OpenApiParameter("pk", int, OpenApiParameter.PATH)],
     )
     def post(self, request, pk: int):
         booking = access.managed_booking(request.user, pk)

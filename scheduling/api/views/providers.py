@@ -6,8 +6,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -15,6 +14,8 @@ from rest_framework.views import APIView
 
 from scheduling import services
 from scheduling.api import access
+from scheduling.api.fields import YEAR_PATTERN
+from scheduling.api.permissions import PublicReadsMixin, model_permission
 from scheduling.api.renderers import FastJSONRenderer
 from scheduling.api.schema import errors
 from scheduling.api.serializers import (
@@ -24,11 +25,14 @@ from scheduling.api.serializers import (
     SlotsQuerySerializer,
     SlotsResponseSerializer,
 )
+from scheduling.models import AvailabilityRule, BlockedTime, Provider
 from scheduling.selectors import provider_slots
 
+DATE = {"type": "string", "format": "date", "pattern": YEAR_PATTERN}
 
-class ProviderListApi(APIView):
-    permission_classes = [AllowAny]
+
+class ProviderListApi(PublicReadsMixin, APIView):
+    permission_classes = [model_permission(Provider)]
 
     @extend_schema(responses={200: ProviderSerializer(many=True), **errors()}, tags=["providers"])
     def get(self, request):
@@ -37,18 +41,14 @@ class ProviderListApi(APIView):
 
     @extend_schema(request=ProviderSerializer, responses={201: ProviderSerializer, **errors(400)}, tags=["providers"])
     def post(self, request):
-        if not request.user.is_authenticated:
-            raise NotAuthenticated()
-        if not (request.user.is_staff or request.user.is_superuser):
-            raise PermissionDenied("Only staff can create providers.")
         data = ProviderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         provider = services.provider_create(staff=[request.user], **data.validated_data)
         return Response(ProviderSerializer(provider).data, status=status.HTTP_201_CREATED)
 
 
-class ProviderDetailApi(APIView):
-    permission_classes = [AllowAny]
+class ProviderDetailApi(PublicReadsMixin, APIView):
+    permission_classes = [model_permission(Provider)]
 
     @extend_schema(responses={200: ProviderSerializer, **errors()}, tags=["providers"])
     def get(self, request, pk: int):
@@ -74,13 +74,17 @@ class ProviderDetailApi(APIView):
         return Response(ProviderSerializer(provider).data)
 
 
-class ManagedProviderApi(APIView):
-    """Base for a provider's sub-resources: staff of that provider only, 404 for everyone else."""
+class RuleApi(APIView):
+    """A provider's rules: staff of that provider only (404 for everyone else), with the rule permissions."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [model_permission(AvailabilityRule)]
 
 
-class RuleListApi(ManagedProviderApi):
+class BlockedTimeApi(APIView):
+    permission_classes = [model_permission(BlockedTime)]
+
+
+class RuleListApi(RuleApi):
     @extend_schema(responses={200: AvailabilityRuleSerializer(many=True), **errors()}, tags=["availability rules"])
     def get(self, request, pk: int):
         provider = access.managed_provider(request.user, pk)
@@ -99,7 +103,7 @@ class RuleListApi(ManagedProviderApi):
         return Response(AvailabilityRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
-class RuleDetailApi(ManagedProviderApi):
+class RuleDetailApi(RuleApi):
     @extend_schema(responses={200: AvailabilityRuleSerializer, **errors()}, tags=["availability rules"])
     def get(self, request, pk: int, rule_id: int):
         return Response(AvailabilityRuleSerializer(access.managed_rule(request.user, pk, rule_id)).data)
@@ -122,7 +126,7 @@ class RuleDetailApi(ManagedProviderApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class BlockedTimeListApi(ManagedProviderApi):
+class BlockedTimeListApi(BlockedTimeApi):
     @extend_schema(responses={200: BlockedTimeSerializer(many=True), **errors()}, tags=["blocked times"])
     def get(self, request, pk: int):
         provider = access.managed_provider(request.user, pk)
@@ -139,7 +143,7 @@ class BlockedTimeListApi(ManagedProviderApi):
         return Response(BlockedTimeSerializer(blocked).data, status=status.HTTP_201_CREATED)
 
 
-class BlockedTimeDetailApi(ManagedProviderApi):
+class BlockedTimeDetailApi(BlockedTimeApi):
     @extend_schema(responses={200: BlockedTimeSerializer, **errors()}, tags=["blocked times"])
     def get(self, request, pk: int, blocked_id: int):
         return Response(BlockedTimeSerializer(access.managed_blocked_time(request.user, pk, blocked_id)).data)
@@ -158,9 +162,9 @@ class SlotsApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, description="First local date (YYYY-MM-DD) in `tz`; default today."),
+            OpenApiParameter("start", DATE, description="First local date (YYYY-MM-DD) in `tz`; default today."),
             OpenApiParameter(
-                "end", str, description="Last local date, inclusive; default start + 6 days. At most 62 days in all."
+                "end", DATE, description="Last local date, inclusive; default start + 6 days. At most 62 days in all."
             ),
             OpenApiParameter("tz", str, description="IANA zone the dates are in; default the provider's zone."),
         ],
