@@ -20,6 +20,7 @@ from scheduling.api.serializers import (
     CancelSerializer,
     RescheduleSerializer,
 )
+from scheduling.api.throttling import BookingPostThrottle
 from scheduling.errors import InvalidInput
 from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user, providers_for_user
@@ -47,6 +48,7 @@ def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
 
 class BookingListApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [BookingPostThrottle]
 
     @extend_schema(
         parameters=[BookingFilterSerializer],
@@ -161,6 +163,7 @@ class BookingCancelApi(_TransitionApi):
 
 class BookingRescheduleApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [BookingPostThrottle]
 
     @extend_schema(
         request=RescheduleSerializer,

@@ -10,7 +10,6 @@ from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from scheduling import services
@@ -24,6 +23,7 @@ from scheduling.api.serializers import (
     SlotsQuerySerializer,
     SlotsResponseSerializer,
 )
+from scheduling.api.throttling import SlotsThrottle
 from scheduling.selectors import provider_slots
 
 
@@ -153,7 +153,7 @@ class BlockedTimeDetailApi(ManagedProviderApi):
 class SlotsApi(APIView):
     permission_classes = [AllowAny]
     renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SlotsThrottle]
     throttle_scope = "slots"
 
     @extend_schema(
