@@ -27,7 +27,10 @@ def test_database_url() -> str:
 
 
 class Gunicorn:
-    def __init__(self, *, workers: int = 4) -> None:
+    """`gunicorn booking_site.wsgi` started from the repo root, so gunicorn.conf.py applies (as in
+    production); `env` overrides the environment (another database, Redis, an access log)."""
+
+    def __init__(self, *, workers: int = 4, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -37,6 +40,7 @@ class Gunicorn:
             "SECRET_KEY": "test-only-secret-key-for-the-live-server",
             "ALLOWED_HOSTS": "127.0.0.1",
             "DJANGO_SETTINGS_MODULE": "booking_site.settings",
+            **(env or {}),
         }
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "booking_site.wsgi", "--workers", str(workers),
