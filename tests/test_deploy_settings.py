@@ -22,9 +22,11 @@ PRODUCTION = {
 
 
 def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
+    # The Playwright tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production never does.
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
 
