@@ -5,10 +5,13 @@ an Http404 (404) raised outside a DRF view (middleware, Django's URL resolver), 
 exception (500). The API never answers in HTML.
 """
 
+import sys
+
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
+from booking_site.outage import is_database_down, unavailable_response
 from scheduling.api.views.fallback import json_error
 
 
@@ -32,5 +35,10 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # A database failure raised by a middleware (a session save, a lockout check) never reaches
+    # DatabaseUnavailableMiddleware.process_exception, which sees views' exceptions only; Django calls
+    # this handler inside its except block, so the exception is still at hand.
+    if is_database_down(sys.exc_info()[1]):
+        return unavailable_response(request)
     # 500.html is rendered without the request or the database, which may be what failed.
     return json_error(500) if _is_api(request) else defaults.server_error(request)

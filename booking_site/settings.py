@@ -46,12 +46,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "scheduling",
     "notifications",
     "waitlist",
 ]
 
 MIDDLEWARE = [
+    "booking_site.outage.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "booking_site.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "booking_site.urls"
@@ -92,6 +95,11 @@ if env_bool("DB_SERVER_SIDE_BINDING", True):
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out login is refused before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -112,6 +120,12 @@ CACHES = {
         "LOCATION": os.environ.get("CACHE_URL") or REDIS_URL.rsplit("/", 1)[0] + "/1",
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "booking"),
         "TIMEOUT": 300,
+        # A Redis that is down or hung must cost a request milliseconds, not seconds: the throttles
+        # that use the cache fail open (booking_site.throttling).
+        "OPTIONS": {
+            "socket_connect_timeout": float(os.environ.get("CACHE_SOCKET_TIMEOUT", "0.25")),
+            "socket_timeout": float(os.environ.get("CACHE_SOCKET_TIMEOUT", "0.25")),
+        },
     }
 }
 
@@ -121,6 +135,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish (the outbox kick after a booking commits) gives up fast when the broker is down: without
+# these, kombu retries the connection for about 6 s inside the customer's request. A lost kick costs
+# nothing but delay: the outbox sweep sends the rows. `max_retries` applies to publishing; the
+# worker's own reconnect loop follows broker_connection_max_retries.
+BROKER_PUBLISH_TIMEOUT = float(os.environ.get("BROKER_PUBLISH_TIMEOUT", "0.5"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_PUBLISH_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 0,
+    "socket_connect_timeout": BROKER_PUBLISH_TIMEOUT,
+    "socket_timeout": BROKER_PUBLISH_TIMEOUT,
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "bookings@localhost")
@@ -164,9 +189,37 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["scheduling.api.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "scheduling.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"slots": os.environ.get("SLOTS_THROTTLE_RATE", "300/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "slots": os.environ.get("SLOTS_THROTTLE_RATE", "300/min"),
+        # Booking POSTs (create, reschedule) per authenticated user.
+        "booking_post": os.environ.get("BOOKING_POST_USER_THROTTLE_RATE", "120/min"),
+        # Failed token authentications per client IP; past it every token request from there gets 429.
+        "token_failures": os.environ.get("TOKEN_FAILURE_THROTTLE_RATE", "20/min"),
+    },
     "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
+
+# Production behind a TLS-terminating proxy (README "Production settings"). The defaults suit
+# `make run` over plain HTTP; `check --deploy` passes once these are set.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Only behind a proxy that sets (and strips from clients) this header, e.g. "HTTP_X_FORWARDED_PROTO=https".
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = tuple(os.environ["SECURE_PROXY_SSL_HEADER"].split("=", 1))
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+# Admin login lockout (django-axes): AXES_FAILURE_LIMIT failures for one username from one IP lock
+# that pair out for AXES_COOLOFF_HOURS.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes_locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "booking_site.login_lockout.axes_client_ip"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Booking platform API",

@@ -30,6 +30,11 @@ the channel accepted but that was never recorded:
   most **one message per dead or frozen process** (the one in flight); the rest of its claimed batch was
   either recorded already or never sent, and is sent once after the lease. The copy goes out when the
   lease ends, at most 300 s after the claim.
+- A "sent" UPDATE that fails because the database is unreachable (an outage, a restart, a failover)
+  right after the send. The write is retried on a fresh connection for about 7.5 s
+  (`RECORD_RETRY_DELAYS`, inside the lease's margin) before it is given up; only an outage longer
+  than that leaves the row claimed, and it is sent again when the lease ends: at most **one copy per
+  row whose send completed in that window** (one row per dispatcher, since sends are sequential).
 - A send whose acceptance was lost on the way back (SMTP or HTTP timeout, a reset after the provider
   accepted): it is recorded as a transient failure and retried, so one extra copy per such ambiguous
   failure, bounded by the attempt limit.
@@ -47,7 +52,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, models, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -56,6 +61,9 @@ from notifications.channels import OutgoingMessage, SendError, Senders
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+# Pauses between attempts to record a send that went out while the database is unreachable; their
+# sum (7.5 s) stays under send_budget()'s margin, so the retries end before the lease does.
+RECORD_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 3.75)
 
 # (status, reason) for a row that must be closed instead of sent; None to send it.
 Triage = Callable[[models.Model, datetime], tuple[str, str] | None]
@@ -171,9 +179,42 @@ def _send_and_record(model, row, *, senders: Senders, render: Render, result: Ba
         logger.exception("%s %s: unexpected error while sending", model.__name__, row.pk)
         _record_failure(model, row, error=f"{type(exc).__name__}: {exc}", permanent=False, result=result)
     else:
-        _record(
-            model, row, result, status="sent", sent_at=timezone.now(), last_error="", provider_message_id=provider_id
-        )
+        _record_sent(model, row, result=result, provider_message_id=provider_id)
+
+
+def _record_sent(model, row, *, result: BatchResult, provider_message_id: str) -> None:
+    """Record a send the channel accepted, retrying on a fresh connection while the database is
+    unreachable: every failed attempt here is a message that would go out twice."""
+    for delay in (*RECORD_RETRY_DELAYS, None):
+        try:
+            _record(
+                model,
+                row,
+                result,
+                status="sent",
+                sent_at=timezone.now(),
+                last_error="",
+                provider_message_id=provider_message_id,
+            )
+            return
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                raise
+            logger.warning("%s %s: sent, but recording it failed; retrying in %.2fs", model.__name__, row.pk, delay)
+            time.sleep(delay)
+            # A broken connection stays broken: drop it so the next attempt opens a new one.
+            _discard_broken_connection()
+
+
+def _discard_broken_connection() -> None:
+    if connection.in_atomic_block:
+        return
+    try:
+        usable = connection.connection is not None and connection.is_usable()
+    except DatabaseError:
+        usable = False
+    if not usable:
+        connection.close()
 
 
 def _record_failure(model, row, *, error: str, permanent: bool, result: BatchResult) -> None:

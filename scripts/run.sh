@@ -125,8 +125,9 @@ start() {
   echo $! >"$RUN_DIR/$name.pid"
   log "Started $name (pid $!, log .local/run/$name.log)"
 }
-start gunicorn "$BIN/gunicorn" booking_site.wsgi --bind "127.0.0.1:$PORT" --workers "$WEB_CONCURRENCY" \
-  --access-logfile "$RUN_DIR/gunicorn-access.log" --logger-class booking_site.log_redaction.RedactingLogger
+# gunicorn.conf.py (read from the repo root) holds the rest, the token-redacting access logger included.
+start gunicorn env PORT="$PORT" WEB_CONCURRENCY="$WEB_CONCURRENCY" \
+  GUNICORN_ACCESS_LOG="$RUN_DIR/gunicorn-access.log" "$BIN/gunicorn" booking_site.wsgi
 worker_args=()
 [ -n "${CELERY_CONCURRENCY:-}" ] && worker_args=(--concurrency "$CELERY_CONCURRENCY")
 start worker "$BIN/celery" -A booking_site worker -l info "${worker_args[@]+"${worker_args[@]}"}"

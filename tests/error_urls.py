@@ -1,6 +1,7 @@
 """The site's URLs plus views that raise what Django's error handlers answer (tests only)."""
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.db import OperationalError
 from django.http import Http404
 from django.urls import path
 
@@ -20,6 +21,7 @@ _RAISING = {
     "permission-denied": PermissionDenied(),
     "not-found": Http404(),
     "crash": RuntimeError("A bug."),
+    "database-down": OperationalError("connection refused"),
 }
 
 urlpatterns = [

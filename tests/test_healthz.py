@@ -1,4 +1,4 @@
-"""/healthz: 200 when PostgreSQL and the broker answer, 503 naming whichever does not."""
+"""/healthz: 200 when PostgreSQL, the broker and the cache answer, 503 naming whichever does not."""
 
 import pytest
 from django.db import OperationalError
@@ -16,6 +16,7 @@ def test_healthz_ok_when_database_and_broker_are_up(client):
     assert body["status"] == "ok"
     assert body["database"] == {"ok": True, "detail": "ok"}
     assert body["broker"] == {"ok": True, "detail": "ok"}
+    assert body["cache"] == {"ok": True, "detail": "ok"}
 
 
 @pytest.mark.django_db
@@ -30,6 +31,20 @@ def test_healthz_503_when_broker_is_down(client, settings):
     assert body["database"]["ok"] is True
     assert body["broker"]["ok"] is False
     assert "ConnectionError" in body["broker"]["detail"]
+
+
+@pytest.mark.django_db
+def test_healthz_503_naming_the_cache_when_it_is_down(client, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["database"]["ok"], body["broker"]["ok"], body["cache"]["ok"]) == (True, True, False)
+    assert "ConnectionError" in body["cache"]["detail"]
 
 
 class _DownConnection:

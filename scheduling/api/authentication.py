@@ -9,6 +9,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from booking_site.sql import column_list, raw_first
+from scheduling.api.throttling import TokenFailureThrottle
 
 
 class UserTokenAuthentication(TokenAuthentication):
@@ -17,7 +18,21 @@ class UserTokenAuthentication(TokenAuthentication):
     DRF runs `Token.objects.select_related("user").get(key=...)`; compiling that ORM join cost
     more CPU than PostgreSQL spent answering it. The token row itself is not needed afterwards, so
     `request.auth` is an unsaved Token carrying the key and the user.
+
+    Failed attempts are counted per client IP (TokenFailureThrottle): past the limit a request
+    presenting any token gets 429 with Retry-After, so tokens cannot be guessed by brute force.
     """
+
+    def authenticate(self, request):
+        if not request.META.get("HTTP_AUTHORIZATION"):
+            return None
+        throttle = TokenFailureThrottle()
+        throttle.check(request)
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            throttle.record_failure(request)
+            raise
 
     def authenticate_credentials(self, key):
         user = raw_first(get_user_model(), _user_by_token_sql(), [key])

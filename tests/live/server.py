@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +28,10 @@ def test_database_url() -> str:
 
 
 class Gunicorn:
-    def __init__(self, *, workers: int = 4) -> None:
+    """`gunicorn booking_site.wsgi` started from the repo root, so gunicorn.conf.py applies (as in
+    production); `env` overrides the environment (another database, Redis, an access log)."""
+
+    def __init__(self, *, workers: int = 4, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -37,11 +41,15 @@ class Gunicorn:
             "SECRET_KEY": "test-only-secret-key-for-the-live-server",
             "ALLOWED_HOSTS": "127.0.0.1",
             "DJANGO_SETTINGS_MODULE": "booking_site.settings",
+            **(env or {}),
         }
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a worker that logs more than
+        # the pipe holds (tracebacks during an outage) would block on its next write.
+        self.output = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "booking_site.wsgi", "--workers", str(workers),
              "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stdout=self.output, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self._wait_until_up()
 
@@ -49,7 +57,7 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.process.stdout.read().decode(errors='replace')}")
+                raise RuntimeError(f"gunicorn exited: {self.read_output()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
                     return
@@ -68,6 +76,26 @@ class Gunicorn:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def request_with_headers(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+        """(status, JSON body or None, response headers); HTML answers have no JSON body."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            response = urllib.request.urlopen(request, timeout=60)
+        except urllib.error.HTTPError as error:
+            response = error
+        with response:
+            raw, status, got = response.read(), response.status, dict(response.headers)
+        is_json = got.get("Content-Type", "").startswith("application/json")
+        return status, json.loads(raw or b"null") if is_json else None, got
+
+    def read_output(self) -> str:
+        self.output.seek(0)
+        return self.output.read().decode(errors="replace")
 
     def stop(self) -> None:
         self.process.terminate()

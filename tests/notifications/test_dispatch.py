@@ -4,6 +4,7 @@ after a lost claim, caught up after downtime, and never crashed by one bad row."
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from notifications import dispatch, services
@@ -224,3 +225,26 @@ def test_retry_failed_puts_failed_rows_back_in_the_queue(mailoutbox):
 
     assert services.reminders_retry_failed(ids=[r.pk for r in reminders]) == 1  # not the one already started
     assert services.reminders_dispatch().sent == 1
+
+
+def _fail_first_sent_write(execute, sql, params, many, context):
+    """The database goes away for one statement: the first UPDATE that records a send."""
+    if sql.startswith("UPDATE") and "sent" in (params or ()) and not _fail_first_sent_write.done:
+        _fail_first_sent_write.done = True
+        raise OperationalError("server closed the connection unexpectedly")
+    return execute(sql, params, many, context)
+
+
+@pytest.mark.django_db(transaction=True)  # as in a worker: the record UPDATEs autocommit
+def test_a_sent_write_that_fails_during_a_database_blip_is_retried_not_sent_again(mailoutbox, settings):
+    [reminder] = due_reminders(1)
+    _fail_first_sent_write.done = False
+
+    with connection.execute_wrapper(_fail_first_sent_write):
+        result = services.reminders_dispatch()
+
+    assert _fail_first_sent_write.done
+    assert (result.sent, result.lost) == (1, 0)
+    reminder.refresh_from_db()
+    assert reminder.status == Reminder.Status.SENT and reminder.claimed_at is None
+    assert len(mailoutbox) == 1

@@ -20,6 +20,7 @@ from scheduling.api.serializers import (
     CancelSerializer,
     RescheduleSerializer,
 )
+from scheduling.api.throttling import BookingPostThrottle
 from scheduling.errors import InvalidInput
 from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user, providers_for_user
@@ -47,6 +48,7 @@ def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
 
 class BookingListApi(APIView):
     permission_classes = [model_permission(Booking)]
+    throttle_classes = [BookingPostThrottle]
 
     @extend_schema(
         parameters=[BookingFilterSerializer],
@@ -162,6 +164,7 @@ class BookingCancelApi(_TransitionApi):
 class BookingRescheduleApi(APIView):
     # The old booking changes state and a new one is made.
     permission_classes = [model_permission(Booking, POST=("add", "change"))]
+    throttle_classes = [BookingPostThrottle]
 
     @extend_schema(
         request=RescheduleSerializer,

@@ -9,7 +9,6 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from scheduling import services
@@ -25,6 +24,7 @@ from scheduling.api.serializers import (
     SlotsQuerySerializer,
     SlotsResponseSerializer,
 )
+from scheduling.api.throttling import SlotsThrottle
 from scheduling.models import AvailabilityRule, BlockedTime, Provider
 from scheduling.selectors import provider_slots
 
@@ -157,7 +157,7 @@ class BlockedTimeDetailApi(BlockedTimeApi):
 class SlotsApi(APIView):
     permission_classes = [AllowAny]
     renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SlotsThrottle]
     throttle_scope = "slots"
 
     @extend_schema(

@@ -1,0 +1,89 @@
+"""API throttles. Their counters live in the shared Redis cache; when it is down they let requests through.
+
+Refusing every request because the cache is unreachable would turn a Redis outage into an API
+outage; a throttle that fails open only loses its limit for that time, and says so in the log.
+The cache's short socket timeouts (settings.CACHES) keep a down Redis from costing more than
+milliseconds.
+"""
+
+import logging
+
+from django.core.cache import cache
+from redis.exceptions import RedisError
+from rest_framework import exceptions
+from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+CACHE_DOWN = (RedisError, OSError)
+
+
+class FailOpenMixin:
+    def get_rate(self):
+        # DRF binds the rates at import; read them per request so a changed setting applies.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except CACHE_DOWN:
+            logger.warning("%s: cache unavailable; letting the request through", type(self).__name__, exc_info=True)
+            return True
+
+
+class SlotsThrottle(FailOpenMixin, ScopedRateThrottle):
+    """Per client IP (or user), scope `slots`."""
+
+
+class BookingPostThrottle(FailOpenMixin, SimpleRateThrottle):
+    """Booking POSTs (create, reschedule) per authenticated user; other methods are not counted."""
+
+    scope = "booking_post"
+
+    def allow_request(self, request, view):
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class TokenFailureThrottle(FailOpenMixin, SimpleRateThrottle):
+    """Failed token authentications per client IP (scope `token_failures`).
+
+    Only failures are counted (`record_failure`); once a client IP is over the limit, every request
+    from it that presents a token is refused with 429 before the token is looked up, so guessing
+    cannot go on and a correct guess is not confirmed either. Requests without a token are not
+    affected.
+    """
+
+    scope = "token_failures"
+
+    def get_cache_key(self, request, view=None):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def check(self, request) -> None:
+        """Raise Throttled while this client IP is over its failure limit."""
+        try:
+            self.key = self.get_cache_key(request)
+            self.history = cache.get(self.key, [])
+        except CACHE_DOWN:
+            logger.warning("Token failure throttle: cache unavailable; not limiting", exc_info=True)
+            return
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            raise exceptions.Throttled(wait=self.wait())
+
+    def record_failure(self, request) -> None:
+        try:
+            key = self.get_cache_key(request)
+            now = self.timer()
+            history = [t for t in cache.get(key, []) if t > now - self.duration]
+            cache.set(key, [now, *history][: self.num_requests], self.duration)
+        except CACHE_DOWN:
+            logger.warning("Token failure throttle: cache unavailable; failure not counted", exc_info=True)
