@@ -66,16 +66,9 @@ class Gunicorn:
         raise RuntimeError("gunicorn did not answer /healthz in time")
 
     def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        """(status, JSON body); see request_with_headers."""
+        status, payload, _ = self.request_with_headers(method, path, body, headers)
+        return status, payload
 
     def request_with_headers(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
         """(status, JSON body or None, response headers); HTML answers have no JSON body."""
