@@ -1,4 +1,4 @@
-"""Benchmark the reminder dispatch (DESIGN §5): 10,000 due reminders drained by 2 Celery worker processes.
+"""Benchmark the reminder dispatch (docs/architecture.md §5): 10,000 due reminders drained by 2 Celery worker processes.
 
     .venv/bin/python bench/reminders.py [--reminders 10000] [--workers 2] [--batch-size 100]
 

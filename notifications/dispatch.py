@@ -1,4 +1,4 @@
-"""Claim, send, record: the delivery loop shared by reminders and the outbox (DESIGN §5).
+"""Claim, send, record: the delivery loop shared by reminders and the outbox (docs/architecture.md §5).
 
 One batch:
 1. **Claim**, in one short transaction: `SELECT id ... FOR UPDATE SKIP LOCKED` on due rows (waiting

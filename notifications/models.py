@@ -1,4 +1,4 @@
-"""Reminders and the notification outbox (DESIGN §1, §5).
+"""Reminders and the notification outbox (docs/architecture.md §1, §5).
 
 Both tables are ledgers as much as queues: a row is written in the same transaction as the booking
 change that causes it, a worker claims it, sends it once, and records what happened on the row.

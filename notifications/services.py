@@ -1,4 +1,4 @@
-"""Writes of the notifications domain (DESIGN §5).
+"""Writes of the notifications domain (docs/architecture.md §5).
 
 The `booking_*` hooks are called by scheduling.services inside the booking's transaction, with the
 booking row locked (SELECT ... FOR UPDATE) by the caller: the reminder and outbox rows commit or roll

@@ -1,4 +1,4 @@
-"""Scheduling domain: providers, their availability, customers and bookings (DESIGN §1–§2)."""
+"""Scheduling domain: providers, their availability, customers and bookings (docs/architecture.md §1–§2)."""
 
 import secrets
 from datetime import timedelta
@@ -87,7 +87,7 @@ class Provider(models.Model):
 
 
 class AvailabilityRule(models.Model):
-    """A recurring window in the provider's wall-clock time (DESIGN §1)."""
+    """A recurring window in the provider's wall-clock time (docs/architecture.md §1)."""
 
     class Kind(models.TextChoices):
         OPEN = "open", "Open"

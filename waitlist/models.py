@@ -1,1 +1,1 @@
-# WaitlistEntry arrives with the waitlist issue; see DESIGN §1.
+# WaitlistEntry arrives with the waitlist issue; see docs/architecture.md §1.

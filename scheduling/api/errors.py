@@ -1,4 +1,4 @@
-"""One exception handler for the whole API: every error is JSON `{"code", "detail", ...}` (DESIGN §6)."""
+"""One exception handler for the whole API: every error is JSON `{"code", "detail", ...}` (docs/architecture.md §6)."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on POST: a retry replays the first response and creates nothing (DESIGN §6).
+"""`Idempotency-Key` on POST: a retry replays the first response and creates nothing (docs/architecture.md §6).
 
 The record row and the booking commit in one transaction. A concurrent request with the same key
 blocks on the unique index until the first one commits, then replays its response; if the first

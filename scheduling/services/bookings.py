@@ -1,4 +1,4 @@
-"""Booking lifecycle services (DESIGN §4).
+"""Booking lifecycle services (docs/architecture.md §4).
 
 Lock order, everywhere: the provider row first, then booking rows. `booking_create` and
 `booking_reschedule` take the provider lock; the other transitions lock only the booking row, so no

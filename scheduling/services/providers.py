@@ -95,7 +95,7 @@ def blocked_time_create(
     reason: str = BlockedTime.Reason.PERSONAL,
     note: str = "",
 ) -> BlockedTime:
-    """Block a span. Existing bookings inside it are left alone (DESIGN §1)."""
+    """Block a span. Existing bookings inside it are left alone (docs/architecture.md §1)."""
     blocked = BlockedTime(
         provider=provider,
         start_at=require_aware(start_at, field="start_at"),

@@ -1,4 +1,4 @@
-"""The database, not the application, forbids overlapping live bookings (DESIGN §2).
+"""The database, not the application, forbids overlapping live bookings (docs/architecture.md §2).
 
 These tests write rows straight through the ORM, bypassing the services, to prove the constraints
 hold on their own.

@@ -1,4 +1,4 @@
-"""Every legal and every illegal booking transition, through the services (DESIGN §2.3)."""
+"""Every legal and every illegal booking transition, through the services (docs/architecture.md §2, invariant 3)."""
 
 from datetime import timedelta
 
