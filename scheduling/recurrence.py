@@ -56,6 +56,7 @@ class Recurrence:
     until: int | None
     wkst: int
     bysetpos: tuple[int, ...] | None
+    months: frozenset[int] | None  # BYMONTH: other months hold no day, so they are skipped unevaluated
     # What `_period_days` needs to list one period's (YEARLY, MONTHLY) or one month's (WEEKLY, DAILY) days.
     period_freq: int
     period_parts: tuple
@@ -107,12 +108,12 @@ def compile_rule(text: str, starts_on: date) -> Recurrence:
         period_freq, parts = parsed._freq, dict(original, bysetpos=bysetpos)
     else:
         # DAILY and WEEKLY apply their filters day by day (an ordinal like 1MO means any Monday), so a
-        # month's matching days can be listed with MONTHLY; BYSETPOS is applied per period below.
-        period_freq, parts = MONTHLY, dict(original)
+        # year's matching days can be listed with YEARLY; BYSETPOS is applied per period below.
+        period_freq, parts = YEARLY, dict(original)
         if parsed._byweekday:
             parts["byweekday"] = tuple(sorted(parsed._byweekday))
         if not any(parts.get(name) for name in _DAY_FILTERS):
-            parts["bymonthday"] = tuple(range(1, 32))  # matches every day; stops MONTHLY's default
+            parts["bymonthday"] = tuple(range(1, 32))  # matches every day; stops YEARLY's defaults
     return Recurrence(
         freq=parsed._freq,
         interval=parsed._interval,
@@ -121,6 +122,7 @@ def compile_rule(text: str, starts_on: date) -> Recurrence:
         until=parsed._until.toordinal() if parsed._until is not None else None,
         wkst=parsed._wkst,
         bysetpos=tuple(bysetpos) if bysetpos else None,
+        months=frozenset(parsed._bymonth) if parsed._bymonth else None,
         period_freq=period_freq,
         period_parts=tuple(sorted((k, v) for k, v in parts.items() if v is not None)),
     )
@@ -179,8 +181,9 @@ def _iter_ordinals(rule: Recurrence, lo: int, hi: int) -> Iterator[int]:
         month = lo_month + (start_month - lo_month) % n
         while month <= hi_month:
             year, month0 = divmod(month, 12)
-            days = _period_days(MONTHLY, rule.period_parts, rule.wkst, year, month0 + 1)
-            yield from (o for o in days if lo <= o <= hi)
+            if rule.months is None or month0 + 1 in rule.months:
+                days = _period_days(MONTHLY, rule.period_parts, rule.wkst, year, month0 + 1)
+                yield from (o for o in days if lo <= o <= hi)
             month += n
     elif rule.freq == WEEKLY:
         # dateutil's first week runs from DTSTART to the day before the next WKST; later ones are whole
@@ -201,12 +204,9 @@ def _iter_ordinals(rule: Recurrence, lo: int, hi: int) -> Iterator[int]:
 
 
 def _matching_days(rule: Recurrence, lo: int, hi: int) -> Iterator[int]:
-    """Days in [lo, hi] that pass a DAILY or WEEKLY rule's filters, month by month."""
-    month, last_month = _month_index(date.fromordinal(lo)), _month_index(date.fromordinal(hi))
-    while month <= last_month:
-        year, month0 = divmod(month, 12)
-        yield from (o for o in _period_days(MONTHLY, rule.period_parts, rule.wkst, year, month0 + 1) if lo <= o <= hi)
-        month += 1
+    """Days in [lo, hi] that pass a DAILY or WEEKLY rule's filters, a year at a time."""
+    for year in range(date.fromordinal(lo).year, date.fromordinal(hi).year + 1):
+        yield from (o for o in _period_days(YEARLY, rule.period_parts, rule.wkst, year, 1) if lo <= o <= hi)
 
 
 @lru_cache(maxsize=4096)
