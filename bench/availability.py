@@ -1,10 +1,14 @@
-"""Benchmark `provider_slots` (DESIGN §3) against a throwaway database.
+"""Benchmark `provider_slots` (docs/architecture.md §3) against a throwaway database.
 
     .venv/bin/python bench/availability.py [--reps 200]
 
 Creates the database `booking_bench` on the cluster that DATABASE_URL (or the local default) points at,
 migrates it and reseeds it on every run, so dev data is never touched. Prints figures next to the
 targets; it asserts nothing about timing and exits 0.
+
+Then the cost of a rule's age: a 30-day expansion of a daily rule starting today, 10 and 100 years ago
+(first use and warm), and the process's memory after expanding 1,000 such century-old rules. Target: the
+100-year-old rule within 1.5x of the new one.
 
 Scenario: one provider in America/New_York with five rules (weekdays 09:00-17:00, Tuesdays 10:00-14:00,
 the first Saturday of each month 10:00-14:00, a closed lunch break, a closed holiday), 200 live bookings
@@ -25,6 +29,7 @@ import time as clock
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -177,6 +182,51 @@ def queries_per_call(call: Callable[[], object]) -> int:
     return len(ctx.captured_queries)
 
 
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux), in MB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def rule_age_costs(*, today: date, reps: int) -> None:
+    """Print what a rule's age costs a 30-day request, on first use and warm, and the memory 1,000
+    century-old rules leave behind."""
+    from scheduling import availability
+
+    last = today + timedelta(days=DAYS - 1)
+
+    def rule(starts_on: date) -> availability.RuleSpec:
+        return availability.RuleSpec(availability.OPEN, "FREQ=DAILY", starts_on, None, time(9), time(17))
+
+    print()
+    print(f"  Rule age, FREQ=DAILY expanded over {first_and_last(today, last)} ({DAYS} days), engine only:")
+    print(f"  {'starts_on':>12} {'first use':>11} {'warm':>9}")
+    warm_costs = {}
+    for years in (0, 10, 100):
+        start = today.replace(year=today.year - years)
+        # First use: a rule this process has not seen (a distinct start day each time, same age).
+        fresh = [rule(start - timedelta(days=n)) for n in range(1, 51)]
+        first_use = []
+        for spec in fresh:
+            started = clock.perf_counter()
+            availability.rule_dates(spec, today, last)
+            first_use.append((clock.perf_counter() - started) * 1000)
+        warm, _ = timed(partial(availability.rule_dates, rule(start), today, last), reps=reps)
+        warm_costs[years] = warm
+        print(f"  {start.isoformat():>12} {statistics.median(first_use):9.3f}ms {warm:7.3f}ms")
+    ratio = warm_costs[100] / warm_costs[0]
+    print(f"  100-year-old rule / new rule (warm): {ratio:.2f}x   target <= 1.5x: {verdict_mark(ratio <= 1.5)}")
+    before = rss_mb()
+    century = today.replace(year=today.year - 100)
+    for n in range(1000):
+        availability.rule_dates(rule(century + timedelta(days=n)), today, last)
+    print(f"  Memory: {before:.0f} MB before, {rss_mb():.0f} MB after 1,000 rules starting about 100 years ago")
+
+
+def first_and_last(first: date, last: date) -> str:
+    return f"{first.isoformat()}..{last.isoformat()}"
+
+
 def verdict_mark(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -269,6 +319,7 @@ def main() -> int:
         f"  {'engine only (no DB), 1 day':34} {engine_day_median:7.2f}ms {engine_day_p95:7.2f}ms {0:>8} "
         f"{len(day_slots):>6}   (for reference)"
     )
+    rule_age_costs(today=today, reps=args.reps)
     return 0
 
 

@@ -220,6 +220,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes_locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "booking_site.login_lockout.axes_client_ip"
+# No "AXES: BEGIN" banner on every manage.py command and process start; lockouts are still logged as warnings.
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Booking platform API",

@@ -1,4 +1,4 @@
-"""The availability engine: pure computation, no database access (DESIGN §3).
+"""The availability engine: pure computation, no database access (docs/architecture.md §3).
 
 Everything here works on plain values: a `ProviderSpec`, `RuleSpec`s, and sorted lists of UTC
 intervals. The selector in `scheduling.selectors` loads those in a few queries and calls in.
@@ -15,6 +15,7 @@ Time handling, on purpose:
 from __future__ import annotations
 
 import enum
+import logging
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from scheduling.recurrence import Recurrence, RuleRefused, compile_rule, occurrences
+
+logger = logging.getLogger(__name__)
 
 Interval = tuple[datetime, datetime]
 
@@ -96,23 +99,31 @@ def local_dates_window(first: date, last: date, tz: ZoneInfo) -> Interval:
     return local_to_utc(first, time(0), tz), local_to_utc(last + timedelta(days=1), time(0), tz)
 
 
-@lru_cache(maxsize=2048)
-def _compiled_rule(text: str, starts_on: date) -> rrule:
-    # cache=True lets repeated expansions over the same rule reuse earlier occurrences.
-    return rrulestr(text, dtstart=datetime.combine(starts_on, time(0)), cache=True)
+@lru_cache(maxsize=1024)
+def _servable_rule(text: str, starts_on: date) -> Recurrence | None:
+    """The parsed rule, or None for one the engine refuses to expand (logged once per process).
+
+    Validation refuses these on the way in; this covers rules stored before it did (an INTERVAL=0 rule
+    would otherwise hang the worker), so the provider's other rules still answer.
+    """
+    try:
+        return compile_rule(text, starts_on)
+    except RuleRefused as exc:
+        logger.warning("Skipping availability rule %r starting %s: %s", text, starts_on, exc)
+        return None
 
 
 def rule_dates(rule: RuleSpec, first: date, last: date) -> list[date]:
-    """The local dates in [first, last] on which `rule` occurs."""
+    """The local dates in [first, last] on which `rule` occurs; costs the window, not the rule's age."""
     if rule.ends_on is not None and rule.ends_on < first:
         return []
     if rule.starts_on > last:
         return []
+    compiled = _servable_rule(rule.rrule, rule.starts_on)
+    if compiled is None:
+        return []
     upto = last if rule.ends_on is None else min(last, rule.ends_on)
-    occurrences = _compiled_rule(rule.rrule, rule.starts_on).between(
-        datetime.combine(first, time(0)), datetime.combine(upto, time(0)), inc=True
-    )
-    return [o.date() for o in occurrences]
+    return occurrences(compiled, first, upto)
 
 
 def rule_windows(rule: RuleSpec, first: date, last: date, tz: ZoneInfo) -> list[Interval]:
@@ -205,17 +216,19 @@ def slots_between(
     `busy` are live bookings' buffered spans; `blocked` are blocked times. With `now` None, notice
     and horizon are not applied (the grid check for an existing booking uses that).
     """
-    opened, closed = open_time(spec, rules, window)
-    free = subtract(subtract(merge(opened), closed), merge(blocked))
-    free_starts = [s for s, _ in free]
-    busy_merged = merge(busy)
-    busy_starts = [s for s, _ in busy_merged]
-
     lowest, highest = window
     if now is not None:
         lowest = max(lowest, now + timedelta(minutes=spec.min_notice_minutes))
         horizon = now + timedelta(days=spec.max_advance_days)
         highest = min(highest, horizon + timedelta(microseconds=1))
+    if lowest >= highest:
+        return []
+    # Only what can hold a slot is expanded: a window asked for past the horizon costs nothing.
+    opened, closed = open_time(spec, rules, (lowest, highest))
+    free = subtract(subtract(merge(opened), closed), merge(blocked))
+    free_starts = [s for s, _ in free]
+    busy_merged = merge(busy)
+    busy_starts = [s for s, _ in busy_merged]
 
     length, step = spec.slot_length, timedelta(minutes=spec.step_minutes)
     # A slot starting at s keeps [s - reach_before, s + reach_after) busy (`ProviderSpec.padded`).

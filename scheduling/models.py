@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from timezone_field import TimeZoneField
 
-from scheduling.validators import validate_rrule
+from scheduling.validators import validate_rrule, validate_rule_occurs, validate_rule_start
 
 
 def default_reminder_leads() -> list[int]:
@@ -115,10 +115,20 @@ class AvailabilityRule(models.Model):
         return f"{self.get_kind_display()} {self.rrule} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
 
     def clean(self) -> None:
+        errors = {}
+        if self.starts_on:
+            try:
+                validate_rule_start(self.starts_on)
+            except ValidationError as exc:
+                errors["starts_on"] = exc.messages
         try:
-            validate_rrule(self.rrule, starts_on=self.starts_on)
+            validate_rrule(self.rrule, starts_on=self.starts_on if not errors else None)
+            if self.starts_on and not errors:
+                validate_rule_occurs(self.rrule, starts_on=self.starts_on)
         except ValidationError as exc:
-            raise ValidationError({"rrule": exc.messages}) from exc
+            errors["rrule"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": "The last date cannot be before the first date."})
 

@@ -217,6 +217,31 @@ def test_rule_admin_rejects_an_unparseable_rrule(as_superuser, provider_a):
     assert "Not a valid RFC 5545 recurrence rule" in response.content.decode()
 
 
+def test_rule_admin_refuses_interval_zero_and_a_first_date_before_1900_under_their_fields(as_superuser, provider_a):
+    response = as_superuser.post(
+        "/admin/scheduling/availabilityrule/add/",
+        {
+            "provider": provider_a.pk, "kind": "open", "rrule": "FREQ=DAILY;INTERVAL=0",
+            "starts_on": "1899-12-31", "start_time": "09:00", "end_time": "17:00",
+        },
+    )  # fmt: skip
+    errors = response.context["adminform"].form.errors
+    assert errors["rrule"] == ["INTERVAL must be 1 or more."]
+    assert errors["starts_on"] == ["The first date must lie between 1900-01-01 and 2200-12-31."]
+    assert provider_a.rules.count() == 1
+
+
+def test_rule_admin_refuses_a_rule_that_never_occurs(as_superuser, provider_a):
+    response = as_superuser.post(
+        "/admin/scheduling/availabilityrule/add/",
+        {
+            "provider": provider_a.pk, "kind": "open", "rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+            "starts_on": "2027-01-01", "start_time": "09:00", "end_time": "17:00",
+        },
+    )  # fmt: skip
+    assert "This rule has no occurrence in the 10 years from its first date." in response.content.decode()
+
+
 def test_rule_admin_rejects_an_end_date_before_the_start(as_superuser, provider_a):
     response = as_superuser.post(
         "/admin/scheduling/availabilityrule/add/",

@@ -113,6 +113,24 @@ def test_a_bad_rrule_is_a_400_naming_rrule(as_a, provider_a):
     assert "rrule" in response.json()["fields"]
 
 
+@pytest.mark.parametrize(
+    ("rrule", "starts_on", "field"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "2027-01-05", "rrule"),
+        ("FREQ=DAILY", "0001-01-01", "starts_on"),
+        ("FREQ=DAILY", "2201-01-01", "starts_on"),
+        ("FREQ=DAILY;COUNT=1001", "2027-01-05", "rrule"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "2027-01-05", "rrule"),
+    ],
+)
+def test_a_rule_the_engine_cannot_serve_is_a_400_naming_the_field(as_a, provider_a, rrule, starts_on, field):
+    url = f"/api/v1/providers/{provider_a.pk}/availability-rules/"
+    bad = {"kind": "open", "rrule": rrule, "starts_on": starts_on, "start_time": "10:00", "end_time": "14:00"}
+    response = as_a.post(url, bad, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == [field]
+
+
 def test_a_rule_ending_before_it_starts_is_a_400(as_a, provider_a):
     url = f"/api/v1/providers/{provider_a.pk}/availability-rules/"
     bad = {"kind": "open", "rrule": "FREQ=DAILY", "starts_on": "2027-01-05", "ends_on": "2027-01-01",

@@ -1,4 +1,4 @@
-"""The availability engine (DESIGN §3) and the `provider_slots` selector.
+"""The availability engine (docs/architecture.md §3) and the `provider_slots` selector.
 
 Most tests here are pure: they call `scheduling.availability` with plain specs and an explicit `now`,
 and assert figures computed by hand. The expected UTC instants are written out literally, never derived
@@ -489,7 +489,7 @@ def test_slot_grid_does_not_depend_on_the_range_asked():
 
 
 def _brute_force_slots(spec: ProviderSpec, day_opens: list, busy: list, blocked: list) -> list[Slot]:
-    """The rules of DESIGN §3 step 4, checked slot by slot against every span: no bisecting, no merging."""
+    """docs/architecture.md §3 step 4, checked slot by slot against every span: no bisecting, no merging."""
     length, step = spec.slot_length, timedelta(minutes=spec.step_minutes)
     found = []
     for open_start, open_end in day_opens:
