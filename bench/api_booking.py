@@ -12,7 +12,8 @@ Phases, in one run on one machine:
   1. Seed 50 providers in ten zones (30-min slots, open daily 06:00-22:00, no notice, a year's horizon,
      no confirmation needed, so every 201 is a confirmed booking), a superuser and its DRF token.
   2. Start gunicorn as in production (DEBUG=0, a SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, 2 x CPU + 1
-     workers, log level warning) on a free port, with the slots throttle opened wide; wait for /healthz.
+     workers, log level warning) on a free port, with the slots and per-user booking throttles opened
+     wide; wait for /healthz.
   3. Warm-up (a few bookings per worker), then one client alone for 3 s: the latency without queueing.
      Booking load: each client is a thread with its own keep-alive `http.client.HTTPConnection`. The free
      slots the engine offers (`provider_slots`) over the next days are dealt round-robin to the clients,
@@ -281,6 +282,8 @@ class Gunicorn:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "SLOTS_THROTTLE_RATE": "1000000/min",
+            # One superuser makes every booking: its per-user booking throttle would answer 429s.
+            "BOOKING_POST_USER_THROTTLE_RATE": "1000000/min",
             "LOG_LEVEL": "WARNING",
             "CACHE_KEY_PREFIX": "booking-bench-api",  # throttle counters apart from everybody else's
         }
