@@ -6,9 +6,13 @@ Screenshots go to `artifacts/screenshots/` (git-ignored); `screenshot(page, name
 import os
 import re
 import shutil
+from datetime import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from tests.factories import AvailabilityRuleFactory, ProviderFactory
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run under one
 # unless told the test is deliberately synchronous.
@@ -67,3 +71,20 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def clinic(db):
+    """A New York provider open every day 09:00–17:00, bookable well past the next DST change."""
+    provider = ProviderFactory(
+        name="Hudson Dental",
+        slug="hudson-dental",
+        timezone="America/New_York",
+        slot_minutes=30,
+        max_advance_days=400,
+        price=Decimal("100.00"),
+        late_cancel_fee=Decimal("25.00"),
+        free_cancel_hours=24,
+    )
+    AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(17))
+    return provider

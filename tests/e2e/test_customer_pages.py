@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from scheduling.models import Booking, BookingStatus, CancelReason
 from tests.e2e.conftest import screenshot
-from tests.factories import AvailabilityRuleFactory, ProviderFactory
+from tests.factories import ProviderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,23 +47,6 @@ def next_offset_change(zone: ZoneInfo, after: datetime) -> datetime:
         if probe.astimezone(zone).utcoffset() != offset:
             return probe
     raise AssertionError(f"{zone.key} has no offset change within 400 days")
-
-
-@pytest.fixture
-def clinic(db):
-    """A New York provider open every day 09:00–17:00, bookable well past the next DST change."""
-    provider = ProviderFactory(
-        name="Hudson Dental",
-        slug="hudson-dental",
-        timezone="America/New_York",
-        slot_minutes=30,
-        max_advance_days=400,
-        price=Decimal("100.00"),
-        late_cancel_fee=Decimal("25.00"),
-        free_cancel_hours=24,
-    )
-    AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(17))
-    return provider
 
 
 def ny_slot(days: int, hour: int, minute: int = 0) -> datetime:
