@@ -19,7 +19,7 @@ from scheduling.availability import Slot, local_to_utc
 from scheduling.errors import InvalidInput
 from scheduling.models import AvailabilityRule, BlockedTime, CancelReason, Customer, Provider
 from scheduling.services import CustomerData
-from scheduling.services.inputs import require_zone
+from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range, require_zone
 from scheduling.validators import normalise_rrule
 
 
@@ -80,6 +80,9 @@ class WallClockDateTimeField(forms.SplitDateTimeField):
     def compress(self, data_list):
         with timezone.override(UTC):
             value = super().compress(data_list)
+        # Placing 9999-12-31 23:00 in a zone west of UTC overflows the datetime range.
+        if value is not None and not in_supported_range(value):
+            raise ValidationError(OUT_OF_RANGE, code="out_of_range")
         return value.replace(tzinfo=None) if value is not None else None
 
     def prepare_value(self, value):

@@ -63,6 +63,19 @@ def test_the_admin_booking_form_for_an_edge_year_is_a_400(as_superuser, day):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("day", EDGE_YEARS)
+def test_a_blocked_time_typed_in_an_edge_year_is_a_form_error_not_a_500(as_superuser, day):
+    """9999-12-31 23:00 in Los Angeles is past the last instant a datetime can hold once put in UTC."""
+    provider = open_all_day(timezone="America/Los_Angeles")
+    response = as_superuser.post(
+        "/admin/scheduling/blockedtime/add/",
+        {"provider": provider.pk, "start_at_0": day, "start_at_1": "23:00", "end_at_0": day, "end_at_1": "23:30"},
+    )
+    assert response.status_code == 200
+    assert "Use a date between 1900 and 2200." in response.content.decode()
+    assert not provider.blocked_times.exists()
+
+
 @override_settings(ROOT_URLCONF="tests.error_urls")
 @pytest.mark.parametrize(
     ("path", "status", "heading"),
