@@ -93,6 +93,12 @@ if env_bool("DB_SERVER_SIDE_BINDING", True):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=int(os.environ.get("DB_PREPARE_THRESHOLD", "2"))
     )
+# A PostgreSQL that is unreachable rather than refusing (a failover, dropped packets) would otherwise hold
+# each connect for the OS's TCP timeout, past gunicorn's worker timeout: the 503 of booking_site/outage.py
+# needs the connect to fail first. A connect_timeout given in DATABASE_URL wins.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -121,7 +127,7 @@ CACHES = {
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "booking"),
         "TIMEOUT": 300,
         # A Redis that is down or hung must cost a request milliseconds, not seconds: the throttles
-        # that use the cache fail open (booking_site.throttling).
+        # that use the cache fail open (scheduling/api/throttling.py, scheduling.views.common.within_rate).
         "OPTIONS": {
             "socket_connect_timeout": float(os.environ.get("CACHE_SOCKET_TIMEOUT", "0.25")),
             "socket_timeout": float(os.environ.get("CACHE_SOCKET_TIMEOUT", "0.25")),

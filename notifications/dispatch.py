@@ -31,8 +31,9 @@ the channel accepted but that was never recorded:
   either recorded already or never sent, and is sent once after the lease. The copy goes out when the
   lease ends, at most 300 s after the claim.
 - A "sent" UPDATE that fails because the database is unreachable (an outage, a restart, a failover)
-  right after the send. The write is retried on a fresh connection for about 7.5 s
-  (`RECORD_RETRY_DELAYS`, inside the lease's margin) before it is given up; only an outage longer
+  right after the send. The write is retried on a fresh connection for up to about 7.5 s
+  (`RECORD_RETRY_DELAYS`, cut short at `record_margin()`, 10 s with the default lease) before it is
+  given up; only an outage longer
   than that leaves the row claimed, and it is sent again when the lease ends: at most **one copy per
   row whose send completed in that window** (one row per dispatcher, since sends are sequential).
 - A send whose acceptance was lost on the way back (SMTP or HTTP timeout, a reset after the provider
@@ -61,8 +62,9 @@ from notifications.channels import OutgoingMessage, SendError, Senders
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
-# Pauses between attempts to record a send that went out while the database is unreachable; their
-# sum (7.5 s) stays under send_budget()'s margin, so the retries end before the lease does.
+# Pauses between attempts to record a send that went out while the database is unreachable (7.5 s in
+# all). `_record_sent` stops early once the next pause would pass `record_margin()`, the part of the
+# lease that send_budget() keeps for recording, so the retries end before the lease does.
 RECORD_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 3.75)
 
 # (status, reason) for a row that must be closed instead of sent; None to send it.
@@ -95,11 +97,16 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS)
 
 
+def record_margin() -> float:
+    """Seconds of the lease kept, after the last possible send, for recording its result."""
+    return min(10.0, settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS * 0.1)
+
+
 def send_budget() -> float:
     """Seconds after a claim during which a send may still start: the lease minus one send timeout
     minus a margin for recording the result."""
     lease_s = settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS
-    budget = lease_s - settings.NOTIFICATIONS_SEND_TIMEOUT_SECONDS - min(10.0, lease_s * 0.1)
+    budget = lease_s - settings.NOTIFICATIONS_SEND_TIMEOUT_SECONDS - record_margin()
     if budget <= 0:
         raise ImproperlyConfigured(
             "NOTIFICATIONS_CLAIM_LEASE_SECONDS must exceed NOTIFICATIONS_SEND_TIMEOUT_SECONDS by a margin."
@@ -184,7 +191,9 @@ def _send_and_record(model, row, *, senders: Senders, render: Render, result: Ba
 
 def _record_sent(model, row, *, result: BatchResult, provider_message_id: str) -> None:
     """Record a send the channel accepted, retrying on a fresh connection while the database is
-    unreachable: every failed attempt here is a message that would go out twice."""
+    unreachable: every failed attempt here is a message that would go out twice. The pauses stay
+    within record_margin(), past which another worker may already have taken the claim over."""
+    started = time.monotonic()
     for delay in (*RECORD_RETRY_DELAYS, None):
         try:
             _record(
@@ -198,7 +207,7 @@ def _record_sent(model, row, *, result: BatchResult, provider_message_id: str) -
             )
             return
         except (OperationalError, InterfaceError):
-            if delay is None:
+            if delay is None or time.monotonic() - started + delay > record_margin():
                 raise
             logger.warning("%s %s: sent, but recording it failed; retrying in %.2fs", model.__name__, row.pk, delay)
             time.sleep(delay)

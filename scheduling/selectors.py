@@ -10,7 +10,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from booking_site.sql import column_list, raw_first
@@ -350,10 +350,14 @@ def booking_by_manage_token(*, reference: str, token: str) -> Booking | None:
 
 
 def upcoming_live_bookings_for_email(*, email: str, now: datetime | None = None) -> list[Booking]:
-    """The live bookings not yet started of the customer with this email (case-insensitive), soonest first."""
+    """The live bookings not yet started of the customer with this email (case-insensitive), soonest first.
+
+    The customer is matched on lower(email), so the lookup uses the customer_email_unique_ci index
+    (`iexact` compiles to UPPER() and would scan the customer table on every anonymous request)."""
+    customer = Customer.objects.annotate(email_lower=Lower("email")).filter(email_lower=(email or "").strip().lower())
     return list(
         Booking.objects.live()
-        .filter(customer__email__iexact=(email or "").strip(), start_at__gt=now or timezone.now())
+        .filter(customer__in=customer.values("pk")[:1], start_at__gt=now or timezone.now())
         .select_related("provider", "customer")
         .order_by("start_at", "pk")
     )

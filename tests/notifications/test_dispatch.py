@@ -1,6 +1,7 @@
 """Claim, send, record, in process: sent once, skipped when late, retried with backoff, recovered
 after a lost claim, caught up after downtime, and never crashed by one bad row."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -248,3 +249,29 @@ def test_a_sent_write_that_fails_during_a_database_blip_is_retried_not_sent_agai
     reminder.refresh_from_db()
     assert reminder.status == Reminder.Status.SENT and reminder.claimed_at is None
     assert len(mailoutbox) == 1
+
+
+def _fail_every_sent_write(execute, sql, params, many, context):
+    """A database outage that outlasts the record retries."""
+    if sql.startswith("UPDATE") and "sent" in (params or ()):
+        raise OperationalError("server closed the connection unexpectedly")
+    return execute(sql, params, many, context)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_retries_give_up_within_the_leases_margin(mailoutbox, settings):
+    """With a 25 s lease the margin is 2.5 s: the full 7.5 s of retries would run past the lease, when
+    another worker may take the claim over and send the message again."""
+    settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS = 25
+    settings.NOTIFICATIONS_SEND_TIMEOUT_SECONDS = 5
+    [reminder] = due_reminders(1)
+
+    started = time.monotonic()
+    with connection.execute_wrapper(_fail_every_sent_write), pytest.raises(OperationalError):
+        services.reminders_dispatch()  # the outage reaches the task, which Celery retries
+    elapsed = time.monotonic() - started
+
+    assert len(mailoutbox) == 1
+    assert elapsed < dispatch.record_margin() + 1.5
+    reminder.refresh_from_db()
+    assert reminder.status == Reminder.Status.SCHEDULED  # left claimed: sent again after the lease
