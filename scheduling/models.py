@@ -262,7 +262,7 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     # blank for newer bookings and once the customer revokes their old links.
     manage_token_hash = models.CharField(max_length=64, editable=False, blank=True)
     # Signed manage links carry this number; bumping it revokes every link made before.
-    manage_secret_version = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    manage_secret_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='booking',
             name='manage_secret_version',
-            field=models.PositiveSmallIntegerField(db_default=0, default=0, editable=False),
+            field=models.PositiveIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AlterField(
             model_name='booking',

@@ -117,8 +117,10 @@ def _incr_or_start(key: str, *, timeout: int) -> int:
         return 1
 
 
-def throttled(request: HttpRequest) -> HttpResponse:
-    _, period = getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)
+def throttled(request: HttpRequest, *, retry_after: int | None = None) -> HttpResponse:
+    """The 429 page; `retry_after` is the window of the limit that was hit (the booking POSTs' by default)."""
+    if retry_after is None:
+        _, retry_after = getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)
     response = render_page(request, "429.html", status=429)
-    response["Retry-After"] = str(period)
+    response["Retry-After"] = str(retry_after)
     return response

@@ -40,7 +40,7 @@ def links_request(request: HttpRequest) -> HttpResponse:
         return method_not_allowed(request)
     limit, period = getattr(settings, "LINKS_REQUEST_IP_RATE", DEFAULT_LINKS_IP_RATE)
     if not within_rate(f"pages:links-ip:{client_ip(request)}", limit=limit, period=period, what="Links request"):
-        return throttled(request)
+        return throttled(request, retry_after=period)
     form = LinksRequestForm(request.POST)
     if not form.is_valid():
         return render_page(request, "scheduling/links_request.html", {"form": form}, status=400)

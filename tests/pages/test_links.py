@@ -146,8 +146,9 @@ def test_an_address_over_its_limit_gets_the_same_answer_and_nothing_is_queued(
 
 def test_link_requests_are_throttled_per_client_ip(client, settings, private_cache, db):
     settings.LINKS_REQUEST_IP_RATE = (2, 600)
-    statuses = [ask(client, f"n{n}@example.com").status_code for n in range(3)]
-    assert statuses == [200, 200, 429]
+    responses = [ask(client, f"n{n}@example.com") for n in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert responses[2]["Retry-After"] == "600"  # the links limit's window, not the booking POSTs'
 
 
 def test_with_the_cache_down_link_requests_still_work(client, provider, settings, caplog):
