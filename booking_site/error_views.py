@@ -11,27 +11,23 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
-from booking_site.outage import is_database_down, unavailable_response
+from booking_site.outage import is_api, is_database_down, unavailable_response
 from scheduling.api.views.fallback import json_error
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith("/api/")
-
-
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if not _is_api(request):
+    if not is_api(request):
         return defaults.bad_request(request, exception)
     # Our own BadRequest messages say what was wrong; a SuspiciousOperation's may quote the request.
     return json_error(400, str(exception) if type(exception) is BadRequest else None)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return json_error(403) if _is_api(request) else defaults.permission_denied(request, exception)
+    return json_error(403) if is_api(request) else defaults.permission_denied(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return json_error(404) if _is_api(request) else defaults.page_not_found(request, exception)
+    return json_error(404) if is_api(request) else defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -41,4 +37,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_database_down(sys.exc_info()[1]):
         return unavailable_response(request)
     # 500.html is rendered without the request or the database, which may be what failed.
-    return json_error(500) if _is_api(request) else defaults.server_error(request)
+    return json_error(500) if is_api(request) else defaults.server_error(request)

@@ -26,18 +26,26 @@ def is_database_down(exc: BaseException) -> bool:
     return isinstance(exc, DATABASE_DOWN)
 
 
+def is_api(request: HttpRequest) -> bool:
+    """Whether a request is the API's, which answers every error in JSON (path_info: below any script prefix)."""
+    return request.path_info.startswith("/api/")
+
+
+UNAVAILABLE_HEADERS = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+
+
 def unavailable_body() -> dict:
     return {"code": "service_unavailable", "detail": DETAIL}
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if is_api(request):
         response = JsonResponse(unavailable_body(), status=503)
     else:
         # No request context: the context processors (user, messages) would query the database.
         response = HttpResponse(get_template("503.html").render({}), status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response["Cache-Control"] = "no-store"
+    for name, value in UNAVAILABLE_HEADERS.items():
+        response[name] = value
     return response
 
 

@@ -6,7 +6,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from booking_site.outage import RETRY_AFTER_SECONDS, is_database_down, unavailable_body
+from booking_site.outage import UNAVAILABLE_HEADERS, is_database_down, unavailable_body
 from scheduling.errors import DomainError
 
 _CODES = {
@@ -53,7 +53,7 @@ def flatten_field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
 
 def api_exception_handler(exc, context):
     if is_database_down(exc):  # PostgreSQL down or restarting (booking_site.outage)
-        return Response(unavailable_body(), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return Response(unavailable_body(), status=503, headers=UNAVAILABLE_HEADERS)
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.http_status)
     if isinstance(exc, exceptions.ValidationError):
