@@ -36,6 +36,13 @@ _FREQ_NAMES = {YEARLY: "YEARLY", MONTHLY: "MONTHLY", WEEKLY: "WEEKLY", DAILY: "D
 _LAST_ORDINAL = date.max.toordinal()
 
 
+def in_supported_range(value: date | datetime) -> bool:
+    """Whether a date (or a datetime's date) falls within EARLIEST_DATE..LATEST_DATE, the bounds of every
+    date the site accepts (rules, slots, bookings, blocked times)."""
+    day = value.date() if isinstance(value, datetime) else value
+    return EARLIEST_DATE <= day <= LATEST_DATE
+
+
 class RuleRefused(ValueError):
     """A rule the engine will not expand; `field` is the model field to blame."""
 

@@ -11,6 +11,7 @@ from scheduling.recurrence import (
     RuleRefused,
     compile_rule,
     first_occurrence,
+    in_supported_range,
 )
 
 # Properties that would fight with the model's own fields (starts_on, start_time) or make the
@@ -58,7 +59,7 @@ def validate_rrule(value: str, *, starts_on: date | None = None) -> None:
 
 def validate_rule_start(starts_on: date) -> None:
     """A first date the engine can count from: occurrences are numbered from it (COUNT, INTERVAL)."""
-    if not EARLIEST_DATE <= starts_on <= LATEST_DATE:
+    if not in_supported_range(starts_on):
         raise ValidationError(
             f"The first date must lie between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}.",
             code="starts_on_range",

@@ -1,6 +1,6 @@
 """Checks on raw input shared by the services: they turn bad values into InvalidInput (HTTP 400)."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
@@ -8,10 +8,13 @@ from django.db import models
 
 from scheduling.errors import InvalidInput
 
-# Dates outside these years are typing mistakes or probes, never bookings. Bounding them where input is
-# parsed keeps date arithmetic and zone conversion (which overflow near years 1 and 9999) safe everywhere.
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2200, 12, 31)
+# in_supported_range is re-exported: input checks live here, the bounds with the rules that share them.
+from scheduling.recurrence import EARLIEST_DATE, LATEST_DATE
+from scheduling.recurrence import in_supported_range as in_supported_range
+
+# Dates outside EARLIEST_DATE..LATEST_DATE (the rules' bounds too) are typing mistakes or probes, never
+# bookings. Bounding them where input is parsed keeps date arithmetic and zone conversion (which overflow
+# near years 1 and 9999) safe everywhere.
 OUT_OF_RANGE = f"Use a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
 
 # IANA names in a geographic area, plus UTC. Fixed offsets (Etc/GMT+5) do not follow daylight saving,
@@ -20,12 +23,6 @@ OUT_OF_RANGE = f"Use a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.
 ZONE_AREAS = frozenset(
     {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
 )
-
-
-def in_supported_range(value: date) -> bool:
-    """Whether a date (or a datetime's date) falls within EARLIEST_DATE..LATEST_DATE."""
-    day = value.date() if isinstance(value, datetime) else value
-    return EARLIEST_DATE <= day <= LATEST_DATE
 
 
 def is_geographic_zone_name(name: str) -> bool:
