@@ -1,6 +1,7 @@
 """Admin login lockout (django-axes): repeated wrong passwords lock that username on that address."""
 
 import pytest
+from django.test import Client
 
 from tests.factories import UserFactory
 
@@ -17,8 +18,8 @@ def admin_user():
     return user
 
 
-def login(client, password: str, *, ip: str = "203.0.113.5"):
-    return client.post(LOGIN, {"username": "boss", "password": password}, REMOTE_ADDR=ip)
+def login(client, password: str, *, ip: str = "203.0.113.5", username: str = "boss"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
 def test_after_the_failure_limit_even_the_right_password_is_refused_with_a_lockout_page(client, admin_user, settings):
@@ -42,6 +43,11 @@ def test_the_lockout_is_per_username_and_address(client, admin_user, settings):
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(admin_user.pk)
+    colleague = UserFactory(username="colleague", is_staff=True, is_superuser=True)
+    colleague.set_password("theirs")
+    colleague.save()
+    other = Client()
+    assert login(other, "theirs", username="colleague").status_code == 302  # same address, another user
 
 
 def test_a_few_wrong_passwords_then_the_right_one_still_signs_in(client, admin_user, settings):

@@ -241,11 +241,19 @@ def test_add_and_change_booking_are_needed_to_book_and_to_act_on_bookings(as_bar
     booking = objects["booking"]
     body = {"provider": objects["provider"].pk, "start": future_slot().isoformat(), "customer": CUSTOMER}
     cancel = f"/api/v1/bookings/{booking.pk}/cancel/"
+    reschedule = f"/api/v1/bookings/{booking.pk}/reschedule/"
+    later = {"start": future_slot(days=5, hour=14).isoformat()}
     assert as_bare.post("/api/v1/bookings/", body, format="json").status_code == 403
     assert as_bare.post(cancel, {"reason": "provider"}, format="json").status_code == 403
-    grant(bare_staff, "add_booking", "change_booking")
-    assert as_bare.post("/api/v1/bookings/", body, format="json").status_code == 201
-    assert as_bare.post(cancel, {"reason": "provider"}, format="json").status_code == 200
+    grant(bare_staff, "add_booking")
+    created = as_bare.post("/api/v1/bookings/", body, format="json")
+    assert created.status_code == 201
+    assert as_bare.post(cancel, {"reason": "provider"}, format="json").status_code == 403  # needs change
+    assert as_bare.post(reschedule, later, format="json").status_code == 403  # needs add and change
+    grant(bare_staff, "change_booking")
+    assert as_bare.post(reschedule, later, format="json").status_code == 201
+    cancel_created = f"/api/v1/bookings/{created.json()['id']}/cancel/"
+    assert as_bare.post(cancel_created, {"reason": "provider"}, format="json").status_code == 200
 
 
 def test_provider_staff_do_over_the_api_what_the_console_lets_them(as_a, objects):

@@ -19,7 +19,7 @@ DOWN_CACHE = {
 
 
 @pytest.fixture
-def rates(settings):
+def rates(settings, private_cache):
     def set_rates(**rates: str) -> None:
         current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**current, **rates}}

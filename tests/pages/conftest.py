@@ -1,5 +1,4 @@
 from datetime import time, timedelta
-from uuid import uuid4
 
 import pytest
 from django.utils import timezone
@@ -41,14 +40,3 @@ def provider(db):
     return daily_provider(
         name="Dr. Ada Molar", slug="dentist", price="100.00", late_cancel_fee="25.00", free_cancel_hours=24
     )
-
-
-@pytest.fixture
-def private_cache(settings):
-    """The configured Redis cache, on a database and key prefix of this test's own.
-
-    Throttle counts live in the cache, and other test runs on this machine clear the shared database.
-    """
-    default = settings.CACHES["default"]
-    location = default["LOCATION"].rsplit("/", 1)[0] + "/7"
-    settings.CACHES = {"default": {**default, "LOCATION": location, "KEY_PREFIX": f"pages-test-{uuid4().hex}"}}

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from scheduling import selectors
 from scheduling.formatting import local_time
 from scheduling.models import Booking, BookingStatus
 from scheduling.views.booking import CONFIRMATION_COOKIE
@@ -59,9 +60,10 @@ def test_the_form_shows_the_time_in_both_zones_and_the_cancellation_terms(client
 
 
 def test_a_slot_inside_the_free_cancel_window_says_cancelling_costs_the_fee(client, provider):
-    """Booked 10 hours ahead under a 24-hour window: the deadline is already past, so the form and
-    the confirmation say what cancelling will cost instead of promising a past deadline."""
-    start = free_start(provider, days=0)
+    """Booked less than a day ahead under a 24-hour window: the deadline is already past, so the form
+    and the confirmation say what cancelling will cost instead of promising a past deadline."""
+    # At least an hour ahead, so the slot cannot start between the form and the POST.
+    start = selectors.provider_first_free_slot(provider=provider, after=timezone.now() + timedelta(hours=1)).start
     assert start - timezone.now() < timedelta(hours=24)
     expected = "Cancelling this booking will cost the late-cancellation fee of 25.00 USD"
 

@@ -2,6 +2,7 @@
 revoking them, and "email me my links" (the same answer whether or not we know the address)."""
 
 import re
+import time
 
 import pytest
 from django.core import signing
@@ -10,6 +11,7 @@ from django.urls import reverse
 
 from notifications import services as notifications
 from notifications.models import Notification
+from notifications.services import LINKS_WINDOW_SECONDS
 from scheduling import manage_links
 from scheduling.models import Booking
 from scheduling.services.bookings import hash_manage_token
@@ -123,6 +125,9 @@ def test_known_and_unknown_addresses_get_byte_identical_answers_and_one_email(pr
 
 def test_asking_again_soon_sends_no_second_email(client, provider, quiet_throttles):
     make_booking(provider, email="ann@example.com")
+    to_window_edge = LINKS_WINDOW_SECONDS - time.time() % LINKS_WINDOW_SECONDS
+    if to_window_edge < 5:  # the dedup key is per clock window: both asks must fall in one
+        time.sleep(to_window_edge)
     ask(client, "ann@example.com")
     ask(client, "ann@example.com")
     assert Notification.objects.filter(kind="links").count() == 1
