@@ -70,8 +70,8 @@ OVERLAP_AUDIT = """
 
 def new_booking(provider, customer, start: datetime, now: datetime):
     """A pending booking built exactly as the service builds one."""
+    from scheduling.manage_links import hash_old_token
     from scheduling.models import Booking
-    from scheduling.services.bookings import hash_manage_token
 
     end = start + timedelta(minutes=provider.slot_minutes)
     return Booking(
@@ -91,7 +91,7 @@ def new_booking(provider, customer, start: datetime, now: datetime):
         currency=provider.currency,
         late_cancel_fee=provider.late_cancel_fee,
         free_cancel_until=start - timedelta(hours=provider.free_cancel_hours),
-        manage_token_hash=hash_manage_token(secrets.token_urlsafe(32)),
+        manage_token_hash=hash_old_token(secrets.token_urlsafe(32)),
     )
 
 

@@ -7,6 +7,8 @@ made before. Bookings made before signed links keep their random token, checked 
 `manage_token_hash`; those tokens never contain `:`, signed ones always do.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -18,6 +20,11 @@ SALT = "scheduling.manage-link"
 
 def token_for(booking: Booking) -> str:
     return signing.dumps([booking.pk, booking.manage_secret_version], salt=SALT)
+
+
+def hash_old_token(token: str) -> str:
+    """The stored form of a random token from before signed links (`Booking.manage_token_hash`)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def is_signed(token: str) -> bool:

@@ -345,7 +345,7 @@ def booking_by_manage_token(*, reference: str, token: str) -> Booking | None:
         return booking if matches else None
     # An empty hash (a booking with signed links only, or old links revoked) matches no token.
     expected = (booking.manage_token_hash if booking is not None else "") or _NO_SUCH_HASH
-    matches = hmac.compare_digest(expected, hashlib.sha256(token.encode()).hexdigest())
+    matches = hmac.compare_digest(expected, manage_links.hash_old_token(token))
     return booking if booking is not None and booking.manage_token_hash and matches else None
 
 

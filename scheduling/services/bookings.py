@@ -9,7 +9,6 @@ call `notifications.services` inside their transaction: reminder and outbox rows
 with the booking, and the sends are kicked only after the commit.
 """
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,10 +43,6 @@ class CustomerData:
     email: str
     phone: str = ""
     timezone: str = "UTC"
-
-
-def hash_manage_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- customers ----------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from notifications import services as notifications
 from notifications.models import Notification
 from notifications.services import LINKS_WINDOW_SECONDS
 from scheduling import manage_links
+from scheduling.manage_links import hash_old_token
 from scheduling.models import Booking
-from scheduling.services.bookings import hash_manage_token
 from tests.factories import BookingFactory
 from tests.pages.conftest import free_start, make_booking
 
@@ -41,7 +41,7 @@ def test_a_link_made_later_from_the_booking_id_opens_it(client, provider):
 
 
 def test_a_booking_made_before_signed_links_opens_with_its_old_token_and_a_signed_one(client, provider):
-    old = BookingFactory(provider=provider, manage_token_hash=hash_manage_token("an-old-emailed-token"))
+    old = BookingFactory(provider=provider, manage_token_hash=hash_old_token("an-old-emailed-token"))
     assert client.get(manage(old, "an-old-emailed-token")).status_code == 200
     assert client.get(manage_links.manage_path(old)).status_code == 200
 
@@ -61,7 +61,7 @@ def test_a_token_signed_with_another_salt_or_key_opens_nothing(client, provider)
 
 
 def test_revoking_refuses_every_earlier_link_and_moves_the_page_to_a_new_one(client, provider):
-    booking = BookingFactory(provider=provider, manage_token_hash=hash_manage_token("an-old-emailed-token"))
+    booking = BookingFactory(provider=provider, manage_token_hash=hash_old_token("an-old-emailed-token"))
     signed_before = manage_links.token_for(booking)
 
     response = revoke(client, booking, signed_before)

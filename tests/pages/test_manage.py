@@ -13,9 +13,9 @@ from icalendar import Calendar
 
 from scheduling import selectors
 from scheduling.formatting import local_time
+from scheduling.manage_links import hash_old_token
 from scheduling.models import Booking, BookingStatus, CancelReason
 from scheduling.services import booking_cancel
-from scheduling.services.bookings import hash_manage_token
 from scheduling.views.booking import CONFIRMATION_COOKIE
 from tests.factories import BookingFactory
 from tests.pages.conftest import daily_provider, free_start, iso, make_booking
@@ -37,7 +37,7 @@ def factory_booking(provider, *, hours_ahead: int, token: str = "a-known-test-to
     booking = BookingFactory(
         provider=provider,
         start_at=start,
-        manage_token_hash=hash_manage_token(token),
+        manage_token_hash=hash_old_token(token),
         **fields,
     )
     booking.refresh_from_db()
