@@ -92,14 +92,14 @@ def booking_rescheduled(*, old: Booking, new: Booking) -> None:
 
 
 def reminders_schedule(*, booking: Booking, now: datetime | None = None) -> None:
-    """One reminder per lead time (the provider's `reminder_lead_minutes`) per customer channel.
+    """One reminder per lead time (the service's `reminder_lead_minutes`) per customer channel.
 
     A lead time already in the past is written as `skipped`, so the ledger shows it and nothing
     sends it late. Idempotent: the unique (booking, channel, lead_minutes) key ignores rows that
     exist. One INSERT.
     """
     now = now or timezone.now()
-    leads = sorted({lead for lead in booking.provider.reminder_lead_minutes or [] if lead > 0}, reverse=True)
+    leads = sorted({lead for lead in booking.service.reminder_lead_minutes or [] if lead > 0}, reverse=True)
     rows = []
     for lead in leads:
         fire_at = booking.start_at - timedelta(minutes=lead)

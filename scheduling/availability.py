@@ -1,6 +1,6 @@
 """The availability engine: pure computation, no database access (docs/architecture.md §3).
 
-Everything here works on plain values: a `ProviderSpec`, `RuleSpec`s, and sorted lists of UTC
+Everything here works on plain values: a `SlotSpec`, `RuleSpec`s, and sorted lists of UTC
 intervals. The selector in `scheduling.selectors` loads those in a few queries and calls in.
 
 Time handling, on purpose:
@@ -35,7 +35,9 @@ CLOSED = "closed"
 
 
 @dataclass(frozen=True)
-class ProviderSpec:
+class SlotSpec:
+    """What slots are cut by: the provider's zone and a service's length, step, buffers, notice and horizon."""
+
     timezone: ZoneInfo
     slot_minutes: int
     step_minutes: int
@@ -183,7 +185,7 @@ def subtract(base: Sequence[Interval], cuts: Sequence[Interval]) -> list[Interva
 # --- slots ------------------------------------------------------------------------------------
 
 
-def open_time(spec: ProviderSpec, rules: Iterable[RuleSpec], window: Interval) -> tuple[list[Interval], list[Interval]]:
+def open_time(spec: SlotSpec, rules: Iterable[RuleSpec], window: Interval) -> tuple[list[Interval], list[Interval]]:
     """Open occurrences (sorted, not merged) and merged closed windows that can touch `window`.
 
     Occurrences stay unmerged because each one anchors its own slot grid: merging a provider open
@@ -203,7 +205,7 @@ def open_time(spec: ProviderSpec, rules: Iterable[RuleSpec], window: Interval) -
 
 
 def slots_between(
-    spec: ProviderSpec,
+    spec: SlotSpec,
     rules: Iterable[RuleSpec],
     *,
     busy: Iterable[Interval],
@@ -231,7 +233,7 @@ def slots_between(
     busy_starts = [s for s, _ in busy_merged]
 
     length, step = spec.slot_length, timedelta(minutes=spec.step_minutes)
-    # A slot starting at s keeps [s - reach_before, s + reach_after) busy (`ProviderSpec.padded`).
+    # A slot starting at s keeps [s - reach_before, s + reach_after) busy (`SlotSpec.padded`).
     reach_before, reach_after = spec.buffer_before, length + spec.buffer_after
     last_busy = len(busy_merged) - 1
     starts: set[datetime] = set()
@@ -259,7 +261,7 @@ def slots_between(
 
 
 def slots_for_local_dates(
-    spec: ProviderSpec,
+    spec: SlotSpec,
     rules: Iterable[RuleSpec],
     *,
     busy: Iterable[Interval],
@@ -276,7 +278,7 @@ def slots_for_local_dates(
 
 
 def verdict_for_start(
-    spec: ProviderSpec,
+    spec: SlotSpec,
     rules: Iterable[RuleSpec],
     *,
     busy: Iterable[Interval],

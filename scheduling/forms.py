@@ -17,7 +17,7 @@ from timezone_field import TimeZoneFormField
 from scheduling.admin.display import clock, local_span
 from scheduling.availability import Slot, local_to_utc
 from scheduling.errors import InvalidInput
-from scheduling.models import AvailabilityRule, BlockedTime, CancelReason, Customer, Provider
+from scheduling.models import AvailabilityRule, BlockedTime, CancelReason, Customer, Provider, Service
 from scheduling.services import CustomerData
 from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range, require_zone
 from scheduling.validators import normalise_rrule
@@ -36,15 +36,21 @@ def _zone_or_error(value: ZoneInfo | str | None, *, field: str) -> ZoneInfo | No
 class ProviderForm(forms.ModelForm):
     class Meta:
         model = Provider
+        fields = ["name", "slug", "kind", "timezone", "is_active", "staff"]
+
+    def clean_timezone(self):
+        return _zone_or_error(self.cleaned_data.get("timezone"), field="timezone")
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
         fields = [
-            "name", "slug", "kind", "timezone", "is_active", "staff", "slot_minutes", "slot_step_minutes",
+            "name", "slug", "description", "is_active", "providers", "duration_minutes", "slot_step_minutes",
             "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes", "max_advance_days",
             "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours", "late_cancel_fee",
             "price", "currency",
         ]  # fmt: skip
-
-    def clean_timezone(self):
-        return _zone_or_error(self.cleaned_data.get("timezone"), field="timezone")
 
 
 class CustomerForm(forms.ModelForm):

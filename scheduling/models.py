@@ -1,4 +1,7 @@
-"""Scheduling domain: providers, their availability, customers and bookings (docs/architecture.md §1–§2)."""
+"""Scheduling domain: providers, the services they offer, availability, customers and bookings.
+
+See docs/architecture.md §1–§2.
+"""
 
 import secrets
 from datetime import timedelta
@@ -37,9 +40,33 @@ class Provider(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     timezone = TimeZoneField(help_text="IANA zone the availability rules are written in.")
-    slot_minutes = models.PositiveIntegerField(default=30, help_text="Length of one booking.")
+    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="managed_providers")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """What a customer books (an "event type"): its length, price and booking rules, offered by one
+    or more providers (docs/architecture.md §1, docs/decisions/0011-services.md).
+
+    A booking snapshots what it needs of these (its buffered span, price and cancellation terms), so
+    changing a service never changes bookings already made.
+    """
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    providers = models.ManyToManyField(Provider, blank=True, related_name="services")
+    duration_minutes = models.PositiveIntegerField(default=30, help_text="Length of one booking.")
     slot_step_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Spacing between possible starts; empty means the slot length."
+        null=True, blank=True, help_text="Spacing between possible starts; empty means the length."
     )
     buffer_before_minutes = models.PositiveIntegerField(default=0)
     buffer_after_minutes = models.PositiveIntegerField(default=0)
@@ -52,22 +79,21 @@ class Provider(models.Model):
     late_cancel_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     currency = models.CharField(max_length=3, default="USD")
-    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="managed_providers")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(slot_minutes__gt=0), name="provider_slot_minutes_positive"),
+            models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="service_duration_positive"),
             models.CheckConstraint(
                 condition=Q(slot_step_minutes__isnull=True) | Q(slot_step_minutes__gt=0),
-                name="provider_slot_step_positive",
+                name="service_slot_step_positive",
             ),
-            models.CheckConstraint(condition=Q(hold_minutes__gt=0), name="provider_hold_minutes_positive"),
-            models.CheckConstraint(condition=Q(late_cancel_fee__gte=0), name="provider_fee_not_negative"),
-            models.CheckConstraint(condition=Q(price__gte=0), name="provider_price_not_negative"),
+            models.CheckConstraint(condition=Q(hold_minutes__gt=0), name="service_hold_minutes_positive"),
+            models.CheckConstraint(condition=Q(late_cancel_fee__gte=0), name="service_fee_not_negative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -75,7 +101,12 @@ class Provider(models.Model):
 
     @property
     def step_minutes(self) -> int:
-        return self.slot_step_minutes or self.slot_minutes
+        return self.slot_step_minutes or self.duration_minutes
+
+    @property
+    def reach(self) -> timedelta:
+        """How far a slot starting at an instant can reach either way: its length plus both buffers."""
+        return timedelta(minutes=self.duration_minutes + self.buffer_before_minutes + self.buffer_after_minutes)
 
     def clean(self) -> None:
         if self.late_cancel_fee is not None and self.price is not None and self.late_cancel_fee > self.price > 0:
@@ -221,12 +252,14 @@ def new_reference() -> str:
 class Booking(ConcurrentTransitionMixin, models.Model):
     """A booking (the seeds' "appointment").
 
-    `blocked_from`/`blocked_until` are the start and end padded by the provider's buffers, snapshotted
-    at booking time: the exclusion constraint works on them, so a later change of the provider's
-    buffers never invalidates bookings already made. See docs/decisions/0002-slot-conflict-detection.md.
+    `blocked_from`/`blocked_until` are the start and end padded by the service's buffers, snapshotted
+    at booking time: the exclusion constraint works on them, per provider, so two services of one
+    provider never overlap, and a later change of a service's buffers never invalidates bookings
+    already made. See docs/decisions/0002-slot-conflict-detection.md.
     """
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="bookings")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
@@ -273,6 +306,7 @@ class Booking(ConcurrentTransitionMixin, models.Model):
         ordering = ["start_at"]
         indexes = [
             models.Index(fields=["provider", "start_at"]),
+            models.Index(fields=["service", "start_at"]),
             models.Index(fields=["status", "hold_expires_at"]),
         ]
         constraints = [

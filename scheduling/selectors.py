@@ -3,97 +3,187 @@
 import hashlib
 import hmac
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from booking_site.sql import column_list, raw_first
 from scheduling import availability, manage_links
-from scheduling.availability import Interval, ProviderSpec, RuleSpec, Slot, Verdict
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider
+from scheduling.availability import Interval, RuleSpec, Slot, SlotSpec, Verdict
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider, Service
 
 
-def provider_spec(provider: Provider) -> ProviderSpec:
-    return ProviderSpec(
+def slot_spec(*, provider: Provider, service: Service) -> SlotSpec:
+    """The engine's view of one provider offering one service: the provider's zone, the service's rules."""
+    return SlotSpec(
         timezone=provider.timezone,
-        slot_minutes=provider.slot_minutes,
-        step_minutes=provider.step_minutes,
-        buffer_before_minutes=provider.buffer_before_minutes,
-        buffer_after_minutes=provider.buffer_after_minutes,
-        min_notice_minutes=provider.min_notice_minutes,
-        max_advance_days=provider.max_advance_days,
+        slot_minutes=service.duration_minutes,
+        step_minutes=service.step_minutes,
+        buffer_before_minutes=service.buffer_before_minutes,
+        buffer_after_minutes=service.buffer_after_minutes,
+        min_notice_minutes=service.min_notice_minutes,
+        max_advance_days=service.max_advance_days,
     )
 
 
+RULE_COLUMNS = ("kind", "rrule", "starts_on", "ends_on", "start_time", "end_time")
+
+
 def provider_rules(*, provider: Provider) -> list[RuleSpec]:
-    fields = ("kind", "rrule", "starts_on", "ends_on", "start_time", "end_time")
-    return [RuleSpec(*row) for row in AvailabilityRule.objects.filter(provider=provider).values_list(*fields)]
+    return [RuleSpec(*row) for row in AvailabilityRule.objects.filter(provider=provider).values_list(*RULE_COLUMNS)]
 
 
-def provider_busy(*, provider: Provider, window: Interval, exclude_booking_id: int | None = None) -> list[Interval]:
-    """Buffered spans of live bookings that could collide with a slot starting in `window`."""
-    reach = _reach(provider)
-    bookings = Booking.objects.live().filter(provider=provider).overlapping(window[0] - reach, window[1] + reach)
+def provider_busy(
+    *, provider: Provider, service: Service, window: Interval, exclude_booking_id: int | None = None
+) -> list[Interval]:
+    """Buffered spans of the provider's live bookings, of any service, that could collide with a
+    slot of `service` starting in `window`."""
+    return _busy_by_provider([provider.pk], service, window, exclude_booking_id=exclude_booking_id).get(provider.pk, [])
+
+
+def provider_blocked(*, provider: Provider, service: Service, window: Interval) -> list[Interval]:
+    return _blocked_by_provider([provider.pk], service, window).get(provider.pk, [])
+
+
+def _busy_by_provider(
+    provider_ids: list[int], service: Service, window: Interval, *, exclude_booking_id: int | None = None
+) -> dict[int, list[Interval]]:
+    # A slot starting inside the window can stretch past it by its length plus buffers.
+    reach = service.reach
+    bookings = (
+        Booking.objects.live().filter(provider_id__in=provider_ids).overlapping(window[0] - reach, window[1] + reach)
+    )
     if exclude_booking_id is not None:
         bookings = bookings.exclude(pk=exclude_booking_id)
-    return list(bookings.values_list("blocked_from", "blocked_until"))
+    spans: dict[int, list[Interval]] = defaultdict(list)
+    for provider_id, start, end in bookings.values_list("provider_id", "blocked_from", "blocked_until"):
+        spans[provider_id].append((start, end))
+    return spans
 
 
-def provider_blocked(*, provider: Provider, window: Interval) -> list[Interval]:
-    reach = _reach(provider)
-    spans = provider.blocked_times.filter(start_at__lt=window[1] + reach, end_at__gt=window[0] - reach)
-    return list(spans.values_list("start_at", "end_at"))
+def _blocked_by_provider(provider_ids: list[int], service: Service, window: Interval) -> dict[int, list[Interval]]:
+    reach = service.reach
+    rows = BlockedTime.objects.filter(
+        provider_id__in=provider_ids, start_at__lt=window[1] + reach, end_at__gt=window[0] - reach
+    ).values_list("provider_id", "start_at", "end_at")
+    spans: dict[int, list[Interval]] = defaultdict(list)
+    for provider_id, start, end in rows:
+        spans[provider_id].append((start, end))
+    return spans
 
 
-def _reach(provider: Provider) -> timedelta:
-    # A slot starting inside the window can stretch past it by its length plus buffers.
-    return timedelta(minutes=provider.slot_minutes + provider.buffer_before_minutes + provider.buffer_after_minutes)
+def _rules_by_provider(provider_ids: list[int]) -> dict[int, list[RuleSpec]]:
+    rules: dict[int, list[RuleSpec]] = defaultdict(list)
+    rows = AvailabilityRule.objects.filter(provider_id__in=provider_ids).values_list("provider_id", *RULE_COLUMNS)
+    for provider_id, *columns in rows:
+        rules[provider_id].append(RuleSpec(*columns))
+    return rules
 
 
 def provider_slots(
     *,
     provider: Provider,
+    service: Service,
     first: date,
     last: date,
     viewer_tz: ZoneInfo | None = None,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> list[Slot]:
-    """Free slots starting on local dates [first, last] in `viewer_tz` (default: the provider's).
+    """Free slots of `service` with `provider`, starting on local dates [first, last] in `viewer_tz`
+    (default: the provider's).
 
-    Three queries whatever the range: rules, live bookings, blocked times. `exclude_booking_id`
-    ignores one booking, as rescheduling it would (it is cancelled before the new time is held).
+    Three queries whatever the range: rules, live bookings (of every service of the provider), blocked
+    times. `exclude_booking_id` ignores one booking, as rescheduling it would (it is cancelled before
+    the new time is held).
     """
     viewer_tz = viewer_tz or provider.timezone
     window = availability.local_dates_window(first, last, viewer_tz)
-    return _free_slots(provider, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
+    return _free_slots(provider, service, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
 
 
 def _free_slots(
     provider: Provider,
+    service: Service,
     window: Interval,
     *,
     now: datetime,
     exclude_booking_id: int | None = None,
-    spec: ProviderSpec | None = None,
     rules: list[RuleSpec] | None = None,
 ) -> list[Slot]:
-    """The engine over `window` with this provider's busy and blocked spans (plus rules and spec,
-    unless the caller already has them): two or three queries."""
+    """The engine over `window` with this provider's busy and blocked spans (plus its rules, unless
+    the caller already has them): two or three queries."""
     return availability.slots_between(
-        spec or provider_spec(provider),
+        slot_spec(provider=provider, service=service),
         rules if rules is not None else provider_rules(provider=provider),
-        busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
-        blocked=provider_blocked(provider=provider, window=window),
+        busy=provider_busy(provider=provider, service=service, window=window, exclude_booking_id=exclude_booking_id),
+        blocked=provider_blocked(provider=provider, service=service, window=window),
         window=window,
         now=now,
     )
+
+
+class ServiceSlot(NamedTuple):
+    """A free start of a service, with the providers free at it (their ids, in the service's order)."""
+
+    start: datetime
+    end: datetime
+    provider_ids: tuple[int, ...]
+
+
+def service_providers(*, service: Service) -> list[Provider]:
+    """The active providers offering `service`, by name."""
+    return list(service.providers.filter(is_active=True).order_by("name", "pk"))
+
+
+def service_slots(
+    *,
+    service: Service,
+    first: date,
+    last: date,
+    viewer_tz: ZoneInfo,
+    providers: list[Provider] | None = None,
+    now: datetime | None = None,
+) -> list[ServiceSlot]:
+    """Free starts of `service` on local dates [first, last] in `viewer_tz`: the union over its active
+    providers (or over `providers`, when given), each start naming who is free at it.
+
+    Four queries whatever the range and however many providers: the providers, then the rules, live
+    bookings and blocked times of all of them at once. The engine then runs once per provider.
+    """
+    now = now or timezone.now()
+    if providers is None:
+        providers = service_providers(service=service)
+    if not providers:
+        return []
+    window = availability.local_dates_window(first, last, viewer_tz)
+    ids = [p.pk for p in providers]
+    rules, busy, blocked = (
+        _rules_by_provider(ids),
+        _busy_by_provider(ids, service, window),
+        _blocked_by_provider(ids, service, window),
+    )
+    free_at: dict[datetime, list[int]] = defaultdict(list)
+    length = timedelta(minutes=service.duration_minutes)
+    for provider in providers:
+        for slot in availability.slots_between(
+            slot_spec(provider=provider, service=service),
+            rules.get(provider.pk, []),
+            busy=busy.get(provider.pk, []),
+            blocked=blocked.get(provider.pk, []),
+            window=window,
+            now=now,
+        ):
+            free_at[slot.start].append(provider.pk)
+    return [ServiceSlot(start, start + length, tuple(free_at[start])) for start in sorted(free_at)]
 
 
 def live_booking_overlapping(*, provider_id: int, blocked_from: datetime, blocked_until: datetime) -> Booking | None:
@@ -114,6 +204,30 @@ def providers_for_user(*, user) -> QuerySet[Provider]:
     if user.is_superuser:
         return Provider.objects.all()
     return Provider.objects.filter(staff=user)
+
+
+def services_for_user(*, user) -> QuerySet[Service]:
+    """Services a user may see in the console and API: all for a superuser; for staff, those offered
+    by at least one provider they manage (or by none yet: a new service is everyone's to set up).
+
+    Whether they may change one is `service_managed_by`: a service shared with a provider they do
+    not manage changes for that provider too."""
+    if not user or not user.is_authenticated:
+        return Service.objects.none()
+    if user.is_superuser:
+        return Service.objects.all()
+    mine = Q(providers__staff=user) | Q(providers__isnull=True)
+    return Service.objects.filter(pk__in=Service.objects.filter(mine).values("pk"))
+
+
+def service_managed_by(*, service: Service, user) -> bool:
+    """Whether `user` may change `service`: a superuser always; staff when every provider offering it
+    is one they manage."""
+    if not user or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return not service.providers.exclude(staff=user).exists()
 
 
 def bookings_for_user(*, user) -> QuerySet[Booking]:
@@ -149,6 +263,61 @@ def customers_to_book_again(*, user) -> QuerySet[Customer]:
 # --- customer pages ---------------------------------------------------------------------------
 
 
+def active_services() -> QuerySet[Service]:
+    """Services customers can book: active, offered by at least one active provider."""
+    offered = Service.providers.through.objects.filter(service=OuterRef("pk"), provider__is_active=True)
+    return Service.objects.filter(is_active=True).filter(Exists(offered)).order_by("name", "pk")
+
+
+def active_service_by_slug(*, slug: str) -> Service | None:
+    return active_services().filter(slug=slug).first()
+
+
+def services_offered_by(*, provider: Provider) -> list[Service]:
+    """The active services `provider` offers, by name."""
+    return list(provider.services.filter(is_active=True).order_by("name", "pk"))
+
+
+def provider_default_service(*, provider: Provider) -> Service | None:
+    """The service the provider's deprecated booking fields in API v1 stand for: the first it offers
+    (by id), which for a provider made before services, or through those fields, is its own
+    (docs/decisions/0011-services.md)."""
+    return provider.services.order_by("pk").first()
+
+
+# How far either side of a start the assignment rule counts bookings (docs/decisions/0011-services.md).
+ASSIGNMENT_PERIOD = timedelta(days=14)
+
+
+def assignment_candidates(*, service: Service, start: datetime) -> list[int]:
+    """The ids of the active providers offering `service`, in the order "any available" tries them.
+
+    The fair rule (ADR 0011): first those with no live booking meeting the slot's buffered span,
+    then the fewest bookings of this service (not cancelled) starting within ASSIGNMENT_PERIOD
+    either side of `start`, then the one whose latest booking of this service was made longest ago
+    (never booked first), then the lowest id. One query. Being free here is only a hint for the
+    order: the exclusion constraint decides, and the caller tries the next on losing a race.
+    """
+    span_from = start - timedelta(minutes=service.buffer_before_minutes)
+    span_until = start + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes)
+    of_service = Booking.objects.filter(provider=OuterRef("pk"), service=service).exclude(
+        status=BookingStatus.CANCELLED
+    )
+    counted = of_service.filter(start_at__gte=start - ASSIGNMENT_PERIOD, start_at__lt=start + ASSIGNMENT_PERIOD)
+    clashing = Booking.objects.live().filter(provider=OuterRef("pk")).overlapping(span_from, span_until)
+    rows = (
+        service.providers.filter(is_active=True)
+        .annotate(
+            busy=Exists(clashing),
+            nearby=Coalesce(Subquery(counted.values("provider").annotate(n=Count("pk")).values("n")[:1]), 0),
+            last_booked=Subquery(of_service.order_by("-created_at").values("created_at")[:1]),
+        )
+        .order_by("busy", "nearby", F("last_booked").asc(nulls_first=True), "pk")
+        .values_list("pk", flat=True)
+    )
+    return list(rows)
+
+
 def active_providers() -> QuerySet[Provider]:
     return Provider.objects.filter(is_active=True).order_by("name")
 
@@ -158,15 +327,21 @@ def active_provider_by_slug(*, slug: str) -> Provider | None:
 
 
 def slot_verdict(
-    *, provider: Provider, start: datetime, now: datetime | None = None, exclude_booking_id: int | None = None
+    *,
+    provider: Provider,
+    service: Service,
+    start: datetime,
+    now: datetime | None = None,
+    exclude_booking_id: int | None = None,
 ) -> Verdict:
-    """Whether `start` can be booked now, and if not why: the checks `booking_create` makes."""
+    """Whether `start` can be booked now with this provider and service, and if not why: the checks
+    `booking_create` makes."""
     window = (start, start + timedelta(microseconds=1))
     return availability.verdict_for_start(
-        provider_spec(provider),
+        slot_spec(provider=provider, service=service),
         provider_rules(provider=provider),
-        busy=provider_busy(provider=provider, window=window, exclude_booking_id=exclude_booking_id),
-        blocked=provider_blocked(provider=provider, window=window),
+        busy=provider_busy(provider=provider, service=service, window=window, exclude_booking_id=exclude_booking_id),
+        blocked=provider_blocked(provider=provider, service=service, window=window),
         start=start,
         now=now or timezone.now(),
     )
@@ -174,9 +349,12 @@ def slot_verdict(
 
 @dataclass(frozen=True)
 class ProviderForBooking:
-    """A provider row, locked, with what a start's verdict needs from the database besides live bookings."""
+    """A provider row, locked, with what a start's verdict for `service` needs from the database
+    besides live bookings."""
 
     provider: Provider
+    service: Service
+    offers_service: bool
     rules: list[RuleSpec]
     blocked: list[Interval]
 
@@ -184,36 +362,43 @@ class ProviderForBooking:
         """Every check `slot_verdict` makes except overlap with live bookings: the caller's INSERT
         meets the `booking_no_overlap` constraint, which makes that check anyway and names the winner.
         Busy is the engine's last check, so skipping it changes no other verdict."""
-        spec = provider_spec(self.provider)
+        spec = slot_spec(provider=self.provider, service=self.service)
         return availability.verdict_for_start(spec, self.rules, busy=(), blocked=self.blocked, start=start, now=now)
 
 
 _PROVIDER_FOR_BOOKING_SQL = """
     SELECT {provider_columns},
+        EXISTS (SELECT 1 FROM {offers} o
+                 WHERE o.provider_id = p.id AND o.service_id = %(service_id)s) AS offers_service,
         (SELECT coalesce(json_agg(json_build_array(
                     r.kind, r.rrule, r.starts_on, r.ends_on, r.start_time, r.end_time) ORDER BY r.id), '[]')
            FROM {rules} r WHERE r.provider_id = p.id) AS rules_json,
         (SELECT coalesce(json_agg(json_build_array(b.start_at, b.end_at) ORDER BY b.start_at), '[]')
            FROM {blocked} b
           WHERE b.provider_id = p.id
-            AND b.start_at < %(start)s + make_interval(mins => p.slot_minutes + p.buffer_before_minutes
-                                                                + p.buffer_after_minutes)
-            AND b.end_at > %(start)s - make_interval(mins => p.slot_minutes + p.buffer_before_minutes
-                                                              + p.buffer_after_minutes)) AS blocked_json
+            AND b.start_at < %(start)s + make_interval(mins => %(reach_minutes)s)
+            AND b.end_at > %(start)s - make_interval(mins => %(reach_minutes)s)) AS blocked_json
       FROM {providers} p
      WHERE p.id = %(provider_id)s
        FOR UPDATE OF p
 """
 
 
-def provider_for_booking(*, provider_id: int, start: datetime) -> ProviderForBooking | None:
-    """Lock the provider row (SELECT ... FOR UPDATE) and read its rules and the blocked times near
-    `start`, in one statement: the booking path's only read before its INSERT.
+def provider_for_booking(*, provider_id: int, service: Service, start: datetime) -> ProviderForBooking | None:
+    """Lock the provider row (SELECT ... FOR UPDATE) and read whether it offers `service`, its rules
+    and the blocked times near `start`, in one statement: the booking path's only read of the
+    provider before its INSERT.
 
     The blocked times are those `provider_blocked` would return for a window at `start`. None when
     there is no such provider. The caller must be inside a transaction.
     """
-    provider = raw_first(Provider, _provider_for_booking_sql(), {"provider_id": provider_id, "start": start})
+    params = {
+        "provider_id": provider_id,
+        "service_id": service.pk,
+        "start": start,
+        "reach_minutes": int(service.reach.total_seconds() // 60),
+    }
+    provider = raw_first(Provider, _provider_for_booking_sql(), params)
     if provider is None:
         return None
     rules = [
@@ -228,8 +413,9 @@ def provider_for_booking(*, provider_id: int, start: datetime) -> ProviderForBoo
         for kind, rrule, starts_on, ends_on, start_time, end_time in _json(provider.rules_json)
     ]
     blocked = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in _json(provider.blocked_json)]
-    del provider.rules_json, provider.blocked_json
-    return ProviderForBooking(provider=provider, rules=rules, blocked=blocked)
+    offers = bool(provider.offers_service)
+    del provider.rules_json, provider.blocked_json, provider.offers_service
+    return ProviderForBooking(provider=provider, service=service, offers_service=offers, rules=rules, blocked=blocked)
 
 
 @cache
@@ -237,6 +423,7 @@ def _provider_for_booking_sql() -> str:
     return _PROVIDER_FOR_BOOKING_SQL.format(
         provider_columns=column_list(Provider, "p"),
         providers=Provider._meta.db_table,
+        offers=Service.providers.through._meta.db_table,
         rules=AvailabilityRule._meta.db_table,
         blocked=BlockedTime._meta.db_table,
     )
@@ -251,19 +438,25 @@ _SEARCH_SPANS = (timedelta(days=14), timedelta(days=60), timedelta(days=180), ti
 
 
 def provider_first_free_slot(
-    *, provider: Provider, after: datetime, now: datetime | None = None, exclude_booking_id: int | None = None
+    *,
+    provider: Provider,
+    service: Service,
+    after: datetime,
+    now: datetime | None = None,
+    exclude_booking_id: int | None = None,
 ) -> Slot | None:
-    """The earliest free slot starting at or after `after`, within the booking horizon.
+    """The earliest free slot of `service` with `provider` starting at or after `after`, within the
+    booking horizon.
 
     Searches in widening windows: the usual case (a free slot within two weeks) is three queries.
     """
     now = now or timezone.now()
-    spec, rules = provider_spec(provider), provider_rules(provider=provider)
-    horizon_end = now + timedelta(days=provider.max_advance_days, microseconds=1)
+    rules = provider_rules(provider=provider)
+    horizon_end = now + timedelta(days=service.max_advance_days, microseconds=1)
     cursor, step = max(after, now), 0
     while cursor < horizon_end:
         window = (cursor, min(cursor + _SEARCH_SPANS[step], horizon_end))
-        found = _free_slots(provider, window, now=now, exclude_booking_id=exclude_booking_id, spec=spec, rules=rules)
+        found = _free_slots(provider, service, window, now=now, exclude_booking_id=exclude_booking_id, rules=rules)
         if found:
             return found[0]
         cursor, step = window[1], min(step + 1, len(_SEARCH_SPANS) - 1)
@@ -273,12 +466,14 @@ def provider_first_free_slot(
 def provider_nearest_slots(
     *,
     provider: Provider,
+    service: Service,
     around: datetime,
     count: int = 3,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> list[Slot]:
-    """Up to `count` free slots closest in time to `around`, either side, in time order.
+    """Up to `count` free slots of `service` with `provider` closest in time to `around`, either side,
+    in time order.
 
     For "that time was just taken" offers. Looks two days back and a week ahead, then further ahead.
     """
@@ -286,12 +481,12 @@ def provider_nearest_slots(
     window = (around - timedelta(days=2), around + timedelta(days=7))
     found = [
         slot
-        for slot in _free_slots(provider, window, now=now, exclude_booking_id=exclude_booking_id)
+        for slot in _free_slots(provider, service, window, now=now, exclude_booking_id=exclude_booking_id)
         if slot.start != around
     ]
     if not found:
         later = provider_first_free_slot(
-            provider=provider, after=window[1], now=now, exclude_booking_id=exclude_booking_id
+            provider=provider, service=service, after=window[1], now=now, exclude_booking_id=exclude_booking_id
         )
         return [later] if later else []
     return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])
@@ -304,12 +499,12 @@ class CancellationTerms:
 
 
 def cancellation_terms_for(
-    *, provider: Provider, start: datetime, rescheduling: Booking | None = None
+    *, service: Service, start: datetime, rescheduling: Booking | None = None
 ) -> CancellationTerms:
     """The terms `booking_create` (or `booking_reschedule`, which carries the old terms over) would snapshot."""
     if rescheduling is None:
-        free_until = start - timedelta(hours=provider.free_cancel_hours)
-        fee, price = provider.late_cancel_fee, provider.price
+        free_until = start - timedelta(hours=service.free_cancel_hours)
+        fee, price = service.late_cancel_fee, service.price
     else:
         free_until = start - (rescheduling.start_at - rescheduling.free_cancel_until)
         fee, price = rescheduling.late_cancel_fee, rescheduling.price

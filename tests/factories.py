@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider, Service
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -21,7 +21,39 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_staff = True
 
 
+SERVICE_SETTINGS = {
+    "duration_minutes", "slot_step_minutes", "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
+    "max_advance_days", "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours",
+    "late_cancel_fee", "price", "currency",
+}  # fmt: skip
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    """A service; `providers=[...]` makes them offer it."""
+
+    class Meta:
+        model = Service
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Service {n}")
+    slug = factory.Sequence(lambda n: f"service-{n}")
+    duration_minutes = 30
+    min_notice_minutes = 0
+    max_advance_days = 3650
+
+    @factory.post_generation
+    def providers(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.providers.set(extracted)
+
+
 class ProviderFactory(factory.django.DjangoModelFactory):
+    """A provider offering one service of its own, as every provider made before services did.
+
+    Service settings given here (`duration_minutes=60`, `price=...`) go to that service; `service_of`
+    returns it. `with_service=False` makes a provider that offers nothing yet.
+    """
+
     class Meta:
         model = Provider
 
@@ -29,9 +61,19 @@ class ProviderFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Provider {n}")
     slug = factory.Sequence(lambda n: f"provider-{n}")
     timezone = "America/New_York"
-    slot_minutes = 30
-    min_notice_minutes = 0
-    max_advance_days = 3650
+
+    @classmethod
+    def _create(cls, model_class, *args, with_service=True, **kwargs):
+        settings = {name: kwargs.pop(name) for name in list(kwargs) if name in SERVICE_SETTINGS}
+        provider = super()._create(model_class, *args, **kwargs)
+        if with_service:
+            ServiceFactory(name=provider.name, slug=provider.slug, providers=[provider], **settings)
+        return provider
+
+
+def service_of(provider: Provider) -> Service:
+    """The provider's own service (the first it offers)."""
+    return provider.services.order_by("pk").first()
 
 
 class AvailabilityRuleFactory(factory.django.DjangoModelFactory):
@@ -76,11 +118,12 @@ class BookingFactory(factory.django.DjangoModelFactory):
         model = Booking
 
     provider = factory.SubFactory(ProviderFactory)
+    service = factory.LazyAttribute(lambda b: service_of(b.provider))
     customer = factory.SubFactory(CustomerFactory)
     start_at = factory.LazyFunction(lambda: timezone.now().replace(microsecond=0) + timedelta(days=2))
-    end_at = factory.LazyAttribute(lambda b: b.start_at + timedelta(minutes=b.provider.slot_minutes))
-    blocked_from = factory.LazyAttribute(lambda b: b.start_at - timedelta(minutes=b.provider.buffer_before_minutes))
-    blocked_until = factory.LazyAttribute(lambda b: b.end_at + timedelta(minutes=b.provider.buffer_after_minutes))
+    end_at = factory.LazyAttribute(lambda b: b.start_at + timedelta(minutes=b.service.duration_minutes))
+    blocked_from = factory.LazyAttribute(lambda b: b.start_at - timedelta(minutes=b.service.buffer_before_minutes))
+    blocked_until = factory.LazyAttribute(lambda b: b.end_at + timedelta(minutes=b.service.buffer_after_minutes))
     status = BookingStatus.CONFIRMED
     provider_timezone = factory.LazyAttribute(lambda b: b.provider.timezone)
     customer_name = factory.LazyAttribute(lambda b: b.customer.name)
@@ -90,7 +133,8 @@ class BookingFactory(factory.django.DjangoModelFactory):
     hold_expires_at = factory.LazyAttribute(
         lambda b: timezone.now() + timedelta(minutes=15) if b.status == BookingStatus.PENDING else None
     )
-    free_cancel_until = factory.LazyAttribute(lambda b: b.start_at - timedelta(hours=b.provider.free_cancel_hours))
-    price = factory.LazyAttribute(lambda b: b.provider.price)
-    late_cancel_fee = factory.LazyAttribute(lambda b: b.provider.late_cancel_fee)
+    free_cancel_until = factory.LazyAttribute(lambda b: b.start_at - timedelta(hours=b.service.free_cancel_hours))
+    price = factory.LazyAttribute(lambda b: b.service.price)
+    currency = factory.LazyAttribute(lambda b: b.service.currency)
+    late_cancel_fee = factory.LazyAttribute(lambda b: b.service.late_cancel_fee)
     manage_token_hash = factory.LazyFunction(lambda: hashlib.sha256(b"factory-token").hexdigest())

@@ -62,7 +62,7 @@ class ZoneListFilter(admin.AllValuesFieldListFilter):
 @admin.register(Provider)
 class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     form = ProviderForm
-    list_display = ["name", "kind", "timezone", "slot_minutes", "requires_confirmation", "is_active", "agenda_links"]
+    list_display = ["name", "kind", "timezone", "is_active", "agenda_links"]
     list_filter = ["kind", ("timezone", ZoneListFilter), "is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
@@ -70,18 +70,6 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "timezone", "is_active", "staff"]}),
         ("Availability preview", {"fields": ["availability_preview"]}),
-        (
-            "Slots",
-            {
-                "fields": [
-                    ("slot_minutes", "slot_step_minutes"),
-                    ("buffer_before_minutes", "buffer_after_minutes"),
-                    ("min_notice_minutes", "max_advance_days"),
-                ]
-            },
-        ),
-        ("Confirmation and reminders", {"fields": ["requires_confirmation", "hold_minutes", "reminder_lead_minutes"]}),
-        ("Price and cancellation policy", {"fields": [("price", "currency"), "free_cancel_hours", "late_cancel_fee"]}),
     ]
 
     def get_queryset(self, request):

@@ -12,6 +12,7 @@ from scheduling.services.bookings import (
     booking_update_notes,
     customer_get_or_create,
 )
+from scheduling.services.catalogue import service_create, service_delete, service_update
 from scheduling.services.idempotency import idempotency_records_purge
 from scheduling.services.links import booking_manage_links_revoke, manage_links_send
 from scheduling.services.providers import (
@@ -47,4 +48,7 @@ __all__ = [
     "provider_create",
     "provider_delete",
     "provider_update",
+    "service_create",
+    "service_delete",
+    "service_update",
 ]

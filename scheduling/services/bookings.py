@@ -1,6 +1,6 @@
 """Booking lifecycle services (docs/architecture.md §4).
 
-Lock order, everywhere: the provider row first, then booking rows. `booking_create` and
+Lock order, everywhere: the provider row first (one at a time), then booking rows. `booking_create` and
 `booking_reschedule` take the provider lock; the other transitions lock only the booking row, so no
 two services can wait on each other in a cycle.
 
@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -27,7 +28,7 @@ from scheduling import manage_links, selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.formatting import duration, possessive
-from scheduling.models import Booking, BookingStatus, CancelReason, Customer
+from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Service
 from scheduling.services.inputs import require_aware, require_zone
 
 logger = logging.getLogger(__name__)
@@ -112,19 +113,29 @@ def _customer_by_email(email: str) -> Customer | None:
 
 def booking_create(
     *,
-    provider_id: int,
     start: datetime,
     customer: CustomerData | Customer,
+    service_id: int | None = None,
+    provider_id: int | None = None,
     notes: str = "",
 ) -> Booking:
-    """Hold a slot for a customer; confirm it at once when the provider needs no confirmation.
+    """Hold a slot of a service for a customer; confirm it at once when the service needs no confirmation.
+
+    Which provider and service (docs/decisions/0011-services.md):
+    - `service_id` and `provider_id`: that provider, which must offer that service;
+    - `provider_id` alone: the provider's only active service (InvalidInput naming `service` when it
+      offers several);
+    - `service_id` alone ("any available"): the first free provider in `selectors.assignment_candidates`
+      order (the fair rule). Each candidate is tried in a savepoint; losing it to a concurrent booking
+      moves on to the next, so a SlotUnavailable comes only when none is left.
 
     Locks the provider row (SELECT ... FOR UPDATE, in the same statement that reads its rules and
-    blocked times), after the customer row is found or made, for the rest of the transaction:
-    concurrent overlapping inserts against the GiST exclusion constraint otherwise deadlock
-    (ADR 0002). Overlap with live bookings is left to that constraint, which is the only check that
-    cannot race; its violation becomes SlotUnavailable naming the booking it collided with
-    (ADR 0006). A deadlock (40P01) is retried once when this call owns the transaction.
+    blocked times), after the customer row is found or made, for the rest of the transaction (one
+    provider at a time: a candidate lost is released with its savepoint): concurrent overlapping
+    inserts against the GiST exclusion constraint otherwise deadlock (ADR 0002). Overlap with live
+    bookings is left to that constraint, which is the only check that cannot race; its violation
+    becomes SlotUnavailable naming the booking it collided with (ADR 0006). A deadlock (40P01) is
+    retried once when this call owns the transaction.
 
     The booking keeps the contact details given with it (`CustomerData`); the customer found or
     made by their email is only the identity behind them and is never rewritten. A `Customer`
@@ -134,6 +145,8 @@ def booking_create(
     emails make their own from the booking id, so nothing secret is stored.
     """
     start = require_aware(start, field="start")
+    if service_id is None and provider_id is None:
+        raise InvalidInput("Say which service to book.", field="service")
     attempts = 1 if connection.in_atomic_block else 2
     for attempt in range(1, attempts + 1):
         try:
@@ -146,16 +159,13 @@ def booking_create(
                     # holds from an earlier booking (possibly typed for another provider).
                     contact = _contact_details(data=customer)
                     customer_obj = _customer_for(contact)
-                bookable = _lock_provider(provider_id=provider_id, start=start)
-                confirm = not bookable.provider.requires_confirmation
-                booking = _book(
-                    bookable=bookable,
-                    start=start,
-                    customer=customer_obj,
-                    contact=contact,
-                    notes=notes,
-                    confirm=confirm,
-                )
+                service = _bookable_service(service_id=service_id, provider_id=provider_id)
+                confirm = not service.requires_confirmation
+                new = partial(_book, start=start, customer=customer_obj, contact=contact, notes=notes, confirm=confirm)
+                if provider_id is not None:
+                    booking = new(bookable=_lock_provider(provider_id=provider_id, service=service, start=start))
+                else:
+                    booking = _book_any_available(service=service, start=start, book=new)
                 if confirm:
                     notifications.booking_confirmed(booking=booking)
                 else:
@@ -165,22 +175,75 @@ def booking_create(
             raise overlap.as_conflict() from overlap.__cause__
         except OperationalError as exc:
             if attempt < attempts and _sqlstate(exc) == DEADLOCK_DETECTED:
-                logger.warning("booking_create deadlocked; retrying once (provider %s)", provider_id)
+                logger.warning(
+                    "booking_create deadlocked; retrying once (service %s, provider %s)", service_id, provider_id
+                )
                 continue
             raise
     raise AssertionError("unreachable")
 
 
-def _lock_provider(*, provider_id: int, start: datetime) -> selectors.ProviderForBooking:
+def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Service:
+    """The active service to book: the one named, or the only active one the provider offers. One query."""
+    if service_id is None:
+        try:
+            offered = list(Service.objects.filter(providers=int(provider_id), is_active=True).order_by("pk")[:2])
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput("No such provider.", field="provider") from exc
+        if len(offered) > 1:
+            raise InvalidInput("This provider offers several services; say which one to book.", field="service")
+        if not offered:
+            raise InvalidInput("This provider is not taking bookings.", field="provider")
+        return offered[0]
     try:
-        bookable = selectors.provider_for_booking(provider_id=int(provider_id), start=start)
+        service = Service.objects.filter(pk=int(service_id)).first()
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("No such service.", field="service") from exc
+    if service is None:
+        raise InvalidInput("No such service.", field="service")
+    if not service.is_active:
+        raise InvalidInput("This service is not taking bookings.", field="service")
+    return service
+
+
+def _lock_provider(*, provider_id: int, service: Service, start: datetime) -> selectors.ProviderForBooking:
+    try:
+        bookable = selectors.provider_for_booking(provider_id=int(provider_id), service=service, start=start)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("No such provider.", field="provider") from exc
     if bookable is None:
         raise InvalidInput("No such provider.", field="provider")
     if not bookable.provider.is_active:
         raise InvalidInput("This provider is not taking bookings.", field="provider")
+    if not bookable.offers_service:
+        raise InvalidInput("This provider does not offer this service.", field="provider")
     return bookable
+
+
+def _book_any_available(*, service: Service, start: datetime, book) -> Booking:
+    """Book `start` with the first provider of `service` that takes it, in the fair rule's order.
+
+    Each candidate is tried inside a savepoint, so a candidate lost to a concurrent booking (the
+    constraint's verdict) or not open at `start` is rolled back, its row lock released, and the
+    next one tried. When every candidate is lost, the last overlap leaves as `_Overlap` (a 409
+    naming a booking it met); when none was even open, the first refusal leaves as it is.
+    """
+    candidates = selectors.assignment_candidates(service=service, start=start)
+    if not candidates:
+        raise InvalidInput("No provider offers this service at the moment.", field="service")
+    refusal: SlotNotOffered | None = None
+    lost: _Overlap | None = None
+    for provider_id in candidates:
+        try:
+            with transaction.atomic():  # a savepoint: losing one candidate must not abort the request
+                return book(bookable=_lock_provider(provider_id=provider_id, service=service, start=start))
+        except _Overlap as overlap:
+            lost = overlap
+        except SlotNotOffered as exc:
+            refusal = refusal or exc
+    if lost is not None:
+        raise lost
+    raise refusal
 
 
 def _book(
@@ -199,26 +262,27 @@ def _book(
     The booking starts pending and a confirmation runs the FSM transition in memory before the
     INSERT, so a booking confirmed at once costs one statement, not an INSERT and an UPDATE.
     """
-    provider = bookable.provider
+    provider, service = bookable.provider, bookable.service
     now = timezone.now()
     _require_bookable(bookable=bookable, start=start, now=now)
-    end = start + timedelta(minutes=provider.slot_minutes)
+    end = start + timedelta(minutes=service.duration_minutes)
     # The credit and the terms the customer agreed to carry over to a rescheduled time.
-    source = rescheduled_from or provider
-    terms = selectors.cancellation_terms_for(provider=provider, start=start, rescheduling=rescheduled_from)
+    source = rescheduled_from or service
+    terms = selectors.cancellation_terms_for(service=service, start=start, rescheduling=rescheduled_from)
     booking = Booking(
         provider=provider,
+        service=service,
         customer=customer,
         start_at=start,
         end_at=end,
-        blocked_from=start - timedelta(minutes=provider.buffer_before_minutes),
-        blocked_until=end + timedelta(minutes=provider.buffer_after_minutes),
+        blocked_from=start - timedelta(minutes=service.buffer_before_minutes),
+        blocked_until=end + timedelta(minutes=service.buffer_after_minutes),
         provider_timezone=provider.timezone,
         customer_name=contact.name,
         customer_email=contact.email,
         customer_phone=contact.phone,
         customer_timezone=ZoneInfo(contact.timezone),
-        hold_expires_at=now + timedelta(minutes=provider.hold_minutes),
+        hold_expires_at=now + timedelta(minutes=service.hold_minutes),
         price=source.price,
         currency=source.currency,
         late_cancel_fee=terms.late_fee,
@@ -237,8 +301,8 @@ def _book(
 
 _VERDICT_MESSAGES = {
     Verdict.IN_PAST: "This time is in the past.",
-    Verdict.TOO_SOON: "This provider needs at least {notice} notice.",
-    Verdict.BEYOND_HORIZON: "This provider takes bookings at most {horizon} days ahead.",
+    Verdict.TOO_SOON: "This service needs at least {notice} notice.",
+    Verdict.BEYOND_HORIZON: "This service takes bookings at most {horizon} days ahead.",
     Verdict.NOT_OFFERED: "No slot starts at this time: it is off the slot grid, outside opening hours, or blocked.",
 }
 
@@ -248,9 +312,9 @@ def _require_bookable(*, bookable: selectors.ProviderForBooking, start: datetime
     verdict = bookable.verdict(start=start, now=now)
     if verdict is Verdict.BOOKABLE:
         return
-    provider = bookable.provider
+    service = bookable.service
     message = _VERDICT_MESSAGES[verdict].format(
-        notice=possessive(duration(provider.min_notice_minutes)), horizon=provider.max_advance_days
+        notice=possessive(duration(service.min_notice_minutes)), horizon=service.max_advance_days
     )
     raise SlotNotOffered(message, field="start")
 
@@ -322,7 +386,7 @@ def _apply(booking: Booking, name: str, **kwargs) -> None:
 
 def _lock_booking(booking_id: int) -> Booking:
     try:
-        return Booking.objects.select_for_update().select_related("provider", "customer").get(pk=booking_id)
+        return Booking.objects.select_for_update().select_related("provider", "service", "customer").get(pk=booking_id)
     except (Booking.DoesNotExist, ValueError, TypeError) as exc:
         raise InvalidInput("No such booking.", field="booking") from exc
 
@@ -399,17 +463,18 @@ def booking_update_notes(*, booking_id: int, notes: str) -> Booking:
 def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
     """Move a live booking: cancel it (reason rescheduled) and book the new start, atomically.
 
-    Locks the provider row, then the booking row. If the new start cannot be booked, the whole
+    Locks the provider row, then the booking row. The new booking is with the same provider and of
+    the same service (its current length and buffers). If the new start cannot be booked, the whole
     transaction rolls back and the old booking is untouched. The new booking keeps the old one's
     status (a confirmed booking stays confirmed), price, terms and contact details.
     """
     start = require_aware(start, field="start")
     try:
         with transaction.atomic():
-            provider_id = Booking.objects.filter(pk=booking_id).values_list("provider_id", flat=True).first()
-            if provider_id is None:
+            current = Booking.objects.select_related("service").filter(pk=booking_id).first()
+            if current is None:
                 raise InvalidInput("No such booking.", field="booking")
-            bookable = _lock_provider(provider_id=provider_id, start=start)
+            bookable = _lock_provider(provider_id=current.provider_id, service=current.service, start=start)
             old = _lock_booking(booking_id)
             was_confirmed = old.status == BookingStatus.CONFIRMED
             _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())
@@ -439,7 +504,7 @@ def booking_expire_holds(*, limit: int = 500) -> int:
     with transaction.atomic():
         expired = list(
             Booking.objects.filter(status=BookingStatus.PENDING, hold_expires_at__lte=now)
-            .select_related("provider", "customer")
+            .select_related("provider", "service", "customer")
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("hold_expires_at")[:limit]
         )

@@ -9,15 +9,13 @@ from typing import Any
 
 from django.db import transaction
 
+from scheduling import selectors
 from scheduling.models import AvailabilityRule, BlockedTime, Provider
+from scheduling.services import catalogue
 from scheduling.services.inputs import full_clean_or_invalid, require_aware, require_zone
 from scheduling.validators import normalise_rrule
 
-PROVIDER_FIELDS = {
-    "kind", "name", "slug", "timezone", "slot_minutes", "slot_step_minutes", "buffer_before_minutes",
-    "buffer_after_minutes", "min_notice_minutes", "max_advance_days", "requires_confirmation", "hold_minutes",
-    "reminder_lead_minutes", "free_cancel_hours", "late_cancel_fee", "price", "currency", "is_active",
-}  # fmt: skip
+PROVIDER_FIELDS = {"kind", "name", "slug", "timezone", "is_active"}
 RULE_FIELDS = {"kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"}
 
 
@@ -31,8 +29,12 @@ def _assign(instance: Any, allowed: set[str], values: dict[str, Any]) -> None:
         setattr(instance, name, value)
 
 
-def provider_create(*, staff: list | None = None, **fields: Any) -> Provider:
-    """Create a provider after validating every field (zone, currency, fee, slot lengths)."""
+def provider_create(*, staff: list | None = None, own_service: dict[str, Any] | None = None, **fields: Any) -> Provider:
+    """Create a provider after validating every field (zone, slug).
+
+    With `own_service` (service settings, possibly empty), the provider also gets a service of its
+    own made from them, in the same transaction: what API v1's provider fields ask for.
+    """
     provider = Provider()
     _assign(provider, PROVIDER_FIELDS, fields)
     full_clean_or_invalid(provider)
@@ -40,14 +42,25 @@ def provider_create(*, staff: list | None = None, **fields: Any) -> Provider:
         provider.save()
         if staff:
             provider.staff.set(staff)
+        if own_service is not None:
+            catalogue.provider_own_service_create(provider=provider, **own_service)
     return provider
 
 
-def provider_update(*, provider: Provider, **fields: Any) -> Provider:
-    """Change a provider's settings. Existing bookings keep their snapshots (buffers, policy)."""
+def provider_update(*, provider: Provider, own_service: dict[str, Any] | None = None, **fields: Any) -> Provider:
+    """Change a provider. With `own_service`, change the service its deprecated API v1 fields stand
+    for (`selectors.provider_default_service`; made when it has none). Existing bookings keep their
+    snapshots (span, price, terms)."""
     _assign(provider, PROVIDER_FIELDS, fields)
     full_clean_or_invalid(provider)
-    provider.save()
+    with transaction.atomic():
+        provider.save()
+        if own_service:
+            service = selectors.provider_default_service(provider=provider)
+            if service is None:
+                catalogue.provider_own_service_create(provider=provider, **own_service)
+            else:
+                catalogue.provider_own_service_update(service=service, **own_service)
     return provider
 
 

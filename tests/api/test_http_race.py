@@ -50,7 +50,7 @@ def test_thirty_concurrent_posts_for_one_slot_give_one_201_and_29_409s_naming_it
 
 
 def test_partly_overlapping_concurrent_posts_against_buffers_never_overlap(server, token):
-    provider = open_all_day_provider(slug="http-buffers", slot_minutes=60, slot_step_minutes=15,
+    provider = open_all_day_provider(slug="http-buffers", duration_minutes=60, slot_step_minutes=15,
                                      buffer_before_minutes=10, buffer_after_minutes=20)  # fmt: skip
     base = future_slot()
     calls = []

@@ -48,7 +48,7 @@ def test_twenty_clients_racing_for_one_slot_leave_exactly_one_booking():
 
 def test_partly_overlapping_racers_never_leave_overlapping_live_bookings():
     provider = open_all_day_provider(
-        slot_minutes=60, slot_step_minutes=15, buffer_before_minutes=10, buffer_after_minutes=20
+        duration_minutes=60, slot_step_minutes=15, buffer_before_minutes=10, buffer_after_minutes=20
     )
     base = future_slot()
     starts = [base + timedelta(minutes=15 * (n % 8)) for n in range(24)]
@@ -72,11 +72,11 @@ def test_the_overlap_audit_query_detects_an_overlap():
         cursor.execute("ALTER TABLE scheduling_booking DROP CONSTRAINT booking_no_overlap")
         try:
             cursor.execute(
-                "INSERT INTO scheduling_booking (provider_id, customer_id, start_at, end_at, blocked_from,"
+                "INSERT INTO scheduling_booking (provider_id, service_id, customer_id, start_at, end_at, blocked_from,"
                 " blocked_until, status, provider_timezone, customer_name, customer_email, customer_phone,"
                 " customer_timezone, price, currency, free_cancel_until, late_cancel_fee, cancel_reason,"
                 " reference, manage_token_hash, notes, created_at, updated_at)"
-                " SELECT provider_id, customer_id, start_at, end_at, blocked_from, blocked_until, status,"
+                " SELECT provider_id, service_id, customer_id, start_at, end_at, blocked_from, blocked_until, status,"
                 " provider_timezone, customer_name, customer_email, customer_phone, customer_timezone, price,"
                 " currency, free_cancel_until, late_cancel_fee, cancel_reason, 'PLANTED', manage_token_hash,"
                 " notes, now(), now() FROM scheduling_booking"

@@ -56,7 +56,7 @@ def test_create_holds_a_pending_booking_when_provider_requires_confirmation():
 
 
 def test_create_sets_end_from_slot_length_and_pads_buffers():
-    provider = open_all_day_provider(slot_minutes=60, buffer_before_minutes=10, buffer_after_minutes=15)
+    provider = open_all_day_provider(duration_minutes=60, buffer_before_minutes=10, buffer_after_minutes=15)
     start = future_slot()
     booking = book(provider, start)
     assert booking.end_at == start + timedelta(minutes=60)
@@ -290,7 +290,7 @@ def test_reschedule_cancels_the_old_booking_and_links_the_new_one(provider):
 
 
 def test_reschedule_may_move_into_time_its_own_old_booking_held():
-    provider = open_all_day_provider(slot_minutes=60, slot_step_minutes=30, buffer_after_minutes=30)
+    provider = open_all_day_provider(duration_minutes=60, slot_step_minutes=30, buffer_after_minutes=30)
     old = book(provider, future_slot(hour=10))
     new = booking_reschedule(booking_id=old.pk, start=future_slot(hour=10, minute=30))
     assert new.start_at == future_slot(hour=10, minute=30)
@@ -384,7 +384,7 @@ def test_the_notice_refusal_reads_naturally(minutes, phrase):
     provider = open_all_day_provider(min_notice_minutes=minutes)
     with pytest.raises(SlotNotOffered) as exc:
         book(provider, timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=29))
-    assert exc.value.detail == f"This provider needs at least {phrase} notice."
+    assert exc.value.detail == f"This service needs at least {phrase} notice."
 
 
 def _deadlock() -> OperationalError:
@@ -399,11 +399,11 @@ def test_a_deadlock_is_retried_once(provider, monkeypatch):
 
     real_lock, calls = bookings._lock_provider, []
 
-    def deadlock_first_time(*, provider_id, start):
+    def deadlock_first_time(*, provider_id, service, start):
         calls.append(provider_id)
         if len(calls) == 1:
             raise _deadlock()
-        return real_lock(provider_id=provider_id, start=start)
+        return real_lock(provider_id=provider_id, service=service, start=start)
 
     monkeypatch.setattr(bookings, "_lock_provider", deadlock_first_time)
     assert book(provider, future_slot()).status == BookingStatus.CONFIRMED
@@ -416,7 +416,7 @@ def test_a_second_deadlock_is_raised_not_retried_forever(provider, monkeypatch):
 
     calls = []
 
-    def always_deadlock(*, provider_id, start):
+    def always_deadlock(*, provider_id, service, start):
         calls.append(provider_id)
         raise _deadlock()
 
@@ -432,7 +432,7 @@ def test_no_retry_inside_a_callers_transaction(provider, monkeypatch):
 
     calls = []
 
-    def always_deadlock(*, provider_id, start):
+    def always_deadlock(*, provider_id, service, start):
         calls.append(provider_id)
         raise _deadlock()
 

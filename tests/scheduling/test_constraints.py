@@ -43,7 +43,7 @@ def test_a_pending_hold_blocks_an_overlapping_booking_too():
 
 
 def test_back_to_back_bookings_are_allowed():
-    provider = ProviderFactory(slot_minutes=30)
+    provider = ProviderFactory(duration_minutes=30)
     start = future_slot()
     insert(provider=provider, start_at=start)
     second = insert(provider=provider, start_at=start + timedelta(minutes=30))
@@ -59,7 +59,7 @@ def test_a_booking_that_is_no_longer_live_frees_its_time(status):
 
 
 def test_the_database_enforces_buffers_not_only_the_engine():
-    provider = ProviderFactory(slot_minutes=30, buffer_after_minutes=15)
+    provider = ProviderFactory(duration_minutes=30, buffer_after_minutes=15)
     start = future_slot()
     insert(provider=provider, start_at=start)
     # The booked times do not meet, but the first booking's buffer reaches into the second.

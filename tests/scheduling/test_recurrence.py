@@ -14,7 +14,7 @@ import pytest
 from dateutil.rrule import rrulestr
 
 from scheduling import availability
-from scheduling.availability import OPEN, ProviderSpec, RuleSpec, rule_dates, slots_between
+from scheduling.availability import OPEN, SlotSpec, RuleSpec, rule_dates, slots_between
 from scheduling.recurrence import RuleRefused, compile_rule, first_occurrence, occurrences
 
 WEEKDAY_NAMES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -187,7 +187,7 @@ def test_compile_refuses_rules_it_cannot_expand_at_a_bounded_cost(text, starts_o
 
 
 def test_a_stored_rule_with_interval_zero_is_skipped_and_the_others_still_answer(caplog):
-    spec = ProviderSpec(timezone=ZoneInfo("UTC"), slot_minutes=60, step_minutes=60)
+    spec = SlotSpec(timezone=ZoneInfo("UTC"), slot_minutes=60, step_minutes=60)
     availability._servable_rule.cache_clear()  # the warning is logged once per process and rule
     broken = RuleSpec(OPEN, "FREQ=DAILY;INTERVAL=0", date(2026, 12, 30), None, time(0), time(0))
     mornings = RuleSpec(OPEN, "FREQ=DAILY", date(2027, 1, 1), None, time(9), time(11))
@@ -205,7 +205,7 @@ def test_a_stored_rule_from_year_one_is_served_from_the_window():
 
 
 def test_a_window_past_the_horizon_expands_nothing():
-    spec = ProviderSpec(timezone=ZoneInfo("UTC"), slot_minutes=60, step_minutes=60, max_advance_days=30)
+    spec = SlotSpec(timezone=ZoneInfo("UTC"), slot_minutes=60, step_minutes=60, max_advance_days=30)
     sparse_count = RuleSpec(
         OPEN, "FREQ=DAILY;COUNT=1000;BYMONTHDAY=29;BYMONTH=2", date(1900, 1, 1), None, time(9), time(17)
     )
