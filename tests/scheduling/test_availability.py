@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from scheduling.availability import (
     CLOSED,
     OPEN,
-    SlotSpec,
     RuleSpec,
     Slot,
+    SlotSpec,
     Verdict,
     slots_between,
     slots_for_local_dates,

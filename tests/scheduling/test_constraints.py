@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from scheduling.models import BookingStatus
-from tests.factories import BookingFactory, ProviderFactory
+from tests.factories import BookingFactory, ProviderFactory, ServiceFactory, service_of
 from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +102,21 @@ def test_a_blocked_time_ending_before_it_starts_is_refused():
     with pytest.raises(IntegrityError) as exc, transaction.atomic():
         BlockedTimeFactory(start_at=start, end_at=start)
     assert constraint_violated(exc.value) == "blocked_time_end_after_start"
+
+
+def test_two_services_of_one_provider_cannot_overlap():
+    provider = ProviderFactory(duration_minutes=30)
+    cleaning = ServiceFactory(duration_minutes=60, buffer_after_minutes=10, providers=[provider])
+    start = future_slot()
+    insert(provider=provider, start_at=start, service=cleaning)  # buffered span start .. start+70min
+    with pytest.raises(IntegrityError) as exc:
+        insert(provider=provider, start_at=start + timedelta(minutes=60), service=service_of(provider))
+    assert constraint_violated(exc.value) == "booking_no_overlap"
+
+
+def test_the_same_service_with_two_providers_may_be_booked_at_once():
+    first, second = ProviderFactory(), ProviderFactory()
+    shared = ServiceFactory(providers=[first, second])
+    start = future_slot()
+    insert(provider=first, service=shared, start_at=start)
+    assert insert(provider=second, service=shared, start_at=start).pk

@@ -14,7 +14,7 @@ import pytest
 from dateutil.rrule import rrulestr
 
 from scheduling import availability
-from scheduling.availability import OPEN, SlotSpec, RuleSpec, rule_dates, slots_between
+from scheduling.availability import OPEN, RuleSpec, SlotSpec, rule_dates, slots_between
 from scheduling.recurrence import RuleRefused, compile_rule, first_occurrence, occurrences
 
 WEEKDAY_NAMES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]

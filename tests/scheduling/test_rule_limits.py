@@ -68,7 +68,9 @@ def test_the_worst_rules_validation_accepts_answer_62_days_of_slots_quickly():
         for cached in (availability._servable_rule, recurrence.compile_rule, recurrence._period_days):
             cached.cache_clear()
         started = clock.perf_counter()
-        found = provider_slots(provider=provider, service=service_of(provider), first=first, last=first + timedelta(days=61), now=NOW)
+        found = provider_slots(
+            provider=provider, service=service_of(provider), first=first, last=first + timedelta(days=61), now=NOW
+        )
         timings.append(clock.perf_counter() - started)
     elapsed = min(timings)
     assert len({s.start.date() for s in found}) >= 58  # open daily; closed on the last Fridays after 09:00
@@ -82,6 +84,8 @@ def test_a_rule_stored_with_interval_zero_leaves_the_providers_slots_answering(c
     availability._servable_rule.cache_clear()  # the warning is logged once per process and rule
     AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY;INTERVAL=0", starts_on=date(2026, 12, 31))
     AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(11))
-    found = provider_slots(provider=provider, service=service_of(provider), first=date(2027, 3, 2), last=date(2027, 3, 2), now=NOW)
+    found = provider_slots(
+        provider=provider, service=service_of(provider), first=date(2027, 3, 2), last=date(2027, 3, 2), now=NOW
+    )
     assert [s.start.hour for s in found] == [9, 10]
     assert "'FREQ=DAILY;INTERVAL=0' starting 2026-12-31" in caplog.text
