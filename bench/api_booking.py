@@ -181,7 +181,7 @@ def seed(*, days: int) -> tuple[str, dict[int, list[datetime]]]:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from scheduling.models import AvailabilityRule, Provider
+    from scheduling.models import AvailabilityRule, Provider, Service
     from scheduling.selectors import provider_slots
 
     today = timezone.now().date()
@@ -191,13 +191,25 @@ def seed(*, days: int) -> tuple[str, dict[int, list[datetime]]]:
                 name=f"API bench provider {n:02d}",
                 slug=f"api-bench-{n:02d}",
                 timezone=ZoneInfo(ZONES[n % len(ZONES)]),
-                slot_minutes=SLOT_MINUTES,
+            )
+            for n in range(PROVIDERS)
+        )
+        # One service of its own per provider, so the API books by provider alone as before services.
+        services = Service.objects.bulk_create(
+            Service(
+                name=provider.name,
+                slug=provider.slug,
+                duration_minutes=SLOT_MINUTES,
                 min_notice_minutes=0,
                 max_advance_days=365,
                 requires_confirmation=False,
                 price=Decimal("40.00"),
             )
-            for n in range(PROVIDERS)
+            for provider in providers
+        )
+        Service.providers.through.objects.bulk_create(
+            Service.providers.through(service=service, provider=provider)
+            for service, provider in zip(services, providers, strict=True)
         )
         AvailabilityRule.objects.bulk_create(
             AvailabilityRule(
@@ -215,9 +227,10 @@ def seed(*, days: int) -> tuple[str, dict[int, list[datetime]]]:
         token = Token.objects.create(user=user).key
 
     free: dict[int, list[datetime]] = {}
-    for provider in Provider.objects.all():
+    for provider in Provider.objects.prefetch_related("services"):
         first = timezone.now().astimezone(provider.timezone).date() + timedelta(days=1)  # nothing in the past
-        slots = provider_slots(provider=provider, first=first, last=first + timedelta(days=days - 1))
+        service = provider.services.all()[0]
+        slots = provider_slots(provider=provider, service=service, first=first, last=first + timedelta(days=days - 1))
         free[provider.pk] = [slot.start for slot in slots]
     return token, free
 

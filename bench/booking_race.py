@@ -73,24 +73,26 @@ def new_booking(provider, customer, start: datetime, now: datetime):
     from scheduling.manage_links import hash_old_token
     from scheduling.models import Booking
 
-    end = start + timedelta(minutes=provider.slot_minutes)
+    service = provider.bench_service
+    end = start + timedelta(minutes=service.duration_minutes)
     return Booking(
         provider=provider,
+        service=service,
         customer=customer,
         start_at=start,
         end_at=end,
-        blocked_from=start - timedelta(minutes=provider.buffer_before_minutes),
-        blocked_until=end + timedelta(minutes=provider.buffer_after_minutes),
+        blocked_from=start - timedelta(minutes=service.buffer_before_minutes),
+        blocked_until=end + timedelta(minutes=service.buffer_after_minutes),
         provider_timezone=provider.timezone,
         customer_name=customer.name,
         customer_email=customer.email,
         customer_phone=customer.phone,
         customer_timezone=customer.timezone,
-        hold_expires_at=now + timedelta(minutes=provider.hold_minutes),
-        price=provider.price,
-        currency=provider.currency,
-        late_cancel_fee=provider.late_cancel_fee,
-        free_cancel_until=start - timedelta(hours=provider.free_cancel_hours),
+        hold_expires_at=now + timedelta(minutes=service.hold_minutes),
+        price=service.price,
+        currency=service.currency,
+        late_cancel_fee=service.late_cancel_fee,
+        free_cancel_until=start - timedelta(hours=service.free_cancel_hours),
         manage_token_hash=hash_old_token(secrets.token_urlsafe(32)),
     )
 
@@ -112,14 +114,16 @@ def book_unlocked(provider, customer, start: datetime):
     from scheduling.models import Provider
 
     with transaction.atomic():
+        service = provider.bench_service
         provider = Provider.objects.get(pk=provider.pk)  # a plain read: nothing is locked
+        provider.bench_service = service
         now = timezone.now()
         window = (start, start + timedelta(microseconds=1))
         verdict = verdict_for_start(
-            selectors.provider_spec(provider),
+            selectors.slot_spec(provider=provider, service=service),
             selectors.provider_rules(provider=provider),
-            busy=selectors.provider_busy(provider=provider, window=window),
-            blocked=selectors.provider_blocked(provider=provider, window=window),
+            busy=selectors.provider_busy(provider=provider, service=service, window=window),
+            blocked=selectors.provider_blocked(provider=provider, service=service, window=window),
             start=start,
             now=now,
         )
@@ -311,14 +315,16 @@ def prepare(n_clients: int):
 
     from scheduling import selectors
     from scheduling.availability import OPEN, Verdict, verdict_for_start
-    from scheduling.models import AvailabilityRule, Booking, Customer, Provider
+    from scheduling.models import AvailabilityRule, Booking, Customer, Provider, Service
 
     provider, _ = Provider.objects.update_or_create(
+        slug=PROVIDER_SLUG, defaults={"name": "Race bench provider", "timezone": "UTC", "is_active": True}
+    )
+    service, _ = Service.objects.update_or_create(
         slug=PROVIDER_SLUG,
         defaults={
-            "name": "Race bench provider",
-            "timezone": "UTC",
-            "slot_minutes": SLOT_MINUTES,
+            "name": "Race bench service",
+            "duration_minutes": SLOT_MINUTES,
             "slot_step_minutes": STEP_MINUTES,
             "buffer_before_minutes": BUFFER_BEFORE,
             "buffer_after_minutes": BUFFER_AFTER,
@@ -328,6 +334,7 @@ def prepare(n_clients: int):
             "is_active": True,
         },
     )
+    service.providers.set([provider])
     Booking.objects.filter(provider=provider).delete()
     AvailabilityRule.objects.filter(provider=provider).delete()
     AvailabilityRule.objects.create(
@@ -340,6 +347,8 @@ def prepare(n_clients: int):
         label="Around the clock",
     )
     provider = Provider.objects.get(pk=provider.pk)
+    # The bench's one service, read once here so the timed paths never query it.
+    provider.bench_service = service
 
     day = (timezone.now() + timedelta(days=3)).date()
     base = datetime.combine(day, time(10), tzinfo=provider.timezone)
@@ -347,10 +356,10 @@ def prepare(n_clients: int):
     for start in starts:
         window = (start, start + timedelta(microseconds=1))
         verdict = verdict_for_start(
-            selectors.provider_spec(provider),
+            selectors.slot_spec(provider=provider, service=service),
             selectors.provider_rules(provider=provider),
             busy=[],
-            blocked=selectors.provider_blocked(provider=provider, window=window),
+            blocked=selectors.provider_blocked(provider=provider, service=service, window=window),
             start=start,
             now=timezone.now(),
         )
