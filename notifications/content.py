@@ -20,7 +20,7 @@ from django.urls import reverse
 from notifications.channels import Attachment, OutgoingMessage
 from notifications.models import Channel, Notification, Reminder
 from scheduling import manage_links, selectors
-from scheduling.formatting import local_time
+from scheduling.formatting import local_time, service_with_provider
 from scheduling.ics import booking_calendar
 from scheduling.models import Booking, BookingStatus, CancelReason
 
@@ -106,6 +106,8 @@ def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -
         "booking": booking,
         "for_provider": for_provider,
         "provider_name": booking.provider.name,
+        "service_name": booking.service.name,
+        "booked": service_with_provider(booking.service.name, booking.provider.name),
         # The details given with this booking, never the shared customer record's (ADR 0009).
         "customer_name": booking.customer_name,
         "customer_email": booking.customer_email,
@@ -152,6 +154,7 @@ def links_message(notification: Notification, *, now: datetime) -> OutgoingMessa
             {
                 "reference": b.reference,
                 "provider_name": b.provider.name,
+                "booked": service_with_provider(b.service.name, b.provider.name),
                 "when": local_time(b.start_at, b.customer_timezone),
                 "pending": b.status == BookingStatus.PENDING,
                 "manage_url": manage_links.manage_url(b),

@@ -233,7 +233,7 @@ def reminders_dispatch(*, limit: int = BATCH_SIZE, now: datetime | None = None) 
         now=now,
         triage=_reminder_triage,
         render=lambda row, at: content.reminder_message(row, now=at),
-        select_related=("booking__customer", "booking__provider"),
+        select_related=("booking__customer", "booking__provider", "booking__service"),
     )
 
 
@@ -248,7 +248,14 @@ def notifications_dispatch(
         now=now,
         triage=_notification_triage,
         render=lambda row, at: content.notification_message(row, now=at),
-        select_related=("booking__customer", "booking__provider", "booking__rescheduled_from"),
+        select_related=(
+            "booking__customer",
+            "booking__provider",
+            "booking__service",
+            # A reschedule's email carries the old booking's .ics too.
+            "booking__rescheduled_from__provider",
+            "booking__rescheduled_from__service",
+        ),
     )
 
 

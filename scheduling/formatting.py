@@ -29,3 +29,14 @@ def duration(minutes: int) -> str:
 def possessive(phrase: str) -> str:
     """ "1 hour" -> "1 hour's", "36 hours" -> "36 hours'", for "... notice"."""
     return f"{phrase}'" if phrase.endswith("s") else f"{phrase}'s"
+
+
+def service_with_provider(service_name: str, provider_name: str) -> str:
+    """What a booking is for, as messages and calendars name it: "Cleaning with Dr Ada".
+
+    A provider's own service is named after it (what every provider made before services got), and
+    "Dr Ada with Dr Ada" says nothing more than "Dr Ada".
+    """
+    if service_name.strip().casefold() == provider_name.strip().casefold():
+        return provider_name
+    return f"{service_name} with {provider_name}"

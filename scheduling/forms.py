@@ -179,7 +179,8 @@ class BookedCustomerField(forms.ModelChoiceField):
 
 
 class BookingCreateForm(forms.Form):
-    """The last step of the admin's booking flow: a free slot, then an existing or a new customer."""
+    """The last step of the admin's booking flow: a free slot of the chosen service with the chosen
+    provider, then an existing or a new customer."""
 
     slot = SlotField(widget=forms.RadioSelect, label="Free slot")
     customer = BookedCustomerField(
@@ -204,9 +205,10 @@ class BookingCreateForm(forms.Form):
         "notes": "notes",
     }
 
-    def __init__(self, *args, provider: Provider, slots: list[Slot], customers, **kwargs):
+    def __init__(self, *args, provider: Provider, service: Service, slots: list[Slot], customers, **kwargs):
         super().__init__(*args, **kwargs)
         self.provider = provider
+        self.service = service
         zone = provider.timezone
         self.fields["slot"].choices = [
             (slot.start.astimezone(UTC).isoformat(), f"{clock(slot.start, zone)}–{clock(slot.end, zone)}")

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from scheduling.formatting import local_time
+from scheduling.formatting import local_time, service_with_provider
 from scheduling.models import Booking, BookingStatus
 
 _STATUS = {
@@ -34,12 +34,14 @@ def booking_calendar(booking: Booking, *, host: str) -> bytes:
     event.add("dtstamp", timezone.now().astimezone(UTC))
     event.add("dtstart", booking.start_at.astimezone(UTC))
     event.add("dtend", booking.end_at.astimezone(UTC))
-    event.add("summary", f"{booking.provider.name} – booking {booking.reference}")
+    booked = service_with_provider(booking.service.name, booking.provider.name)
+    event.add("summary", f"{booked} – booking {booking.reference}")
     event.add(
         "description",
         "\n".join(
             [
                 f"Booking reference: {booking.reference}",
+                f"Service: {booking.service.name}, with {booking.provider.name}",
                 f"{booking.provider.name}'s time: {local_time(booking.start_at, booking.provider_timezone)}",
                 f"Status: {booking.get_status_display()}",
             ]

@@ -553,7 +553,7 @@ def upcoming_live_bookings_for_email(*, email: str, now: datetime | None = None)
     return list(
         Booking.objects.live()
         .filter(customer__in=customer.values("pk")[:1], start_at__gt=now or timezone.now())
-        .select_related("provider", "customer")
+        .select_related("provider", "service", "customer")
         .order_by("start_at", "pk")
     )
 

@@ -1,11 +1,13 @@
-"""`manage.py seed_demo`: three providers in three zones, varied rules, a few bookings; idempotent."""
+"""`manage.py seed_demo`: four providers in three zones, varied rules, services (two of one provider, one
+of two rooms), a few bookings; idempotent."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from scheduling.models import AvailabilityRule, Booking, Customer, Provider
+from scheduling.models import AvailabilityRule, Booking, Customer, Provider, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +21,8 @@ def seed() -> str:
 def counts() -> dict[str, int]:
     return {
         "providers": Provider.objects.count(),
+        "services": Service.objects.count(),
+        "offers": Service.providers.through.objects.count(),
         "rules": AvailabilityRule.objects.count(),
         "customers": Customer.objects.count(),
         "bookings": Booking.objects.count(),
@@ -31,25 +35,45 @@ def test_seed_twice_creates_nothing_new():
     second_output = seed()
 
     assert counts() == first
-    assert first["providers"] == 3
+    assert (first["providers"], first["services"], first["offers"]) == (4, 4, 5)
     assert "none added" in second_output
 
 
-def test_three_providers_in_three_zones():
+def test_four_providers_in_three_zones():
     seed()
 
     zones = {p.slug: (p.kind, str(p.timezone)) for p in Provider.objects.all()}
     assert zones == {
         "dentist": (Provider.Kind.PERSON, "America/New_York"),
         "meeting-room": (Provider.Kind.ROOM, "Europe/Berlin"),
+        "havel-room": (Provider.Kind.ROOM, "Europe/Berlin"),
         "3d-printer": (Provider.Kind.EQUIPMENT, "Asia/Tokyo"),
     }
-    dentist = Provider.objects.get(slug="dentist")
-    assert (dentist.slot_minutes, dentist.buffer_after_minutes, dentist.requires_confirmation) == (30, 10, False)
-    assert (str(dentist.price), str(dentist.late_cancel_fee), dentist.currency) == ("120.00", "40.00", "USD")
-    room = Provider.objects.get(slug="meeting-room")
-    assert (room.slot_minutes, room.step_minutes, room.requires_confirmation, room.currency) == (60, 30, True, "EUR")
-    assert Provider.objects.get(slug="3d-printer").slot_minutes == 120
+
+
+def test_the_dentist_offers_a_check_up_and_a_cleaning_with_their_own_length_and_price():
+    seed()
+
+    offered = {s.slug: s for s in Provider.objects.get(slug="dentist").services.all()}
+    assert set(offered) == {"check-up", "cleaning"}
+    check_up, cleaning = offered["check-up"], offered["cleaning"]
+    assert (check_up.duration_minutes, check_up.buffer_after_minutes, check_up.requires_confirmation) == (30, 10, False)
+    assert (str(check_up.price), str(check_up.late_cancel_fee), check_up.currency) == ("120.00", "40.00", "USD")
+    assert (cleaning.duration_minutes, str(cleaning.price)) == (60, "180.00")
+
+
+def test_the_meeting_room_service_is_offered_by_both_rooms():
+    seed()
+
+    room = Service.objects.get(slug="meeting-room-hour")
+    assert {p.slug for p in room.providers.all()} == {"meeting-room", "havel-room"}
+    assert (room.duration_minutes, room.step_minutes, room.requires_confirmation, room.currency) == (
+        60,
+        30,
+        True,
+        "EUR",
+    )
+    assert Service.objects.get(slug="3d-print").duration_minutes == 120
 
 
 def test_rules_are_varied_and_valid():
@@ -69,11 +93,23 @@ def test_rules_are_varied_and_valid():
 def test_bookings_are_made_through_the_service_in_free_slots():
     seed()
 
-    bookings = list(Booking.objects.select_related("provider", "customer"))
-    assert 3 <= len(bookings) <= 5
-    assert {b.provider.slug for b in bookings} == {"dentist", "meeting-room", "3d-printer"}
+    bookings = list(Booking.objects.select_related("provider", "service", "customer"))
+    assert len(bookings) == 5
+    assert {(b.service.slug, b.provider.slug) for b in bookings} == {
+        ("check-up", "dentist"), ("cleaning", "dentist"), ("meeting-room-hour", "meeting-room"),
+        ("meeting-room-hour", "havel-room"), ("3d-print", "3d-printer"),
+    }  # fmt: skip
     for booking in bookings:
         assert booking.is_live
         assert booking.blocked_from <= booking.start_at < booking.end_at <= booking.blocked_until
-    assert Booking.objects.get(provider__slug="meeting-room").status == "pending"
+        assert booking.end_at - booking.start_at == timedelta(minutes=booking.service.duration_minutes)
+    assert {b.status for b in bookings if b.service.slug == "meeting-room-hour"} == {"pending"}
     assert {b.status for b in bookings if b.provider.slug == "dentist"} == {"confirmed"}
+
+
+def test_any_available_gives_the_second_room_booking_at_the_same_time_to_the_other_room():
+    seed()
+
+    rooms = list(Booking.objects.filter(service__slug="meeting-room-hour"))
+    assert len({b.start_at for b in rooms}) == 1
+    assert len({b.provider_id for b in rooms}) == 2

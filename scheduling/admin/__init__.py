@@ -1,15 +1,15 @@
 """The provider console: the Django admin as the staff's back office (issue 4).
 
 Split along the domain: providers with their rules, blocked times, availability preview and agenda
-(`providers`), bookings with their transitions (`bookings`) and the create-a-booking flow
-(`booking_create`), customers.
+(`providers`), the services they offer (`catalogue`), bookings with their transitions (`bookings`)
+and the create-a-booking flow (`booking_create`), customers.
 Shared pieces: staff scoping and zone-aware labels (`scoping`), how times and statuses are shown
 (`display`).
 """
 
 from django.contrib import admin
 
-from scheduling.admin import bookings, customers, providers  # noqa: F401  (registers the model admins)
+from scheduling.admin import bookings, catalogue, customers, providers  # noqa: F401  (registers the model admins)
 
 admin.site.site_header = "Booking platform · provider console"
 admin.site.site_title = "Provider console"

@@ -1,6 +1,7 @@
-"""Create a booking from the admin: provider, then date, then one of the engine's free slots, then an
-existing or a new customer. `booking_create` decides; its refusals become form errors, a conflict
-with a link to the booking it collided with (never an IntegrityError page).
+"""Create a booking from the admin: provider, then the service (chosen for you when the provider
+offers one), then date, then one of the engine's free slots, then an existing or a new customer.
+`booking_create` decides; its refusals become form errors, a conflict with a link to the booking it
+collided with (never an IntegrityError page).
 """
 
 from datetime import date, timedelta
@@ -16,9 +17,10 @@ from django.utils.html import format_html
 
 from scheduling.admin.display import booking_label, zone_abbreviation
 from scheduling.errors import InvalidInput, SlotUnavailable
+from scheduling.formatting import duration
 from scheduling.forms import BookingCreateForm
-from scheduling.models import Booking
-from scheduling.selectors import customers_to_book_again, provider_slots, providers_for_user
+from scheduling.models import Booking, Service
+from scheduling.selectors import customers_to_book_again, provider_slots, providers_for_user, services_offered_by
 from scheduling.services import booking_create
 from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range
 
@@ -29,7 +31,7 @@ class BookingCreateFlowMixin:
     """Replaces the booking admin's add view with the slot picker."""
 
     def add_view(self, request, form_url="", extra_context=None):
-        """Provider, then date, then one of the engine's free slots, then an existing or new customer."""
+        """Provider, service, date, one of the engine's free slots, then an existing or new customer."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         providers = providers_for_user(user=request.user).filter(is_active=True)
@@ -46,6 +48,15 @@ class BookingCreateFlowMixin:
         if not provider_id.isdigit():
             raise Http404("No such provider.")
         provider = get_object_or_404(providers, pk=provider_id)
+        services = services_offered_by(provider=provider)
+        context.update(
+            provider=provider,
+            services=[{"service": s, "length": duration(s.duration_minutes)} for s in services],
+            step=2,
+        )
+        service = self._chosen_service(request, services)
+        if service is None:
+            return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
         zone = provider.timezone
         today = timezone.now().astimezone(zone).date()
         try:
@@ -56,15 +67,15 @@ class BookingCreateFlowMixin:
             raise BadRequest(OUT_OF_RANGE)  # near years 1 and 9999 the date arithmetic below overflows
         first = today if day is None or day < today + timedelta(days=SLOT_PICKER_DAYS) else day
         last = first + timedelta(days=SLOT_PICKER_DAYS - 1)
-        free = provider_slots(provider=provider, first=first, last=last)
+        free = provider_slots(provider=provider, service=service, first=first, last=last)
         counts: dict[date, int] = {}
         for slot in free:
             counts[slot.start.astimezone(zone).date()] = counts.get(slot.start.astimezone(zone).date(), 0) + 1
-        base = f"{reverse('admin:scheduling_booking_add')}?provider={provider.pk}"
+        base = f"{reverse('admin:scheduling_booking_add')}?provider={provider.pk}&service={service.pk}"
         context.update(
-            provider=provider,
+            service=service,
             zone=zone.key,
-            step=2,
+            step=3,
             day=day,
             today=today,
             base_url=base,
@@ -79,18 +90,23 @@ class BookingCreateFlowMixin:
         slots = [s for s in free if s.start.astimezone(zone).date() == day] if first <= day <= last else []
         customers = customers_to_book_again(user=request.user)
         form = BookingCreateForm(
-            request.POST if request.method == "POST" else None, provider=provider, slots=slots, customers=customers
+            request.POST if request.method == "POST" else None,
+            provider=provider,
+            service=service,
+            slots=slots,
+            customers=customers,
         )
         if request.method == "POST" and form.is_valid():
             booking = self._create(request, form)
             if booking is not None:
                 return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
-        context.update(step=3, form=form, slots=slots, zone_abbreviation=zone_abbreviation(day, zone))
+        context.update(step=4, form=form, slots=slots, zone_abbreviation=zone_abbreviation(day, zone))
         return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
 
     def _create(self, request, form: BookingCreateForm) -> Booking | None:
         try:
             booking = booking_create(
+                service_id=form.service.pk,
                 provider_id=form.provider.pk,
                 start=form.cleaned_data["slot"],
                 customer=form.customer_input(),
@@ -107,6 +123,18 @@ class BookingCreateFlowMixin:
             request, f"Booked {booking_label(booking)} ({booking.get_status_display().lower()}).", messages.SUCCESS
         )
         return booking
+
+    @staticmethod
+    def _chosen_service(request, services: list[Service]) -> Service | None:
+        """The service asked for (one the provider offers, else 404); the only one when it offers
+        one; None while the person has still to choose."""
+        service_id = request.GET.get("service", "")
+        if not service_id:
+            return services[0] if len(services) == 1 else None
+        chosen = next((s for s in services if str(s.pk) == service_id), None)
+        if chosen is None:
+            raise Http404("This provider offers no such active service.")
+        return chosen
 
     @staticmethod
     def _conflict_message(exc: SlotUnavailable):

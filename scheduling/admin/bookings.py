@@ -25,7 +25,7 @@ from scheduling.admin.display import booking_label, local_span, status_badge, ut
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin
 from scheduling.availability import local_dates_window
 from scheduling.errors import DomainError
-from scheduling.formatting import local_time
+from scheduling.formatting import local_time, service_with_provider
 from scheduling.forms import CancelBookingForm
 from scheduling.models import Booking, BookingStatus
 from scheduling.selectors import booking_cancellation_fee, bookings_for_user, providers_for_user
@@ -90,17 +90,22 @@ class BookingDateFilter(admin.SimpleListFilter):
 
 @admin.register(Booking)
 class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
-    list_display = ["reference", "provider", "customer_name", "starts", "ends", "status_badge"]
-    list_filter = ["status", ("provider", admin.RelatedOnlyFieldListFilter), BookingDateFilter]
+    list_display = ["reference", "service", "provider", "customer_name", "starts", "ends", "status_badge"]
+    list_filter = [
+        "status",
+        ("provider", admin.RelatedOnlyFieldListFilter),
+        ("service", admin.RelatedOnlyFieldListFilter),
+        BookingDateFilter,
+    ]
     date_hierarchy = "start_at"
     # The booking's own contact details: the shared customer record may hold another provider's.
     search_fields = ["reference", "customer_name", "customer_email", "customer_phone"]
-    list_select_related = ["provider"]
+    list_select_related = ["provider", "service"]
     ordering = ["-start_at"]
     actions = ["confirm_selected", "cancel_selected", "complete_selected", "mark_no_show_selected"]
     inlines = [ReminderInline, NotificationInline]  # read-only, from the notifications app
     fieldsets = [
-        (None, {"fields": ["reference", "status_badge", "provider_link", "contact"]}),
+        (None, {"fields": ["reference", "status_badge", "service_link", "provider_link", "contact"]}),
         ("When", {"fields": ["time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold"]}),
         ("Cancellation terms", {"fields": ["cancellation_terms", "cancellation_outcome"]}),
         ("Rescheduling", {"fields": ["rescheduled_from_link", "rescheduled_to_link"]}),
@@ -108,9 +113,9 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         ("Record", {"fields": ["confirmed", "created", "updated"]}),
     ]
     readonly_fields = [
-        "reference", "status_badge", "provider_link", "contact", "customer_record", "time_in_provider_zone",
-        "time_in_customer_zone", "time_in_utc", "hold", "cancellation_terms", "cancellation_outcome",
-        "rescheduled_from_link", "rescheduled_to_link", "confirmed", "created", "updated",
+        "reference", "status_badge", "service_link", "provider_link", "contact", "customer_record",
+        "time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold", "cancellation_terms",
+        "cancellation_outcome", "rescheduled_from_link", "rescheduled_to_link", "confirmed", "created", "updated",
     ]  # fmt: skip
 
     def get_queryset(self, request):
@@ -177,6 +182,12 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         return status_badge(obj)
 
     # --- detail page ----------------------------------------------------------------------------
+
+    @admin.display(description="Service")
+    def service_link(self, obj: Booking):
+        """The service booked; its length, price and terms here are the booking's own snapshot."""
+        url = reverse("admin:scheduling_service_change", args=[obj.service_id])
+        return format_html('<a href="{}">{}</a>', url, obj.service.name)
 
     @admin.display(description="Provider")
     def provider_link(self, obj: Booking):
@@ -309,7 +320,9 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         return True
 
     def _transition_many(self, request, queryset, name: str, **kwargs) -> None:
-        done = [b for b in queryset.select_related("provider") if self._transition(request, b, name, **kwargs)]
+        done = [
+            b for b in queryset.select_related("provider", "service") if self._transition(request, b, name, **kwargs)
+        ]
         if done:
             references = ", ".join(b.reference for b in done)
             count = f"{len(done)} booking{'s' if len(done) != 1 else ''}"
@@ -334,7 +347,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         if form.is_bound and form.is_valid():
             self._transition_many(request, queryset, "cancel", reason=form.cleaned_data["reason"])
             return None  # back to the list
-        bookings = list(queryset.select_related("provider"))
+        bookings = list(queryset.select_related("provider", "service"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -350,6 +363,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         return {
             "booking": booking,
             "label": booking_label(booking),
+            "service": service_with_provider(booking.service.name, booking.provider.name),
             "customer": booking.customer_name,
             "badge": status_badge(booking),
             "terms": self.cancellation_terms(booking),
@@ -395,6 +409,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": f"Cancel booking {booking.reference}",
+            "booked": service_with_provider(booking.service.name, booking.provider.name),
             "original": booking,
             "object_label": booking_label(booking),
             "form": form,

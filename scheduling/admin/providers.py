@@ -9,15 +9,16 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from scheduling.admin.display import clock, local_span, status_badge, zone_abbreviation
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin, ProviderClockMixin, ProviderScopedMixin
 from scheduling.availability import local_dates_window
-from scheduling.formatting import local_time
+from scheduling.formatting import duration, local_time
 from scheduling.forms import AvailabilityRuleForm, BlockedTimeForm, ProviderForm
 from scheduling.models import AvailabilityRule, BlockedTime, BookingStatus, Provider
-from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user
+from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user, services_offered_by
+from scheduling.services.catalogue import provider_own_service_create
 from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range
 
 PREVIEW_DAYS = 14
@@ -69,6 +70,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     filter_horizontal = ["staff"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "timezone", "is_active", "staff"]}),
+        ("Services", {"fields": ["services_offered"]}),
         ("Availability preview", {"fields": ["availability_preview"]}),
     ]
 
@@ -76,7 +78,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
         return super().get_queryset(request).filter(pk__in=providers_for_user(user=request.user))
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["availability_preview"]
+        readonly = ["services_offered", "availability_preview"]
         if not request.user.is_superuser:
             readonly.append("staff")  # staff cannot hand a provider to others, or drop themselves
         return readonly
@@ -90,6 +92,44 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     def get_inlines(self, request, obj):
         # Blocked times are typed in the provider's zone, which a provider not yet saved lacks.
         return [AvailabilityRuleInline, BlockedTimeInline] if obj is not None else [AvailabilityRuleInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # Bookable at once: a service of its own with the default settings, named after it (as
+            # `provider_create(own_service={})` makes one). Its length, price and rules are changed on
+            # the service's page, and the provider can be added to other services there.
+            provider_own_service_create(provider=obj)
+
+    # --- services -------------------------------------------------------------------------------
+
+    @admin.display(description="Services it offers")
+    def services_offered(self, obj: Provider | None):
+        if obj is None or obj.pk is None:
+            return "Saving the provider gives it a service of its own (30 minutes, free); change it afterwards."
+        services = list(obj.services.order_by("name", "pk"))
+        if not services:
+            return format_html(
+                'None: <a href="{}">add it to a service</a>.', reverse("admin:scheduling_service_changelist")
+            )
+        return format_html(
+            '<ul class="services-offered">{}</ul>',
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> · {} · {} {}{}</li>',
+                (
+                    (
+                        reverse("admin:scheduling_service_change", args=[s.pk]),
+                        s.name,
+                        duration(s.duration_minutes),
+                        s.price,
+                        s.currency,
+                        "" if s.is_active else " · inactive",
+                    )
+                    for s in services
+                ),
+            ),
+        )
 
     # --- list -----------------------------------------------------------------------------------
 
@@ -107,17 +147,28 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     def availability_preview(self, obj: Provider | None):
         if obj is None or obj.pk is None:
             return "Save the provider and add availability rules to see its free slots."
-        zone = obj.timezone
+        services = services_offered_by(provider=obj)
+        if not services:
+            return "It offers no active service: nothing can be booked with it."
+        # One preview per service: their lengths, steps, buffers and notice give different slots.
+        return format_html_join("", "{}", ((self._preview(obj, service, len(services) > 1),) for service in services))
+
+    @staticmethod
+    def _preview(provider: Provider, service, named: bool) -> str:
+        zone = provider.timezone
         first = timezone.now().astimezone(zone).date()
         last = first + timedelta(days=PREVIEW_DAYS - 1)
         by_day: dict[date, list[str]] = {first + timedelta(days=n): [] for n in range(PREVIEW_DAYS)}
-        for slot in provider_slots(provider=obj, first=first, last=last):
+        for slot in provider_slots(provider=provider, service=service, first=first, last=last):
             by_day.setdefault(slot.start.astimezone(zone).date(), []).append(clock(slot.start, zone))
         days = [{"date": day, "times": times} for day, times in sorted(by_day.items())]
         return render_to_string(
             "admin/scheduling/provider/availability_preview.html",
             {
-                "provider": obj,
+                "provider": provider,
+                "service": service,
+                "service_length": duration(service.duration_minutes),
+                "named": named,
                 "zone": zone.key,
                 "days": days,
                 "total": sum(len(d["times"]) for d in days),
@@ -178,6 +229,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
         bookings = list(
             bookings_for_user(user=request.user)
             .filter(provider=provider, start_at__lt=end, end_at__gt=start)
+            .select_related("service")
             .order_by("start_at")
         )
         blocked = list(provider.blocked_times.filter(start_at__lt=end, end_at__gt=start).order_by("start_at"))
@@ -190,7 +242,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
                     "kind": "booking",
                     "start": b.start_at,
                     "time": self._agenda_time(b.start_at, b.end_at, zone, day),
-                    "title": f"{b.customer_name} · {b.reference}",
+                    "title": f"{b.customer_name} · {b.service.name} · {b.reference}",
                     "badge": status_badge(b),
                     "url": reverse("admin:scheduling_booking_change", args=[b.pk]),
                     "dimmed": b.status == BookingStatus.CANCELLED,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from tests.factories import AvailabilityRuleFactory, ProviderFactory, UserFactory
 
 staff_group_migration = importlib.import_module("scheduling.migrations.0004_provider_staff_group")
+service_permissions_migration = importlib.import_module("scheduling.migrations.0011_provider_staff_service_permissions")
 
 
 def open_all_day(**fields):
@@ -41,6 +42,7 @@ def messages_of(response) -> list[str]:
 def staff_group(db):
     """The "Provider staff" group, made by the data migration's own function (idempotent)."""
     staff_group_migration.grant(django_apps)
+    service_permissions_migration.grant(django_apps)
     return Group.objects.get(name=staff_group_migration.GROUP_NAME)
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from scheduling.models import BookingStatus
-from tests.factories import BlockedTimeFactory, BookingFactory, CustomerFactory
+from tests.factories import BlockedTimeFactory, BookingFactory, CustomerFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_day_agenda_lists_bookings_and_blocked_times_in_local_time_with_links(as
     )  # fmt: skip
     body = as_superuser.get(day_view(provider_a, "2031-07-01")).content.decode()
     assert "09:00 EDT – 09:30 EDT" in body and "12:00 EDT – 13:00 EDT" in body
-    assert f'href="/admin/scheduling/booking/{booking.pk}/change/">Ann · {booking.reference}</a>' in body
+    assert f'href="/admin/scheduling/booking/{booking.pk}/change/">Ann · Alpha Dental · {booking.reference}</a>' in body
     assert f'href="/admin/scheduling/blockedtime/{blocked.pk}/change/">Blocked: Break · lunch</a>' in body
     assert body.index("09:00 EDT") < body.index("12:00 EDT")
     assert "13:00 UTC" not in body and "13:00Z" not in body
@@ -130,3 +130,16 @@ def test_staff_see_the_agenda_of_their_provider(as_staff_a, provider_a):
 def test_agenda_bookings_outside_the_span_are_left_out(as_superuser, provider_a):
     later = BookingFactory(provider=provider_a, start_at=datetime(2031, 7, 1, 10, tzinfo=NY) + timedelta(days=1))
     assert later.reference not in as_superuser.get(day_view(provider_a, "2031-07-01")).content.decode()
+
+
+def test_day_and_week_agendas_name_each_booking_s_service(as_superuser, provider_a):
+    cleaning = ServiceFactory(name="Cleaning", providers=[provider_a])
+    booking = BookingFactory(
+        provider=provider_a,
+        service=cleaning,
+        customer=CustomerFactory(name="Ann"),
+        start_at=datetime(2031, 7, 1, 13, 0, tzinfo=UTC),
+    )
+    for url in (day_view(provider_a, "2031-07-01"), week_view(provider_a, "2031-07-01")):
+        body = as_superuser.get(url).content.decode()
+        assert f">Ann · Cleaning · {booking.reference}</a>" in body

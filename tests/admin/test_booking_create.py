@@ -14,7 +14,7 @@ from scheduling.models import Booking, BookingStatus, Customer
 from scheduling.selectors import provider_slots
 from scheduling.services import CustomerData, booking_create
 from tests.admin.conftest import messages_of, open_all_day
-from tests.factories import CustomerFactory, ProviderFactory
+from tests.factories import CustomerFactory, ProviderFactory, ServiceFactory, service_of
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,9 @@ def test_step_one_lists_only_my_active_providers(as_staff_a, staff_a, staff_grou
 def test_step_two_shows_14_days_with_the_engines_free_slot_counts(as_superuser, provider_a):
     body = as_superuser.get(f"{ADD}?provider={provider_a.pk}").content.decode()
     first = timezone.now().astimezone(NY).date()
-    slots = provider_slots(provider=provider_a, first=first, last=first + timedelta(days=13))
+    slots = provider_slots(
+        provider=provider_a, service=service_of(provider_a), first=first, last=first + timedelta(days=13)
+    )
     assert body.count('data-date="') == 14
     day = first + timedelta(days=2)
     count = sum(1 for s in slots if s.start.astimezone(NY).date() == day)
@@ -71,7 +73,7 @@ def test_step_three_offers_the_engines_slots_for_the_day_in_the_provider_zone(as
     AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(10, 30))
     day = day_ahead(provider)
     body = as_superuser.get(step3(provider, day)).content.decode()
-    expected = provider_slots(provider=provider, first=day, last=day)
+    expected = provider_slots(provider=provider, service=service_of(provider), first=day, last=day)
     assert len(expected) == 3
     for slot in expected:
         assert f'value="{iso(slot.start)}"' in body
@@ -91,8 +93,9 @@ def test_creating_a_booking_for_a_new_customer_goes_through_the_service(as_super
 
 
 def test_a_provider_that_needs_confirmation_gets_a_pending_hold(as_superuser, provider_a):
-    provider_a.requires_confirmation = True
-    provider_a.save()
+    service = service_of(provider_a)
+    service.requires_confirmation = True
+    service.save()
     day = day_ahead(provider_a)
     response = as_superuser.post(step3(provider_a, day), {"slot": iso(local(day, 11)), **new_customer()}, follow=True)
     booking = Booking.objects.get()
@@ -207,3 +210,38 @@ def test_staff_can_pick_only_customers_who_booked_their_providers(as_staff_b, pr
 def test_the_add_link_of_the_booking_list_opens_the_slot_picker(as_superuser, provider_a):
     body = as_superuser.get(ADD).content.decode()
     assert "1. Provider" in body and 'name="provider"' in body
+
+
+def test_a_provider_with_several_services_asks_which_one_before_the_date(as_superuser, provider_a):
+    cleaning = ServiceFactory(name="Cleaning", duration_minutes=60, providers=[provider_a])
+    body = as_superuser.get(f"{ADD}?provider={provider_a.pk}").content.decode()
+    assert "— choose what is booked —" in body
+    assert f'<option value="{cleaning.pk}">Cleaning (1 hour, 0.00 USD)</option>' in body
+    assert 'data-date="' not in body  # no dates before a service is chosen
+
+
+def test_a_provider_with_one_service_has_it_preselected(as_superuser, provider_a):
+    body = as_superuser.get(f"{ADD}?provider={provider_a.pk}").content.decode()
+    assert f'<option value="{service_of(provider_a).pk}" selected>Alpha Dental' in body
+    assert body.count('data-date="') == 14
+
+
+def test_the_chosen_service_is_booked_with_the_chosen_provider_at_its_length(as_superuser, provider_a):
+    cleaning = ServiceFactory(name="Cleaning", duration_minutes=60, price="80.00", providers=[provider_a])
+    day = day_ahead(provider_a)
+    url = f"{ADD}?provider={provider_a.pk}&service={cleaning.pk}&date={day}"
+    assert f'value="{iso(local(day, 10, 30))}"' not in as_superuser.get(url).content.decode()  # hourly steps
+    response = as_superuser.post(url, {"slot": iso(local(day, 10)), **new_customer()})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    booking = Booking.objects.get()
+    assert (booking.service, booking.provider, booking.end_at - booking.start_at) == (
+        cleaning,
+        provider_a,
+        timedelta(hours=1),
+    )
+    assert str(booking.price) == "80.00"
+
+
+def test_a_service_the_provider_does_not_offer_is_404(as_superuser, provider_a, provider_b):
+    url = f"{ADD}?provider={provider_a.pk}&service={service_of(provider_b).pk}"
+    assert as_superuser.get(url).status_code == 404

@@ -10,7 +10,7 @@ from django.utils import timezone
 from scheduling.models import Booking, BookingStatus
 from scheduling.services import CustomerData, booking_create, booking_reschedule
 from tests.admin.conftest import management_data, messages_of
-from tests.factories import BookingFactory, CustomerFactory
+from tests.factories import BookingFactory, CustomerFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +133,10 @@ def test_page_shows_reminders_and_notifications_read_only(as_superuser, tokyo_bo
     body = as_superuser.get(page(tokyo_booking)).content.decode()
     assert 'id="reminders-group"' in body and 'id="notifications-group"' in body
     assert 'name="reminders-0-channel"' not in body  # read-only: no editable row
+
+
+def test_page_names_the_service_with_a_link(as_superuser, provider_a):
+    cleaning = ServiceFactory(name="Cleaning", providers=[provider_a])
+    booking = BookingFactory(provider=provider_a, service=cleaning)
+    body = as_superuser.get(page(booking)).content.decode()
+    assert f'<a href="/admin/scheduling/service/{cleaning.pk}/change/">Cleaning</a>' in body

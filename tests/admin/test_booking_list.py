@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from scheduling.models import BookingStatus
-from tests.factories import BookingFactory, CustomerFactory
+from tests.factories import BookingFactory, CustomerFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +128,12 @@ def test_list_checkbox_labels_name_bookings_in_local_time(as_superuser, provider
     booking = BookingFactory(provider=provider_a, start_at=datetime(2031, 7, 1, 13, 0, tzinfo=UTC))
     body = as_superuser.get(LIST).content.decode()
     assert f"Select this object for an action - {booking.reference} · Tue 01 Jul 2031, 09:00 EDT" in body
+
+
+def test_list_shows_and_filters_by_the_service(as_superuser, provider_a):
+    cleaning = ServiceFactory(name="Cleaning", providers=[provider_a])
+    BookingFactory(provider=provider_a, service=cleaning, customer=CustomerFactory(name="Cleaned"), start_at=at(2))
+    BookingFactory(provider=provider_a, customer=CustomerFactory(name="Checked"), start_at=at(3))
+    body = as_superuser.get(f"/admin/scheduling/booking/?service__id__exact={cleaning.pk}").content.decode()
+    assert '<td class="field-service nowrap">Cleaning</td>' in body
+    assert "Cleaned" in body and "Checked" not in body

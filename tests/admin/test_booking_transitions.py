@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from scheduling.models import Booking, BookingStatus
 from tests.admin.conftest import messages_of
-from tests.factories import BookingFactory
+from tests.factories import BookingFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -219,3 +219,11 @@ def test_no_show_action_after_the_start_marks_no_shows(as_superuser, provider_a)
     response = act(as_superuser, "mark_no_show_selected", booking)
     assert status_of(booking) == BookingStatus.NO_SHOW
     assert f"Marked as a no-show 1 booking: {booking.reference}." in messages_of(response)
+
+
+def test_cancel_page_names_the_service_booked(as_superuser, provider_a):
+    cleaning = ServiceFactory(name="Cleaning", providers=[provider_a], price="90.00", late_cancel_fee="30.00")
+    booking = BookingFactory(provider=provider_a, service=cleaning, start_at=at(3))
+    body = as_superuser.get(f"/admin/scheduling/booking/{booking.pk}/cancel/").content.decode()
+    assert "Cleaning with Alpha Dental, as booked: the free-cancellation deadline" in body
+    assert "they pay 30.00 USD." in body

@@ -6,6 +6,7 @@ import pytest
 
 from scheduling.services import CustomerData, booking_create
 from tests.admin.conftest import slot_in
+from tests.factories import service_of
 
 pytestmark = pytest.mark.django_db
 
@@ -13,8 +14,9 @@ COUNT = re.compile(r"Pending requests: <strong>(\d+)</strong>")
 
 
 def request(provider, days, email="ann@example.com"):
-    provider.requires_confirmation = True
-    provider.save()
+    service = service_of(provider)
+    service.requires_confirmation = True
+    service.save()
     return booking_create(provider_id=provider.pk, start=slot_in(days), customer=CustomerData(name="Ann", email=email))
 
 
@@ -23,8 +25,9 @@ def requests(provider_a, provider_b):
     request(provider_a, 2)
     request(provider_a, 3)
     request(provider_b, 2)
-    provider_a.requires_confirmation = False
-    provider_a.save()
+    service = service_of(provider_a)
+    service.requires_confirmation = False
+    service.save()
     booking_create(provider_id=provider_a.pk, start=slot_in(4), customer=CustomerData(name="Bo", email="bo@x.example"))
 
 

@@ -6,10 +6,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from scheduling.models import AvailabilityRule, BlockedTime
+from scheduling.models import AvailabilityRule, BlockedTime, Service
 from scheduling.selectors import provider_slots
 from scheduling.services import CustomerData, booking_create
-from tests.factories import AvailabilityRuleFactory, BlockedTimeFactory, ProviderFactory, UserFactory
+from tests.factories import (
+    AvailabilityRuleFactory,
+    BlockedTimeFactory,
+    ProviderFactory,
+    ServiceFactory,
+    UserFactory,
+    service_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +31,7 @@ def provider_post_data(provider, **overrides):
     """The provider change form as the browser would post it, with empty inline formsets."""
     data = {
         "name": provider.name, "slug": provider.slug, "kind": provider.kind, "timezone": str(provider.timezone),
-        "is_active": "on", "slot_minutes": provider.slot_minutes, "slot_step_minutes": "",
-        "buffer_before_minutes": 0, "buffer_after_minutes": 0, "min_notice_minutes": provider.min_notice_minutes,
-        "max_advance_days": provider.max_advance_days, "hold_minutes": 15, "reminder_lead_minutes": "1440,60,15",
-        "free_cancel_hours": 24, "late_cancel_fee": "0.00", "price": "0.00", "currency": "USD",
+        "is_active": "on",
         "rules-TOTAL_FORMS": 0, "rules-INITIAL_FORMS": 0, "rules-MIN_NUM_FORMS": 0, "rules-MAX_NUM_FORMS": 1000,
         "blocked_times-TOTAL_FORMS": 0, "blocked_times-INITIAL_FORMS": 0,
         "blocked_times-MIN_NUM_FORMS": 0, "blocked_times-MAX_NUM_FORMS": 1000,
@@ -80,7 +84,9 @@ def test_availability_preview_shows_the_engines_slots_for_14_days_in_the_provide
     provider = ProviderFactory(timezone="America/New_York", name="Weekday Clinic")
     AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(10))
     today = timezone.now().astimezone(NY).date()
-    expected = provider_slots(provider=provider, first=today, last=today + timedelta(days=13))
+    expected = provider_slots(
+        provider=provider, service=service_of(provider), first=today, last=today + timedelta(days=13)
+    )
     body = as_superuser.get(change_url(provider)).content.decode()
     assert f"{len(expected)} free slots in the next 14 days" in body
     assert "America/New_York" in body
@@ -173,12 +179,6 @@ def test_provider_with_a_fixed_offset_zone_is_refused_like_the_service(as_superu
     assert "Unknown time zone" in response.content.decode()
     provider_a.refresh_from_db()
     assert str(provider_a.timezone) == "America/New_York"
-
-
-def test_provider_late_fee_above_the_price_is_refused(as_superuser, provider_a):
-    data = provider_post_data(provider_a, price="10.00", late_cancel_fee="20.00")
-    response = as_superuser.post(change_url(provider_a), data)
-    assert "The late cancellation fee cannot exceed the price." in response.content.decode()
 
 
 def test_staff_cannot_change_who_staffs_their_provider(as_staff_a, staff_a, provider_a):
@@ -362,3 +362,30 @@ def test_new_blocked_time_for_several_providers_stays_in_utc(as_superuser, provi
 def test_pages_rendered_in_a_providers_zone_leave_the_next_request_in_utc(as_superuser, provider_a):
     as_superuser.get(change_url(provider_a))
     assert _utc_offset_attribute(as_superuser.get("/admin/scheduling/provider/add/")) == 0
+
+
+def test_a_provider_added_in_the_console_gets_a_bookable_service_of_its_own(as_superuser):
+    data = provider_post_data(ProviderFactory.build(name="New Studio", slug="new-studio", timezone="Asia/Tokyo"))
+    for key in list(data):
+        if key.startswith("blocked_times-"):
+            del data[key]
+    assert as_superuser.post("/admin/scheduling/provider/add/", data).status_code == 302
+    [service] = Service.objects.filter(providers__slug="new-studio")
+    assert (service.name, service.is_active, service.duration_minutes) == ("New Studio", True, 30)
+
+
+def test_provider_page_lists_the_services_it_offers_with_links(as_superuser, provider_a):
+    cleaning = ServiceFactory(name="Cleaning", duration_minutes=60, price="80.00", providers=[provider_a])
+    body = as_superuser.get(change_url(provider_a)).content.decode()
+    assert f'<a href="/admin/scheduling/service/{cleaning.pk}/change/">Cleaning</a> · 1 hour · 80.00 USD' in body
+    own = service_of(provider_a)
+    assert f'<a href="/admin/scheduling/service/{own.pk}/change/">Alpha Dental</a>' in body
+
+
+def test_availability_preview_shows_each_service_s_own_slots(as_superuser):
+    provider = ProviderFactory(timezone="America/New_York", name="Two Lengths", duration_minutes=30)
+    ServiceFactory(name="Long visit", duration_minutes=60, providers=[provider])
+    AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(10))
+    body = as_superuser.get(change_url(provider)).content.decode()
+    assert "Long visit (1 hour)" in body and "Two Lengths (30 minutes)" in body
+    assert "14 free slots in the next 14 days" in body or "13 free slots in the next 14 days" in body

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from tests.admin.conftest import staff_group_migration
+from tests.admin.conftest import service_permissions_migration, staff_group_migration
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +14,8 @@ CONSOLE_PERMISSIONS = {
     "view_booking", "add_booking", "change_booking",
     "view_customer",
 }  # fmt: skip
+# Granted by scheduling/migrations/0011_provider_staff_service_permissions.py.
+SERVICE_PERMISSIONS = {"view_service", "add_service", "change_service", "delete_service"}
 
 
 def scheduling_codenames(group) -> set[str]:
@@ -39,8 +41,17 @@ def test_the_data_migration_grants_forwards_and_revokes_backwards(staff_group):
     assert scheduling_codenames(Group.objects.get(name="Provider staff")) == CONSOLE_PERMISSIONS
 
 
-def test_provider_staff_group_has_exactly_the_console_permissions(staff_group):
+def test_the_service_permissions_migration_grants_forwards_and_revokes_backwards(staff_group):
+    from django.apps import apps
+
+    service_permissions_migration.revoke(apps, None)
     assert scheduling_codenames(staff_group) == CONSOLE_PERMISSIONS
+    service_permissions_migration.grant(apps)
+    assert scheduling_codenames(staff_group) == CONSOLE_PERMISSIONS | SERVICE_PERMISSIONS
+
+
+def test_provider_staff_group_has_exactly_the_console_permissions(staff_group):
+    assert scheduling_codenames(staff_group) == CONSOLE_PERMISSIONS | SERVICE_PERMISSIONS
 
 
 def test_granting_keeps_permissions_other_apps_gave_the_group(staff_group):

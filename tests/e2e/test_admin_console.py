@@ -1,5 +1,5 @@
-"""The provider console in headless Chromium: log in, book through the slot picker, confirm, cancel,
-open the agenda. Each step saves a screenshot under artifacts/screenshots/ (git-ignored)."""
+"""The provider console in headless Chromium: log in, book a service through the slot picker, confirm,
+cancel, open the agenda. Each step saves a screenshot under artifacts/screenshots/ (git-ignored)."""
 
 from datetime import UTC, datetime, time, timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from scheduling.models import Booking, BookingStatus
 from tests.admin.conftest import open_all_day
 from tests.e2e.conftest import screenshot
-from tests.factories import BookingFactory, CustomerFactory, UserFactory
+from tests.factories import BookingFactory, CustomerFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,10 +18,10 @@ PASSWORD = "console-pass-123"
 
 def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, browser_context, live_server):
     UserFactory(username="frontdesk", password=PASSWORD, is_superuser=True)
-    provider = open_all_day(
-        name="Harbor Dental", slug="harbor", timezone="America/New_York", requires_confirmation=True,
-        price="80.00", late_cancel_fee="20.00",
-    )  # fmt: skip
+    provider = open_all_day(name="Harbor Dental", slug="harbor", timezone="America/New_York")
+    check_up = ServiceFactory(
+        name="Check-up", providers=[provider], requires_confirmation=True, price="80.00", late_cancel_fee="20.00"
+    )
     zone = provider.timezone
     day = timezone.now().astimezone(zone).date() + timedelta(days=3)
     to_cancel = BookingFactory(
@@ -39,10 +39,12 @@ def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, 
     assert page.locator("#site-name").inner_text() == "Booking platform · provider console"
     screenshot(page, "admin-console-1-logged-in")
 
-    # 2. Create a booking through the slot picker: provider, date, slot, new customer.
+    # 2. Create a booking through the slot picker: provider, service (it offers two), date, slot, new customer.
     page.goto(f"{base}/admin/scheduling/booking/add/")
     page.select_option("select[name=provider]", str(provider.pk))
     page.click("text=Choose provider")
+    page.select_option("select[name=service]", str(check_up.pk))
+    page.click("text=Choose service")
     page.click(f'.day-strip a[data-date="{day}"]')
     ten = datetime.combine(day, time(10), tzinfo=zone)
     abbreviation = ten.strftime("%Z")
@@ -54,7 +56,7 @@ def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, 
     page.wait_for_selector(".messagelist .success")
     booking = Booking.objects.get(customer__email="nora@example.com")
     assert booking.start_at == ten.astimezone(UTC)
-    assert booking.status == BookingStatus.PENDING
+    assert (booking.service, booking.status) == (check_up, BookingStatus.PENDING)
     assert f"Booked {booking.reference}" in page.locator(".messagelist").inner_text()
     assert f"10:00–10:30 {abbreviation} (America/New_York)" in page.content()
     screenshot(page, "admin-console-2b-booking-created")
@@ -79,7 +81,8 @@ def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, 
 
     # 5. Open the agenda from the provider page: both bookings in local time, with links.
     page.goto(f"{base}/admin/scheduling/provider/{provider.pk}/change/")
-    assert "free slots in the next 14 days" in page.locator(".availability-preview").inner_text()
+    previews = page.locator(".availability-preview").all_inner_texts()  # one per service
+    assert len(previews) == 2 and all("free slots in the next 14 days" in text for text in previews)
     screenshot(page, "admin-console-5a-provider-preview")
     page.click("text=Day agenda")
     page.fill("input[name=date]", day.isoformat())
@@ -90,7 +93,7 @@ def test_staff_books_confirms_cancels_and_reads_the_agenda_in_the_console(page, 
     assert "15:00" in agenda and "Carl Cancel" in agenda
     assert "All times in America/New_York" in page.locator(".agenda-zone").inner_text()
     screenshot(page, "admin-console-5b-agenda")
-    page.click(f"text=Nora New · {booking.reference}")
+    page.click(f"text=Nora New · Check-up · {booking.reference}")
     page.wait_for_url(f"**/admin/scheduling/booking/{booking.pk}/change/")
 
     # The agenda on a phone: the same page in a narrow viewport, nothing wider than the screen.

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from notifications.models import Channel, Reminder
 from scheduling.models import Booking, BookingStatus
-from tests.factories import CustomerFactory, ProviderFactory
+from tests.factories import CustomerFactory, ProviderFactory, service_of
 from tests.scheduling.conftest import open_all_day_provider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,15 +54,17 @@ def due_reminders(count: int, *, channel: str = Channel.EMAIL, customer=None, ov
     """`count` confirmed bookings, 30 minutes apart, each with one reminder that fell due `overdue` ago
     and whose appointment is still ahead (lead = time to the start + overdue)."""
     provider = ProviderFactory(timezone="Europe/Paris")
+    service = service_of(provider)
     customer = customer or CustomerFactory(timezone="America/Chicago")
     now = timezone.now().replace(microsecond=0)
     bookings = []
     for n in range(count):
         start = now + timedelta(hours=2, minutes=30 * n)
-        end = start + timedelta(minutes=provider.slot_minutes)
+        end = start + timedelta(minutes=service.duration_minutes)
         bookings.append(
             Booking(
                 provider=provider,
+                service=service,
                 customer=customer,
                 start_at=start,
                 end_at=end,

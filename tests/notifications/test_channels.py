@@ -12,7 +12,7 @@ from notifications import services
 from notifications.content import humanise
 from notifications.models import Channel, Notification, Reminder
 from scheduling.services import CustomerData, booking_create, booking_reschedule
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, UserFactory, service_of
 from tests.notifications.conftest import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, due_reminders
 
 pytestmark = pytest.mark.django_db
@@ -171,8 +171,9 @@ def test_push_without_a_webhook_url_is_a_recorded_failure(settings):
 def test_a_cancellation_states_the_fee_and_the_refund(provider, mailoutbox):
     from scheduling.services import booking_cancel
 
-    provider.price, provider.late_cancel_fee, provider.free_cancel_hours = "80.00", "20.00", 24 * 365 * 10
-    provider.save()
+    service = service_of(provider)
+    service.price, service.late_cancel_fee, service.free_cancel_hours = "80.00", "20.00", 24 * 365 * 10
+    service.save()
     booking = booking_create(provider_id=provider.pk, start=START, customer=CustomerData("Ada", "ada@example.com"))
     booking_cancel(booking_id=booking.pk)
     services.notifications_dispatch()

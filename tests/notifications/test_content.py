@@ -3,11 +3,12 @@ customer record's (which may hold what was typed for another provider's booking)
 
 import pytest
 from django.utils import timezone
+from icalendar import Calendar
 
 from notifications import content
 from notifications.models import Channel
-from scheduling.services import CustomerData, booking_cancel, booking_create, booking_reschedule
-from tests.factories import CustomerFactory, UserFactory
+from scheduling.services import CustomerData, booking_cancel, booking_confirm, booking_create, booking_reschedule
+from tests.factories import CustomerFactory, ServiceFactory, UserFactory
 from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +58,56 @@ def test_reminders_go_to_the_email_and_phone_given_with_the_booking(booked):
     email_reminder = booked.reminders.filter(channel=Channel.EMAIL).first()
     message = content.reminder_message(email_reminder, now=timezone.now())
     assert message.to == "Carol@Example.com" and "Hello C. Berg" in message.text
+
+
+# --- the service booked ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cleaning(provider):
+    """A second service of the provider, so neither is named after it."""
+    return ServiceFactory(name="Cleaning", slug="cleaning", duration_minutes=60, providers=[provider])
+
+
+def book_cleaning(provider, cleaning, **kwargs):
+    return booking_create(
+        service_id=cleaning.pk, provider_id=provider.pk, start=future_slot(hour=9), customer=TYPED_FOR_THIS_BOOKING
+    )
+
+
+def test_the_confirmation_email_and_its_ics_name_the_service_with_the_provider(provider, cleaning):
+    booking = book_cleaning(provider, cleaning)
+    [customer_email] = [m for m in rendered(booking) if m.channel == Channel.EMAIL and m.to == "Carol@Example.com"]
+
+    assert customer_email.subject.startswith("Booking confirmed: Cleaning with Dr Ada,")
+    assert "Your booking for Cleaning with Dr Ada is confirmed." in customer_email.text
+    assert "Cleaning with Dr Ada" in customer_email.html
+    event = Calendar.from_ical(customer_email.attachments[0].content).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == f"Cleaning with Dr Ada – booking {booking.reference}"
+    assert "Service: Cleaning, with Dr Ada" in str(event["DESCRIPTION"])
+
+
+def test_requests_reschedules_cancellations_reminders_and_sms_name_the_service(provider, cleaning, settings):
+    settings.SMS_BACKEND = "console"
+    cleaning.requires_confirmation = True
+    cleaning.save()
+    requested = book_cleaning(provider, cleaning)
+    booking_confirm(booking_id=requested.pk)
+    moved = booking_reschedule(booking_id=requested.pk, start=future_slot(hour=11))
+    reminder = moved.reminders.filter(channel=Channel.EMAIL).first()
+    booking_cancel(booking_id=moved.pk)
+
+    notices = list(requested.notifications.all()) + list(moved.notifications.all())
+    assert {n.kind for n in notices} >= {"request_received", "confirmation", "reschedule", "cancellation"}
+    now = timezone.now()
+    messages = [content.notification_message(n, now=now) for n in notices]
+    messages.append(content.reminder_message(reminder, now=now))
+    for message in messages:
+        assert "Cleaning with Dr Ada" in message.subject + message.text, message.subject
+    assert any(m.channel == Channel.SMS for m in messages)
+
+
+def test_a_provider_s_own_service_is_not_named_twice(booked):
+    [customer_email] = [m for m in rendered(booked) if m.channel == Channel.EMAIL and m.to == "Carol@Example.com"]
+    assert customer_email.subject.startswith("Booking confirmed: Dr Ada,")
+    assert "Dr Ada with Dr Ada" not in customer_email.text

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import dispatch, services
@@ -13,7 +14,7 @@ from notifications.models import Channel, Reminder
 from scheduling.models import Booking, BookingStatus
 from scheduling.services import CustomerData, booking_create
 from tests.concurrency import run_concurrently
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, ServiceFactory, UserFactory
 from tests.notifications.conftest import FLAKY_NUMBER, INVALID_NUMBER, due_reminders
 from tests.scheduling.conftest import future_slot
 
@@ -217,6 +218,24 @@ def test_the_outbox_skips_a_confirmation_whose_booking_was_cancelled_before_it_w
     assert services.notifications_dispatch().closed == 1
     assert booking.notifications.get().status == "skipped"
     assert mailoutbox == []
+
+
+def test_dispatching_confirmations_of_several_services_costs_no_query_per_booking(provider, mailoutbox):
+    """Each message names its booking's service, provider and customer: read with the batch, not one by one.
+    (Each sent row's result is its own UPDATE, by design: reads are what must not grow.)"""
+
+    def book_and_dispatch(count: int, hour: int) -> int:
+        for n in range(count):
+            service = ServiceFactory(providers=[provider])  # a service per booking: none is cached
+            start = future_slot(days=2 + n, hour=hour)
+            booking_create(
+                service_id=service.pk, provider_id=provider.pk, start=start, customer=CustomerData("A", "a@x.io")
+            )
+        with CaptureQueriesContext(connection) as queries:
+            assert services.notifications_dispatch().sent == count
+        return sum(q["sql"].startswith("SELECT") for q in queries)
+
+    assert book_and_dispatch(6, hour=12) == book_and_dispatch(1, hour=9)
 
 
 def test_retry_failed_puts_failed_rows_back_in_the_queue(mailoutbox):

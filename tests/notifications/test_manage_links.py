@@ -22,7 +22,7 @@ from scheduling.services import (
     booking_expire_holds,
     booking_reschedule,
 )
-from tests.factories import UserFactory
+from tests.factories import UserFactory, service_of
 from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
@@ -94,8 +94,9 @@ def test_the_reminder_email_carries_a_working_manage_link(staffed, mailoutbox):
 
 
 def pending(provider):
-    provider.requires_confirmation = True
-    provider.save()
+    service = service_of(provider)
+    service.requires_confirmation = True
+    service.save()
     return booking_create(provider_id=provider.pk, start=future_slot(), customer=ADA)
 
 
@@ -122,8 +123,9 @@ def test_a_request_tells_the_customer_with_a_link_and_the_staff_with_a_console_l
 
 
 def test_request_notices_roll_back_with_the_booking(staffed):
-    staffed.requires_confirmation = True
-    staffed.save()
+    service = service_of(staffed)
+    service.requires_confirmation = True
+    service.save()
     with pytest.raises(RuntimeError), transaction.atomic():
         booking_create(provider_id=staffed.pk, start=future_slot(), customer=ADA)
         assert Notification.objects.count() == 2  # written in the booking's own transaction

@@ -18,7 +18,7 @@ from scheduling.services import (
     booking_expire_holds,
     booking_reschedule,
 )
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, ServiceFactory, UserFactory, service_of
 from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +49,17 @@ def test_confirming_schedules_one_reminder_per_lead_time_at_start_minus_lead(pro
         assert reminder.attempts == 0
 
 
-def test_the_provider_lead_times_decide_which_reminders_exist(provider):
-    provider.reminder_lead_minutes = [120, 120, 30]
-    provider.save()
+def test_the_service_lead_times_decide_which_reminders_exist(provider):
+    service = service_of(provider)
+    service.reminder_lead_minutes = [120, 120, 30]
+    service.save()
     assert ledger(book(provider)) == [("email", 30, "scheduled"), ("email", 120, "scheduled")]
+
+
+def test_reminders_follow_the_booked_service_s_lead_times_not_the_provider_s_other_service(provider):
+    cleaning = ServiceFactory(name="Cleaning", providers=[provider], reminder_lead_minutes=[45])
+    booking = booking_create(service_id=cleaning.pk, provider_id=provider.pk, start=future_slot(days=3), customer=ADA)
+    assert ledger(booking) == [("email", 45, "scheduled")]
 
 
 def test_sms_reminders_need_a_phone_number_and_sms_configured(provider, settings):
@@ -77,8 +84,9 @@ def test_push_reminders_need_a_user_account_and_push_configured(provider, settin
 
 
 def test_a_booking_waiting_for_confirmation_gets_its_reminders_when_confirmed(provider):
-    provider.requires_confirmation = True
-    provider.save()
+    service = service_of(provider)
+    service.requires_confirmation = True
+    service.save()
     booking = book(provider)
     assert booking.status == BookingStatus.PENDING
     assert not booking.reminders.exists()
@@ -132,8 +140,9 @@ def test_rescheduling_replaces_a_reminder_already_sent_and_skips_one_now_past(pr
 
 
 def test_rescheduling_a_pending_booking_schedules_nothing(provider):
-    provider.requires_confirmation = True
-    provider.save()
+    service = service_of(provider)
+    service.requires_confirmation = True
+    service.save()
     old = book(provider)
     new = booking_reschedule(booking_id=old.pk, start=future_slot(days=4))
     assert new.status == BookingStatus.PENDING
@@ -162,8 +171,9 @@ def test_a_rolled_back_booking_leaves_no_reminder_and_no_notification(provider):
 
 
 def test_an_expired_hold_has_no_reminders_to_cancel_and_only_tells_the_customer(provider):
-    provider.requires_confirmation = True
-    provider.save()
+    service = service_of(provider)
+    service.requires_confirmation = True
+    service.save()
     booking = book(provider)
     type(booking).objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
 

@@ -1,7 +1,8 @@
-"""Demo data for `make run`: three providers in three time zones, their rules and a few bookings.
+"""Demo data for `make run`: four providers in three time zones, their rules, the services they
+offer (two of one provider, one offered by two rooms) and a few bookings.
 
-Idempotent: providers are looked up by slug, rules by their content, and the demo bookings are
-made only while the demo customers have none, so a second run creates nothing.
+Idempotent: providers and services are looked up by slug, rules by their content, and the demo
+bookings are made only while the demo customers have none, so a second run creates nothing.
 """
 
 from dataclasses import dataclass
@@ -12,9 +13,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from scheduling.models import AvailabilityRule, Booking, Provider
-from scheduling.selectors import provider_slots
-from scheduling.services import CustomerData, booking_create
+from scheduling.errors import DomainError
+from scheduling.models import AvailabilityRule, Booking, Provider, Service
+from scheduling.selectors import provider_slots, service_slots
+from scheduling.services import CustomerData, booking_create, service_create, service_update
 
 STARTS_ON = date(2026, 1, 1)
 WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
@@ -38,17 +40,7 @@ class RuleSeed:
 PROVIDERS = [
     {
         "slug": "dentist",
-        "defaults": {
-            "kind": Provider.Kind.PERSON,
-            "name": "Dr. Ada Molar",
-            "timezone": "America/New_York",
-            "slot_minutes": 30,
-            "buffer_after_minutes": 10,
-            "price": Decimal("120.00"),
-            "currency": "USD",
-            "late_cancel_fee": Decimal("40.00"),
-            "requires_confirmation": False,
-        },
+        "defaults": {"kind": Provider.Kind.PERSON, "name": "Dr. Ada Molar", "timezone": "America/New_York"},
         "rules": [
             RuleSeed(OPEN, WEEKDAYS, time(9), time(17), "Weekdays"),
             RuleSeed(CLOSED, WEEKDAYS, time(12), time(13), "Lunch break"),
@@ -57,16 +49,7 @@ PROVIDERS = [
     },
     {
         "slug": "meeting-room",
-        "defaults": {
-            "kind": Provider.Kind.ROOM,
-            "name": "Spree Meeting Room",
-            "timezone": "Europe/Berlin",
-            "slot_minutes": 60,
-            "slot_step_minutes": 30,
-            "price": Decimal("30.00"),
-            "currency": "EUR",
-            "requires_confirmation": True,
-        },
+        "defaults": {"kind": Provider.Kind.ROOM, "name": "Spree Meeting Room", "timezone": "Europe/Berlin"},
         "rules": [
             RuleSeed(OPEN, WEEKDAYS, time(9), time(17), "Weekdays"),
             RuleSeed(OPEN, FIRST_SATURDAY, time(10), time(13), "First Saturday of the month"),
@@ -74,14 +57,16 @@ PROVIDERS = [
         ],
     },
     {
+        "slug": "havel-room",
+        "defaults": {"kind": Provider.Kind.ROOM, "name": "Havel Meeting Room", "timezone": "Europe/Berlin"},
+        "rules": [
+            RuleSeed(OPEN, WEEKDAYS, time(9), time(17), "Weekdays"),
+            RuleSeed(CLOSED, CHRISTMAS, time(0), time(0), "Christmas Day"),
+        ],
+    },
+    {
         "slug": "3d-printer",
-        "defaults": {
-            "kind": Provider.Kind.EQUIPMENT,
-            "name": "Prusa 3D Printer",
-            "timezone": "Asia/Tokyo",
-            "slot_minutes": 120,
-            "currency": "JPY",
-        },
+        "defaults": {"kind": Provider.Kind.EQUIPMENT, "name": "Prusa 3D Printer", "timezone": "Asia/Tokyo"},
         "rules": [
             RuleSeed(OPEN, TUESDAYS, time(10), time(14), "Tuesdays"),
             RuleSeed(OPEN, FIRST_SATURDAY, time(10), time(13), "First Saturday of the month"),
@@ -90,28 +75,66 @@ PROVIDERS = [
     },
 ]
 
+# What customers book. The dentist offers two services (they can never overlap: the constraint is
+# per provider); the meeting room service is offered by both rooms, so it can be booked with
+# "any available" room.
+SERVICES = [
+    {
+        "slug": "check-up",
+        "providers": ["dentist"],
+        "fields": {
+            "name": "Dental check-up", "duration_minutes": 30, "buffer_after_minutes": 10,
+            "price": Decimal("120.00"), "currency": "USD", "late_cancel_fee": Decimal("40.00"),
+        },
+    },
+    {
+        "slug": "cleaning",
+        "providers": ["dentist"],
+        "fields": {
+            "name": "Dental cleaning", "duration_minutes": 60, "buffer_after_minutes": 10,
+            "price": Decimal("180.00"), "currency": "USD", "late_cancel_fee": Decimal("60.00"),
+        },
+    },
+    {
+        "slug": "meeting-room-hour",
+        "providers": ["meeting-room", "havel-room"],
+        "fields": {
+            "name": "Meeting room, 1 hour", "duration_minutes": 60, "slot_step_minutes": 30,
+            "price": Decimal("30.00"), "currency": "EUR", "requires_confirmation": True,
+        },
+    },
+    {
+        "slug": "3d-print",
+        "providers": ["3d-printer"],
+        "fields": {"name": "3D print job", "duration_minutes": 120, "price": Decimal("0.00"), "currency": "JPY"},
+    },
+]  # fmt: skip
+
 CUSTOMERS = [
     CustomerData(name="Grace Hopper", email="grace@demo.example", timezone="America/Los_Angeles"),
     CustomerData(name="Alan Turing", email="alan@demo.example", timezone="Europe/London"),
     CustomerData(name="Yuki Tanaka", email="yuki@demo.example", timezone="Asia/Tokyo"),
 ]
 
-# (provider slug, customer index, which of the provider's free slots to take: 0 is the first)
+# (service slug, provider slug or None for "any available", customer index, which free slot: 0 is the
+# first, None the start of the booking made just before)
 BOOKINGS = [
-    ("dentist", 0, 2),
-    ("dentist", 1, 9),
-    ("meeting-room", 1, 4),
-    ("3d-printer", 2, 0),
+    ("check-up", "dentist", 0, 2),
+    ("cleaning", "dentist", 1, 9),
+    ("meeting-room-hour", None, 1, 4),
+    ("meeting-room-hour", None, 0, None),  # the same time: "any available" gives it the other room
+    ("3d-print", "3d-printer", 2, 0),
 ]
 SEARCH_DAYS = 21
 
 
 class Command(BaseCommand):
-    help = "Create the demo providers, their availability rules and a few bookings (idempotent)."
+    help = "Create the demo providers, their rules, the services they offer and a few bookings (idempotent)."
 
     def handle(self, *args, **options):
         providers = self._providers()
-        self._bookings(providers)
+        services = self._services(providers)
+        self._bookings(providers, services)
 
     @transaction.atomic
     def _providers(self) -> dict[str, Provider]:
@@ -137,44 +160,59 @@ class Command(BaseCommand):
             providers[provider.slug] = provider
         return providers
 
-    def _bookings(self, providers: dict[str, Provider]) -> None:
+    @transaction.atomic
+    def _services(self, providers: dict[str, Provider]) -> dict[str, Service]:
+        services = {}
+        for seed in SERVICES:
+            offering = [providers[slug] for slug in seed["providers"]]
+            service = Service.objects.filter(slug=seed["slug"]).first()
+            if service is None:
+                service = service_create(providers=offering, slug=seed["slug"], **seed["fields"])
+                self.stdout.write(f"Created service {service.name}, offered by {', '.join(p.name for p in offering)}")
+            else:
+                missing = [p for p in offering if not service.providers.filter(pk=p.pk).exists()]
+                if missing:
+                    service_update(service=service, providers=[*service.providers.all(), *missing])
+                self.stdout.write(f"Kept service {service.name}")
+            services[service.slug] = service
+        return services
+
+    def _bookings(self, providers: dict[str, Provider], services: dict[str, Service]) -> None:
         emails = [customer.email for customer in CUSTOMERS]
         existing = Booking.objects.filter(customer__email__in=emails).count()
         if existing:
             self.stdout.write(f"Demo customers already have {existing} booking(s): none added.")
             return
         today = timezone.localdate()
-        free = {
-            slug: provider_slots(provider=provider, first=today, last=today + timedelta(days=SEARCH_DAYS))
-            for slug, provider in providers.items()
-        }
-        taken: dict[str, set] = {slug: set() for slug in providers}
-        for slug, customer_index, nth in BOOKINGS:
-            provider = providers[slug]
-            slot = self._pick(free[slug], nth, taken[slug], provider)
-            if slot is None:
+        last = today + timedelta(days=SEARCH_DAYS)
+        previous = None
+        for service_slug, provider_slug, customer_index, nth in BOOKINGS:
+            service = services[service_slug]
+            provider = providers[provider_slug] if provider_slug else None
+            # Read after every booking: two services of one provider, or two bookings of one service,
+            # must not be offered a time already taken.
+            if provider is not None:
+                free = provider_slots(provider=provider, service=service, first=today, last=last)
+            else:
+                zone = service.providers.first().timezone
+                free = service_slots(service=service, first=today, last=last, viewer_tz=zone)
+            if not free:
                 self.stderr.write(
-                    self.style.WARNING(f"No free slot for {provider.name} in the next {SEARCH_DAYS} days: skipped.")
+                    self.style.WARNING(f"No free slot for {service.name} in the next {SEARCH_DAYS} days: skipped.")
                 )
                 continue
-            booking = booking_create(provider_id=provider.pk, start=slot.start, customer=CUSTOMERS[customer_index])
-            taken[slug].add(slot.start)
-            local = booking.start_at.astimezone(provider.timezone)
+            start = previous if nth is None and previous is not None else free[min(nth or 0, len(free) - 1)].start
+            customer = CUSTOMERS[customer_index]
+            try:
+                booking = booking_create(
+                    service_id=service.pk, provider_id=provider.pk if provider else None, start=start, customer=customer
+                )
+            except DomainError as exc:
+                self.stderr.write(self.style.WARNING(f"{service.name} at {start:%Y-%m-%d %H:%M} UTC: {exc.detail}"))
+                continue
+            previous = booking.start_at
+            local = booking.start_at.astimezone(booking.provider.timezone)
             self.stdout.write(
-                f"Booked {provider.name} for {CUSTOMERS[customer_index].name} on {local:%a %Y-%m-%d %H:%M} "
-                f"{provider.timezone} ({booking.status}, ref {booking.reference})"
+                f"Booked {service.name} with {booking.provider.name} for {customer.name} on "
+                f"{local:%a %Y-%m-%d %H:%M} {booking.provider.timezone} ({booking.status}, ref {booking.reference})"
             )
-
-    @staticmethod
-    def _pick(slots, nth: int, taken: set, provider: Provider):
-        """The nth free slot, or the nearest one after it that does not meet a slot already booked here."""
-        if not slots:
-            return None
-        reach = timedelta(
-            minutes=provider.slot_minutes + provider.buffer_before_minutes + provider.buffer_after_minutes
-        )
-        candidates = slots[min(nth, len(slots) - 1) :] + slots[: min(nth, len(slots) - 1)]
-        for slot in candidates:
-            if all(abs(slot.start - start) >= reach for start in taken):
-                return slot
-        return None
