@@ -2,9 +2,10 @@
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from rest_framework.exceptions import PermissionDenied
 
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, Provider
-from scheduling.selectors import bookings_for_user, providers_for_user
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, Provider, Service
+from scheduling.selectors import bookings_for_user, providers_for_user, service_managed_by, services_for_user
 
 
 def readable_providers(user) -> QuerySet[Provider]:
@@ -22,6 +23,24 @@ def readable_provider(user, pk: int) -> Provider:
 
 def managed_provider(user, pk: int) -> Provider:
     return get_object_or_404(providers_for_user(user=user), pk=pk)
+
+
+def readable_services(user) -> QuerySet[Service]:
+    """Active services for everyone (as providers), plus the inactive ones the user may see."""
+    if user.is_authenticated and user.is_superuser:
+        return Service.objects.all()
+    if user.is_authenticated:
+        return Service.objects.filter(Q(is_active=True) | Q(pk__in=services_for_user(user=user).values("pk")))
+    return Service.objects.filter(is_active=True)
+
+
+def managed_service(user, pk: int) -> Service:
+    """A service the user may change: 404 when they cannot see it, 403 when other staff's providers
+    offer it too (a change would reach those providers' bookings)."""
+    service = get_object_or_404(services_for_user(user=user), pk=pk)
+    if not service_managed_by(service=service, user=user):
+        raise PermissionDenied("Providers you do not manage offer this service too.")
+    return service
 
 
 def managed_rule(user, provider_pk: int, rule_pk: int) -> AvailabilityRule:

@@ -1,5 +1,6 @@
 """Input and output shapes of the API. Serializers validate and render; they never save."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -7,7 +8,8 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from scheduling.api.fields import AwareDateTimeField, BoundedDateField, ClockTimeField, TimeZoneNameField
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Provider
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Provider, Service
+from scheduling.selectors import providers_for_user
 
 CENTS = Decimal("0.01")
 
@@ -29,32 +31,136 @@ class OptionalChoiceField(serializers.ChoiceField):
         return super().to_representation(value) if value else None
 
 
-class ProviderSerializer(serializers.ModelSerializer):
-    timezone = TimeZoneNameField()
-    reminder_lead_minutes = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=60 * 24 * 60), required=False, max_length=20
+# The booking settings API v1 has always shown on a provider, which live on services now: each is
+# read from and written to the provider's default service (`selectors.provider_default_service`).
+DEPRECATED_PROVIDER_FIELDS = {
+    "slot_minutes": "duration_minutes", "slot_step_minutes": "slot_step_minutes",
+    "buffer_before_minutes": "buffer_before_minutes", "buffer_after_minutes": "buffer_after_minutes",
+    "min_notice_minutes": "min_notice_minutes", "max_advance_days": "max_advance_days",
+    "requires_confirmation": "requires_confirmation", "hold_minutes": "hold_minutes",
+    "reminder_lead_minutes": "reminder_lead_minutes", "free_cancel_hours": "free_cancel_hours",
+    "late_cancel_fee": "late_cancel_fee", "price": "price", "currency": "currency",
+}  # fmt: skip
+SERVICE_BOUNDS = {
+    "duration_minutes": {"min_value": 5, "max_value": 24 * 60},
+    "slot_step_minutes": {"min_value": 5, "max_value": 24 * 60},
+    "buffer_before_minutes": {"min_value": 0, "max_value": 24 * 60},
+    "buffer_after_minutes": {"min_value": 0, "max_value": 24 * 60},
+    "min_notice_minutes": {"min_value": 0, "max_value": 365 * 24 * 60},
+    "max_advance_days": {"min_value": 1, "max_value": 3650},
+    "hold_minutes": {"min_value": 1, "max_value": 7 * 24 * 60},
+    "free_cancel_hours": {"min_value": 0, "max_value": 365 * 24},
+    "late_cancel_fee": {"min_value": 0},
+    "price": {"min_value": 0},
+}
+
+
+def reminder_leads() -> dict:
+    """A reminder-leads list field's arguments (a fresh child each time: a child field is bound to one list)."""
+    return {"child": serializers.IntegerField(min_value=1, max_value=60 * 24 * 60), "max_length": 20}
+
+
+class _FromDefaultService:
+    """Read from the provider's default service (found once per provider by the serializer)."""
+
+    def get_attribute(self, provider: Provider):
+        return getattr(self.parent.default_service(provider), self.source_attrs[-1])
+
+
+def _default_service_setting(setting: str) -> serializers.Field:
+    """A deprecated provider field, typed and bounded as the service's own field: read from the
+    provider's default service, written to `validated_data["own_service"][setting]` (what
+    `provider_create(own_service=...)` and `provider_update(own_service=...)` take)."""
+    service_field = Service._meta.get_field(setting)
+    help_text = (
+        f"Deprecated: `{setting}` of the provider's default service (the first it offers). "
+        "Set it on the service instead: /api/v1/services/."
     )
+    kwargs = {"source": f"own_service.{setting}", "required": False, "help_text": help_text}
+    if setting == "reminder_lead_minutes":
+        field_class, field_kwargs = serializers.ListField, reminder_leads()
+    else:
+        field_class, field_kwargs = serializers.ModelSerializer().build_standard_field(setting, service_field)
+        field_kwargs.pop("required", None)
+        field_kwargs.update(SERVICE_BOUNDS.get(setting, {}))
+    # A class, not a patched instance: DRF deep-copies declared fields by re-instantiating their class.
+    deprecated = type(f"Deprecated{field_class.__name__}", (_FromDefaultService, field_class), {})
+    return deprecated(**{**field_kwargs, **kwargs})
+
+
+@extend_schema_serializer(deprecate_fields=list(DEPRECATED_PROVIDER_FIELDS))
+class ProviderSerializer(serializers.ModelSerializer):
+    """A provider. Its booking settings are deprecated fields standing for its default service;
+    what it offers is `services`."""
+
+    timezone = TimeZoneNameField()
+    services = serializers.SerializerMethodField(
+        help_text="Ids of the services this provider offers (/api/v1/services/), by id."
+    )
+    slot_minutes = _default_service_setting("duration_minutes")
+    slot_step_minutes = _default_service_setting("slot_step_minutes")
+    buffer_before_minutes = _default_service_setting("buffer_before_minutes")
+    buffer_after_minutes = _default_service_setting("buffer_after_minutes")
+    min_notice_minutes = _default_service_setting("min_notice_minutes")
+    max_advance_days = _default_service_setting("max_advance_days")
+    requires_confirmation = _default_service_setting("requires_confirmation")
+    hold_minutes = _default_service_setting("hold_minutes")
+    reminder_lead_minutes = _default_service_setting("reminder_lead_minutes")
+    free_cancel_hours = _default_service_setting("free_cancel_hours")
+    late_cancel_fee = _default_service_setting("late_cancel_fee")
+    price = _default_service_setting("price")
+    currency = _default_service_setting("currency")
 
     class Meta:
         model = Provider
+        fields = ["id", "name", "slug", "kind", "timezone", *DEPRECATED_PROVIDER_FIELDS, "is_active", "services"]
+
+    def get_services(self, provider: Provider) -> list[int]:
+        return [service.pk for service in _services_by_id(provider)]
+
+    def default_service(self, provider: Provider) -> Service:
+        """The default service, found once per provider. A provider offering nothing shows the
+        settings its own service would be made with (a PATCH of one field makes it with the rest
+        at these defaults)."""
+        found = self.__dict__.setdefault("_default_services", {})
+        if provider.pk not in found:
+            services = _services_by_id(provider)
+            found[provider.pk] = services[0] if services else Service()
+        return found[provider.pk]
+
+
+def _services_by_id(provider: Provider) -> list[Service]:
+    """What `scheduling.api.views.providers.with_services` prefetched, else one query."""
+    prefetched = getattr(provider, "services_by_id", None)
+    if prefetched is not None:
+        return prefetched
+    return list(provider.services.order_by("pk")) if provider.pk else []
+
+
+class ManagedProvidersField(serializers.PrimaryKeyRelatedField):
+    """Provider ids a user may set on a service: any for a superuser, else those they manage (an id
+    they may not set reads as one that does not exist, as everywhere in the API)."""
+
+    def get_queryset(self):
+        user = self.context.get("user")
+        if user is None or user.is_superuser:
+            return Provider.objects.all()
+        return providers_for_user(user=user)
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    providers = ManagedProvidersField(many=True, required=False, help_text="Ids of the providers offering it.")
+    reminder_lead_minutes = serializers.ListField(**reminder_leads(), required=False)
+
+    class Meta:
+        model = Service
         fields = [
-            "id", "name", "slug", "kind", "timezone", "slot_minutes", "slot_step_minutes", "buffer_before_minutes",
-            "buffer_after_minutes", "min_notice_minutes", "max_advance_days", "requires_confirmation",
-            "hold_minutes", "reminder_lead_minutes", "free_cancel_hours", "late_cancel_fee", "price", "currency",
-            "is_active",
+            "id", "name", "slug", "description", "is_active", "providers", "duration_minutes", "slot_step_minutes",
+            "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes", "max_advance_days",
+            "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours", "late_cancel_fee",
+            "price", "currency",
         ]  # fmt: skip
-        extra_kwargs = {
-            "slot_minutes": {"min_value": 5, "max_value": 24 * 60},
-            "slot_step_minutes": {"min_value": 5, "max_value": 24 * 60},
-            "buffer_before_minutes": {"max_value": 24 * 60},
-            "buffer_after_minutes": {"max_value": 24 * 60},
-            "min_notice_minutes": {"max_value": 365 * 24 * 60},
-            "max_advance_days": {"min_value": 1, "max_value": 3650},
-            "hold_minutes": {"min_value": 1, "max_value": 7 * 24 * 60},
-            "free_cancel_hours": {"max_value": 365 * 24},
-            "late_cancel_fee": {"min_value": 0},
-            "price": {"min_value": 0},
-        }
+        extra_kwargs = SERVICE_BOUNDS
 
 
 class AvailabilityRuleSerializer(serializers.ModelSerializer):
@@ -76,6 +182,8 @@ class BlockedTimeSerializer(serializers.ModelSerializer):
 
 
 class SlotsQuerySerializer(QueryParamsSerializer):
+    """The date window of a slots request (provider or service)."""
+
     MAX_DAYS = 62
 
     start = BoundedDateField(required=False)
@@ -92,6 +200,14 @@ class SlotsQuerySerializer(QueryParamsSerializer):
         return attrs
 
 
+class ProviderSlotsQuerySerializer(SlotsQuerySerializer):
+    service = serializers.IntegerField(required=False, min_value=1)
+
+
+class ServiceSlotsQuerySerializer(SlotsQuerySerializer):
+    provider = serializers.IntegerField(required=False, min_value=1)
+
+
 class SlotSerializer(serializers.Serializer):
     start = AwareDateTimeField()
     end = AwareDateTimeField()
@@ -100,8 +216,20 @@ class SlotSerializer(serializers.Serializer):
 
 class SlotsResponseSerializer(serializers.Serializer):
     provider = serializers.IntegerField()
+    service = serializers.IntegerField(allow_null=True, help_text="The service the slots are for.")
     timezone = serializers.CharField()
     slots = SlotSerializer(many=True)
+
+
+class ServiceSlotSerializer(SlotSerializer):
+    providers = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the providers free at it.")
+    available = serializers.IntegerField(help_text="How many providers are free at it.")
+
+
+class ServiceSlotsResponseSerializer(serializers.Serializer):
+    service = serializers.IntegerField()
+    timezone = serializers.CharField()
+    slots = ServiceSlotSerializer(many=True)
 
 
 # A booking's `customer`, under the names the v1 API has always used, filled from the booking's own
@@ -134,7 +262,7 @@ class BookingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Booking
         fields = [
-            "id", "reference", "provider", "customer", "start", "end", "status", "hold_expires_at",
+            "id", "reference", "provider", "service", "customer", "start", "end", "status", "hold_expires_at",
             "provider_timezone", "customer_timezone", "price", "currency", "free_cancel_until", "late_cancel_fee",
             "cancel_reason", "cancelled_at", "cancellation_fee", "refund_amount", "rescheduled_from",
             "rescheduled_to", "notes", "created_at",
@@ -155,6 +283,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "id": booking.pk,
             "reference": booking.reference,
             "provider": booking.provider_id,
+            "service": booking.service_id,
             "customer": {
                 "id": booking.customer_id,
                 "name": booking.customer_name,
@@ -217,14 +346,34 @@ class CustomerInputSerializer(serializers.Serializer):
 
 
 class BookingCreateSerializer(serializers.Serializer):
-    provider = serializers.IntegerField(min_value=1)
+    provider = serializers.IntegerField(
+        min_value=1, required=False, help_text="Who; optional with `service` (then any available one is assigned)."
+    )
+    service = serializers.IntegerField(
+        min_value=1, required=False, help_text="What; optional with `provider` when it offers one service only."
+    )
     start = AwareDateTimeField()
     customer = CustomerInputSerializer()
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
+    def to_internal_value(self, data):
+        """Neither `service` nor `provider` is reported with the other field errors, not after them."""
+        neither = {}
+        if isinstance(data, Mapping) and not {"provider", "service"} & data.keys():
+            message = "Say which service to book, which provider, or both."
+            neither = {"service": [message], "provider": [message]}
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**neither, **exc.detail}) from exc
+        if neither:
+            raise serializers.ValidationError(neither)
+        return attrs
+
 
 class BookingFilterSerializer(QueryParamsSerializer):
     provider = serializers.IntegerField(required=False, min_value=1)
+    service = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(choices=Booking._meta.get_field("status").choices, required=False)
     start_after = AwareDateTimeField(required=False)
     start_before = AwareDateTimeField(required=False)

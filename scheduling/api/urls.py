@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scheduling.api.views import bookings, providers
+from scheduling.api.views import bookings, providers, services, slots
 from scheduling.api.views.fallback import api_not_found
 
 app_name = "api"
@@ -17,7 +17,10 @@ v1 = [
         providers.BlockedTimeDetailApi.as_view(),
         name="blocked-time",
     ),
-    path("providers/<int:pk>/slots/", providers.SlotsApi.as_view(), name="slots"),
+    path("providers/<int:pk>/slots/", slots.SlotsApi.as_view(), name="slots"),
+    path("services/", services.ServiceListApi.as_view(), name="services"),
+    path("services/<int:pk>/", services.ServiceDetailApi.as_view(), name="service"),
+    path("services/<int:pk>/slots/", slots.ServiceSlotsApi.as_view(), name="service-slots"),
     path("bookings/", bookings.BookingListApi.as_view(), name="bookings"),
     path("bookings/<int:pk>/", bookings.BookingDetailApi.as_view(), name="booking"),
     path("bookings/<int:pk>/confirm/", bookings.BookingConfirmApi.as_view(), name="booking-confirm"),

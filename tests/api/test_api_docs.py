@@ -12,7 +12,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from tests.api.conftest import provider_staff_group
-from tests.factories import UserFactory
+from tests.factories import ServiceFactory, UserFactory
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -29,21 +29,34 @@ def test_the_documentation_shows_book_conflict_reschedule_and_cancel():
     scripts = " ".join(script for _, _, script in documented_calls())
     for fragment in ("/bookings/", "/reschedule/", "/cancel/", "Idempotency-Key"):
         assert fragment in scripts
-    assert [status for status, _, _ in documented_calls()] == [200, 201, 409, 201, 200, 409]
+    assert [status for status, _, _ in documented_calls()] == [200, 201, 200, 201, 409, 201, 200, 409]
+
+
+def test_the_documentation_books_a_service_with_any_available_provider():
+    calls = documented_calls()
+    by_service = [script for _, _, script in calls if '{"service": $SERVICE' in script]
+    assert len(by_service) == 1 and '"provider"' not in by_service[0]
+    assert any("/services/$SERVICE/slots/" in script for _, _, script in calls)
 
 
 def test_every_documented_curl_call_answers_as_documented(live_server):
     assert shutil.which("curl"), "curl is needed to run the documented calls"
     user = UserFactory(username="docs")
     user.groups.add(provider_staff_group())
-    provider = open_all_day_provider(slug="docs")
+    # Two providers of the user's offer one service, and nothing else (so booking by provider alone
+    # works): START booked by provider leaves the second free for the "any available" call.
+    provider = open_all_day_provider(slug="docs", with_service=False)
     provider.staff.add(user)
+    second = open_all_day_provider(slug="docs-second", with_service=False)
+    second.staff.add(user)
+    service = ServiceFactory(slug="docs-service", providers=[provider, second])
     start = future_slot(days=3, hour=10)
     env = {
         **os.environ,
         "BASE": live_server.url,
         "TOKEN": Token.objects.create(user=user).key,
         "PROVIDER": str(provider.pk),
+        "SERVICE": str(service.pk),
         "DAY": start.date().isoformat(),
         "START": start.isoformat().replace("+00:00", "Z"),
         "LATER": (start + timedelta(hours=3)).isoformat().replace("+00:00", "Z"),

@@ -47,11 +47,11 @@ def test_post_books_a_slot_and_returns_201_with_the_documented_fields(as_a, prov
 @pytest.mark.parametrize(
     ("who", "key", "most"),
     [
-        # token, customer read + insert, provider lock (rules and blocked times in the same statement),
-        # booking, reminders, staff emails, outbox; and the transaction's two ends
-        ("superuser", None, 10),
-        ("staff", None, 13),  # + may this user book this provider, + their permissions (own, groups')
-        ("staff", "k-1", 19),  # + the idempotency record (insert, update) and two savepoints
+        # token, customer read + insert, the provider's only service, provider lock (rules and blocked
+        # times in the same statement), booking, reminders, staff emails, outbox; and the transaction's two ends
+        ("superuser", None, 11),
+        ("staff", None, 14),  # + may this user book this provider, + their permissions (own, groups')
+        ("staff", "k-1", 20),  # + the idempotency record (insert, update) and two savepoints
     ],
 )
 def test_a_booking_post_stays_within_its_statement_budget(who, key, most, staff_a, superuser, provider_a):
@@ -130,7 +130,7 @@ def test_post_with_an_unknown_or_alias_customer_zone_is_a_400_naming_it(as_a, pr
 def test_post_with_missing_fields_lists_each_under_fields(as_a):
     response = as_a.post(URL, {}, format="json")
     assert response.status_code == 400
-    assert {"provider", "start", "customer"} <= response.json()["fields"].keys()
+    assert {"service", "provider", "start", "customer"} <= response.json()["fields"].keys()
 
 
 def test_post_with_malformed_json_is_a_400_not_a_500(as_a):

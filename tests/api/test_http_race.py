@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from rest_framework.authtoken.models import Token
 
+from scheduling.models import Booking
 from tests.api.test_bookings_api import URL, booking_body, iso
 from tests.concurrency import run_concurrently
-from tests.factories import UserFactory
+from tests.factories import ServiceFactory, UserFactory
 from tests.live.server import Gunicorn
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 from tests.scheduling.test_booking_races import overlapping_live_pairs
@@ -66,3 +67,21 @@ def test_partly_overlapping_concurrent_posts_against_buffers_never_overlap(serve
     assert winners
     assert {body["conflicting_booking_id"] for status, body in results if status == 409} <= winners
     assert overlapping_live_pairs() == 0
+
+
+def test_twenty_concurrent_any_available_posts_on_three_free_providers_give_three_201s_and_17_409s(server, token):
+    providers = [open_all_day_provider(slug=f"http-any-{n}") for n in range(3)]
+    service = ServiceFactory(providers=providers, slug="http-any")
+    start = future_slot()
+    calls = []
+    for n in range(20):
+        body = booking_body(providers[0], start, customer={"name": f"A{n}", "email": f"a{n}@x.org"})
+        del body["provider"]
+        calls.append(post_booking(server, token, {**body, "service": service.pk}))
+    results = run_concurrently(calls)
+
+    assert sorted(status for status, _ in results) == [201] * 3 + [409] * 17
+    winners = [body for status, body in results if status == 201]
+    assert sorted(body["provider"] for body in winners) == sorted(p.pk for p in providers)
+    assert {body["conflicting_booking_id"] for status, body in results if status == 409} <= {b["id"] for b in winners}
+    assert Booking.objects.live().filter(service=service, start_at=start).count() == 3

@@ -13,6 +13,9 @@ ENDPOINTS = {
     "/api/v1/providers/{id}/blocked-times/": {"get", "post"},
     "/api/v1/providers/{id}/blocked-times/{blocked_id}/": {"get", "delete"},
     "/api/v1/providers/{id}/slots/": {"get"},
+    "/api/v1/services/": {"get", "post"},
+    "/api/v1/services/{id}/": {"get", "patch", "delete"},
+    "/api/v1/services/{id}/slots/": {"get"},
     "/api/v1/bookings/": {"get", "post"},
     "/api/v1/bookings/{id}/": {"get"},
     "/api/v1/bookings/{id}/confirm/": {"post"},
@@ -120,3 +123,46 @@ def test_a_cancel_request_declares_only_the_reasons_the_api_accepts(schema):
     ref = schema["components"]["schemas"]["CancelRequest"]["properties"]["reason"]["$ref"]
     enum = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
     assert sorted(enum) == ["customer", "payment_failed", "provider"]
+
+
+DEPRECATED_PROVIDER_FIELDS = [
+    "slot_minutes", "slot_step_minutes", "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
+    "max_advance_days", "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours",
+    "late_cancel_fee", "price", "currency",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("component", ["Provider", "ProviderRequest", "PatchedProviderRequest"])
+def test_the_providers_booking_settings_are_deprecated_in_favour_of_services(schema, component):
+    properties = schema["components"]["schemas"][component]["properties"]
+    deprecated = sorted(name for name, field in properties.items() if field.get("deprecated"))
+    assert deprecated == sorted(DEPRECATED_PROVIDER_FIELDS)
+    for name in DEPRECATED_PROVIDER_FIELDS:
+        assert "/api/v1/services/" in properties[name]["description"], name
+
+
+def test_the_deprecated_provider_fields_keep_their_types(schema):
+    properties = schema["components"]["schemas"]["ProviderRequest"]["properties"]
+    types = {name: (properties[name].get("type"), properties[name].get("nullable", False)) for name in properties}
+    assert types["slot_minutes"] == ("integer", False)
+    assert types["slot_step_minutes"] == ("integer", True)
+    assert types["requires_confirmation"] == ("boolean", False)
+    assert types["reminder_lead_minutes"] == ("array", False)
+    assert types["price"] == ("string", False) and properties["price"]["format"] == "decimal"
+    assert (properties["slot_minutes"]["minimum"], properties["slot_minutes"]["maximum"]) == (5, 1440)
+    assert not set(schema["components"]["schemas"]["ProviderRequest"].get("required", [])) & set(
+        DEPRECATED_PROVIDER_FIELDS
+    )
+
+
+def test_a_provider_lists_its_services_read_only(schema):
+    provider = schema["components"]["schemas"]["Provider"]["properties"]["services"]
+    assert provider["readOnly"] and provider["items"]["type"] == "integer"
+    assert "services" not in schema["components"]["schemas"]["ProviderRequest"]["properties"]
+
+
+def test_a_booking_is_made_by_service_or_provider_and_shows_its_service(schema):
+    request = schema["components"]["schemas"]["BookingCreateRequest"]
+    assert {"service", "provider"} <= request["properties"].keys()
+    assert not {"service", "provider"} & set(request["required"])
+    assert "service" in schema["components"]["schemas"]["Booking"]["properties"]

@@ -4,7 +4,7 @@ import pytest
 
 from scheduling.models import AvailabilityRule, BlockedTime, Provider
 from tests.api.conftest import grant
-from tests.factories import BookingFactory, ProviderFactory
+from tests.factories import BookingFactory, ProviderFactory, service_of
 from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_patch_changes_only_the_given_fields(as_a, provider_a):
     response = as_a.patch(f"/api/v1/providers/{provider_a.pk}/", {"slot_minutes": 45}, format="json")
     assert response.status_code == 200
     provider_a.refresh_from_db()
-    assert (provider_a.slot_minutes, provider_a.name) == (45, "A Dentist")
+    assert (service_of(provider_a).duration_minutes, provider_a.name) == (45, "A Dentist")
 
 
 def test_delete_without_bookings_deletes(as_a, provider_a):

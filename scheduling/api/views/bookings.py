@@ -22,8 +22,8 @@ from scheduling.api.serializers import (
 )
 from scheduling.api.throttling import BookingPostThrottle
 from scheduling.errors import InvalidInput
-from scheduling.models import Booking
-from scheduling.selectors import bookings_for_user, providers_for_user
+from scheduling.models import Booking, Provider
+from scheduling.selectors import bookings_for_user, providers_for_user, service_managed_by, services_for_user
 
 
 class BookingPagination(PageNumberPagination):
@@ -35,6 +35,8 @@ class BookingPagination(PageNumberPagination):
 def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
     if "provider" in filters:
         bookings = bookings.filter(provider_id=filters["provider"])
+    if "service" in filters:
+        bookings = bookings.filter(service_id=filters["service"])
     if "status" in filters:
         bookings = bookings.filter(status=filters["status"])
     if "start_after" in filters:
@@ -78,22 +80,50 @@ class BookingListApi(APIView):
 
     @staticmethod
     def _create(user, data: dict) -> Response:
-        # A superuser may book any provider; the service itself refuses one that does not exist.
-        if not user.is_superuser and not providers_for_user(user=user).filter(pk=data["provider"]).exists():
-            raise InvalidInput("No such provider.", field="provider")
+        # A superuser may book anything; the service layer refuses what does not exist.
+        if not user.is_superuser:
+            _check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
         customer = data["customer"]
-        booking = services.booking_create(
-            provider_id=data["provider"],
-            start=data["start"],
-            customer=services.CustomerData(
-                name=customer["name"],
-                email=customer["email"],
-                phone=customer.get("phone", ""),
-                timezone=customer["timezone"],
-            ),
-            notes=data["notes"],
-        )
+        try:
+            booking = _booking_create(data, customer)
+        except InvalidInput as exc:
+            # For a provider that does not exist, v1 has always said so (the service layer cannot
+            # tell it from one offering nothing without another query on every booking).
+            provider_id = data.get("provider")
+            if provider_id and "provider" in exc.fields and not Provider.objects.filter(pk=provider_id).exists():
+                raise InvalidInput("No such provider.", field="provider") from exc
+            raise
         return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+def _booking_create(data: dict, customer: dict) -> Booking:
+    return services.booking_create(
+        provider_id=data.get("provider"),
+        service_id=data.get("service"),
+        start=data["start"],
+        customer=services.CustomerData(
+            name=customer["name"],
+            email=customer["email"],
+            phone=customer.get("phone", ""),
+            timezone=customer["timezone"],
+        ),
+        notes=data["notes"],
+    )
+
+
+def _check_bookable_by(user, *, provider_id: int | None, service_id: int | None) -> None:
+    """Staff book for the providers they manage: a provider they name must be theirs, and "any
+    available" of a service only when every provider offering it is theirs (else the booking could
+    land with someone else's provider, out of their sight)."""
+    if provider_id is not None:
+        if not providers_for_user(user=user).filter(pk=provider_id).exists():
+            raise InvalidInput("No such provider.", field="provider")
+        return
+    service = services_for_user(user=user).filter(pk=service_id).first()
+    if service is None:
+        raise InvalidInput("No such service.", field="service")
+    if not service_managed_by(service=service, user=user):
+        raise InvalidInput("Providers you do not manage offer this service too; say which provider.", field="provider")
 
 
 class BookingDetailApi(APIView):

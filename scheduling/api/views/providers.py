@@ -1,34 +1,48 @@
-"""Providers, their availability rules, blocked times and free slots."""
+"""Providers, their availability rules and blocked times (their slots: scheduling/api/views/slots.py)."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from contextlib import contextmanager
 
-from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scheduling import services
 from scheduling.api import access
-from scheduling.api.fields import YEAR_PATTERN
 from scheduling.api.permissions import PublicReadsMixin, model_permission
-from scheduling.api.renderers import FastJSONRenderer
 from scheduling.api.schema import errors
 from scheduling.api.serializers import (
+    DEPRECATED_PROVIDER_FIELDS,
     AvailabilityRuleSerializer,
     BlockedTimeSerializer,
     ProviderSerializer,
-    SlotsQuerySerializer,
-    SlotsResponseSerializer,
 )
-from scheduling.api.throttling import SlotsThrottle
-from scheduling.models import AvailabilityRule, BlockedTime, Provider
-from scheduling.selectors import provider_slots
+from scheduling.errors import InvalidInput
+from scheduling.models import AvailabilityRule, BlockedTime, Provider, Service
 
-DATE = {"type": "string", "format": "date", "pattern": YEAR_PATTERN}
+
+def with_services(providers: QuerySet[Provider]) -> QuerySet[Provider]:
+    """Providers with the services they offer in `services_by_id`, in the order
+    `selectors.provider_default_service` takes the first from: one query for a whole list."""
+    return providers.prefetch_related(
+        Prefetch("services", queryset=Service.objects.order_by("pk"), to_attr="services_by_id")
+    )
+
+
+_PROVIDER_FIELD_OF = {setting: name for name, setting in DEPRECATED_PROVIDER_FIELDS.items()}
+
+
+@contextmanager
+def _named_as_provider_fields():
+    """Errors about the default service's settings name the provider fields they were given as
+    (`slot_minutes`, not `duration_minutes`)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        fields = {_PROVIDER_FIELD_OF.get(name, name): messages for name, messages in exc.fields.items()}
+        raise type(exc)(exc.detail, fields=fields) from exc
 
 
 class ProviderListApi(PublicReadsMixin, APIView):
@@ -36,14 +50,18 @@ class ProviderListApi(PublicReadsMixin, APIView):
 
     @extend_schema(responses={200: ProviderSerializer(many=True), **errors()}, tags=["providers"])
     def get(self, request):
-        providers = access.readable_providers(request.user).order_by("name", "pk")
+        providers = with_services(access.readable_providers(request.user)).order_by("name", "pk")
         return Response(ProviderSerializer(providers, many=True).data)
 
     @extend_schema(request=ProviderSerializer, responses={201: ProviderSerializer, **errors(400)}, tags=["providers"])
     def post(self, request):
         data = ProviderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = services.provider_create(staff=[request.user], **data.validated_data)
+        fields = dict(data.validated_data)
+        # Always a service of its own (defaults for what is not given), so it is bookable as before.
+        own_service = fields.pop("own_service", {})
+        with _named_as_provider_fields():
+            provider = services.provider_create(staff=[request.user], own_service=own_service, **fields)
         return Response(ProviderSerializer(provider).data, status=status.HTTP_201_CREATED)
 
 
@@ -52,14 +70,18 @@ class ProviderDetailApi(PublicReadsMixin, APIView):
 
     @extend_schema(responses={200: ProviderSerializer, **errors()}, tags=["providers"])
     def get(self, request, pk: int):
-        return Response(ProviderSerializer(access.readable_provider(request.user, pk)).data)
+        provider = get_object_or_404(with_services(access.readable_providers(request.user)), pk=pk)
+        return Response(ProviderSerializer(provider).data)
 
     @extend_schema(request=ProviderSerializer, responses={200: ProviderSerializer, **errors(400)}, tags=["providers"])
     def patch(self, request, pk: int):
         provider = access.managed_provider(request.user, pk)
         data = ProviderSerializer(provider, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        provider = services.provider_update(provider=provider, **data.validated_data)
+        fields = dict(data.validated_data)
+        own_service = fields.pop("own_service", None)
+        with _named_as_provider_fields():
+            provider = services.provider_update(provider=provider, own_service=own_service, **fields)
         return Response(ProviderSerializer(provider).data)
 
     @extend_schema(
@@ -152,50 +174,3 @@ class BlockedTimeDetailApi(BlockedTimeApi):
     def delete(self, request, pk: int, blocked_id: int):
         services.blocked_time_delete(blocked_time=access.managed_blocked_time(request.user, pk, blocked_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class SlotsApi(APIView):
-    permission_classes = [AllowAny]
-    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
-    throttle_classes = [SlotsThrottle]
-    throttle_scope = "slots"
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("start", DATE, description="First local date (YYYY-MM-DD) in `tz`; default today."),
-            OpenApiParameter(
-                "end", DATE, description="Last local date, inclusive; default start + 6 days. At most 62 days in all."
-            ),
-            OpenApiParameter("tz", str, description="IANA zone the dates are in; default the provider's zone."),
-        ],
-        responses={200: SlotsResponseSerializer, **errors(400)},
-        tags=["providers"],
-    )
-    def get(self, request, pk: int):
-        provider = access.readable_provider(request.user, pk)
-        query = SlotsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        viewer_tz = query.validated_data.get("tz") or provider.timezone
-        first = query.validated_data.get("start") or timezone.now().astimezone(viewer_tz).date()
-        last = query.validated_data.get("end") or first + timedelta(days=6)
-        if last < first or (last - first).days + 1 > SlotsQuerySerializer.MAX_DAYS:
-            query = SlotsQuerySerializer(data={"start": first, "end": last})
-            query.is_valid(raise_exception=True)
-        slots = provider_slots(provider=provider, first=first, last=last, viewer_tz=viewer_tz)
-        # Built by hand and rendered by orjson: per-slot serializers, then isoformat(), each cost more
-        # than computing the slots (bench/api_booking.py). SlotsResponseSerializer documents the shape.
-        body = {
-            "provider": provider.pk,
-            "timezone": str(viewer_tz),
-            "slots": [
-                {"start": slot.start, "end": slot.end, "local_start": _local(slot.start, viewer_tz)} for slot in slots
-            ],
-        }
-        return Response(body)
-
-
-def _local(instant: datetime, zone: ZoneInfo) -> datetime | str:
-    """The instant in `zone`, for the renderer. At offset zero the renderer would write `Z`, which
-    reads as "UTC" rather than "London wall clock": such times go out as `+00:00`, written here."""
-    local = instant.astimezone(zone)
-    return local if local.utcoffset() else local.isoformat()
