@@ -28,7 +28,7 @@ from scheduling import manage_links, selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.formatting import duration, possessive
-from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Service
+from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider, Service
 from scheduling.services.inputs import require_aware, require_zone
 
 logger = logging.getLogger(__name__)
@@ -192,8 +192,10 @@ def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Ser
             raise InvalidInput("No such provider.", field="provider") from exc
         if len(offered) > 1:
             raise InvalidInput("This provider offers several services; say which one to book.", field="service")
-        if not offered:
-            raise InvalidInput("This provider is not taking bookings.", field="provider")
+        if not offered:  # only on this refusal path: is there such a provider at all?
+            known = Provider.objects.filter(pk=int(provider_id)).exists()
+            message = "This provider is not taking bookings." if known else "No such provider."
+            raise InvalidInput(message, field="provider")
         return offered[0]
     try:
         service = Service.objects.filter(pk=int(service_id)).first()

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from scheduling.models import Service
-from tests.api.conftest import grant
-from tests.factories import BookingFactory, ProviderFactory, ServiceFactory, service_of
+from tests.api.conftest import client_for, grant
+from tests.factories import BookingFactory, ProviderFactory, ServiceFactory, UserFactory, service_of
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +21,8 @@ SERVICE = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def as_a_with_service_perms(as_a, staff_a):
-    grant(staff_a, "add_service", "change_service", "delete_service")
-    return as_a
-
-
-def test_staff_create_a_service_for_their_provider_with_every_field(as_a_with_service_perms, provider_a):
-    response = as_a_with_service_perms.post(URL, {**SERVICE, "providers": [provider_a.pk]}, format="json")
+def test_staff_create_a_service_for_their_provider_with_every_field(as_a, provider_a):
+    response = as_a.post(URL, {**SERVICE, "providers": [provider_a.pk]}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
     assert {k: body[k] for k in SERVICE} == SERVICE
@@ -36,55 +30,56 @@ def test_staff_create_a_service_for_their_provider_with_every_field(as_a_with_se
     assert list(Service.objects.get(pk=body["id"]).providers.all()) == [provider_a]
 
 
-def test_staff_cannot_set_a_provider_they_do_not_manage(as_a_with_service_perms, provider_a, provider_b):
-    response = as_a_with_service_perms.post(URL, {**SERVICE, "providers": [provider_b.pk]}, format="json")
+def test_staff_cannot_set_a_provider_they_do_not_manage(as_a, provider_a, provider_b):
+    response = as_a.post(URL, {**SERVICE, "providers": [provider_b.pk]}, format="json")
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["providers"]
     assert not Service.objects.filter(slug="cleaning").exists()
 
 
-def test_creating_a_service_needs_add_service(as_a, provider_a):
-    response = as_a.post(URL, {**SERVICE, "providers": [provider_a.pk]}, format="json")
+def test_creating_a_service_needs_add_service(provider_a):
+    without_group = UserFactory(username="no-group")
+    provider_a.staff.add(without_group)
+    grant(without_group, "view_service")
+    response = client_for(without_group).post(URL, {**SERVICE, "providers": [provider_a.pk]}, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
 
 
-def test_a_fee_above_the_price_is_a_400_naming_late_cancel_fee(as_a_with_service_perms):
-    response = as_a_with_service_perms.post(URL, {**SERVICE, "late_cancel_fee": "99.00"}, format="json")
+def test_a_fee_above_the_price_is_a_400_naming_late_cancel_fee(as_a):
+    response = as_a.post(URL, {**SERVICE, "late_cancel_fee": "99.00"}, format="json")
     assert response.status_code == 400
     assert response.json()["fields"] == {"late_cancel_fee": ["The late cancellation fee cannot exceed the price."]}
 
 
-def test_staff_patch_their_service(as_a_with_service_perms, provider_a):
+def test_staff_patch_their_service(as_a, provider_a):
     service = service_of(provider_a)
-    response = as_a_with_service_perms.patch(f"{URL}{service.pk}/", {"duration_minutes": 45}, format="json")
+    response = as_a.patch(f"{URL}{service.pk}/", {"duration_minutes": 45}, format="json")
     assert response.status_code == 200, response.json()
     service.refresh_from_db()
     assert service.duration_minutes == 45
 
 
-def test_staff_get_404_changing_a_service_only_other_staff_offer(as_a_with_service_perms, provider_b):
-    response = as_a_with_service_perms.patch(f"{URL}{service_of(provider_b).pk}/", {"price": "1.00"}, format="json")
+def test_staff_get_404_changing_a_service_only_other_staff_offer(as_a, provider_b):
+    response = as_a.patch(f"{URL}{service_of(provider_b).pk}/", {"price": "1.00"}, format="json")
     assert response.status_code == 404
 
 
-def test_staff_get_403_changing_a_service_shared_with_a_provider_they_do_not_manage(
-    as_a_with_service_perms, provider_a, provider_b
-):
+def test_staff_get_403_changing_a_service_shared_with_a_provider_they_do_not_manage(as_a, provider_a, provider_b):
     shared = ServiceFactory(providers=[provider_a, provider_b])
-    response = as_a_with_service_perms.patch(f"{URL}{shared.pk}/", {"price": "1.00"}, format="json")
+    response = as_a.patch(f"{URL}{shared.pk}/", {"price": "1.00"}, format="json")
     assert response.status_code == 403
-    assert as_a_with_service_perms.delete(f"{URL}{shared.pk}/").status_code == 403
+    assert as_a.delete(f"{URL}{shared.pk}/").status_code == 403
     assert Service.objects.filter(pk=shared.pk, price=0).exists()
 
 
-def test_delete_without_bookings_deletes_and_with_bookings_deactivates(as_a_with_service_perms, provider_a):
+def test_delete_without_bookings_deletes_and_with_bookings_deactivates(as_a, provider_a):
     unused = ServiceFactory(providers=[provider_a])
-    assert as_a_with_service_perms.delete(f"{URL}{unused.pk}/").status_code == 204
+    assert as_a.delete(f"{URL}{unused.pk}/").status_code == 204
     assert not Service.objects.filter(pk=unused.pk).exists()
     used = service_of(provider_a)
     BookingFactory(provider=provider_a, service=used)
-    response = as_a_with_service_perms.delete(f"{URL}{used.pk}/")
+    response = as_a.delete(f"{URL}{used.pk}/")
     assert (response.status_code, response.json()["is_active"]) == (200, False)
 
 

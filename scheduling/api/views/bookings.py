@@ -22,7 +22,7 @@ from scheduling.api.serializers import (
 )
 from scheduling.api.throttling import BookingPostThrottle
 from scheduling.errors import InvalidInput
-from scheduling.models import Booking, Provider
+from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user, providers_for_user, service_managed_by, services_for_user
 
 
@@ -84,15 +84,7 @@ class BookingListApi(APIView):
         if not user.is_superuser:
             _check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
         customer = data["customer"]
-        try:
-            booking = _booking_create(data, customer)
-        except InvalidInput as exc:
-            # For a provider that does not exist, v1 has always said so (the service layer cannot
-            # tell it from one offering nothing without another query on every booking).
-            provider_id = data.get("provider")
-            if provider_id and "provider" in exc.fields and not Provider.objects.filter(pk=provider_id).exists():
-                raise InvalidInput("No such provider.", field="provider") from exc
-            raise
+        booking = _booking_create(data, customer)
         return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
