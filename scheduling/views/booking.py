@@ -1,12 +1,14 @@
 """Booking a time: the form, the race when somebody else was quicker, and the confirmation page.
 
+Two ways in, one flow (`scheduling.views.offer.Offer`): a provider's own page books its one service
+with it; a service page books with a chosen provider or any available one.
+
 The plain manage token exists only in the `booking_create` answer. It travels to the confirmation
 page in a signed, HttpOnly cookie scoped to that page's path: never in a redirect URL, a log line,
 the session store or the database.
 """
 
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +22,7 @@ from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, SlotNotOffered, SlotUnavailable
 from scheduling.forms_public import BookingForm, parse_start, utc_iso
 from scheduling.ics import booking_calendar, ics_response
-from scheduling.models import Booking, Provider
+from scheduling.models import Booking
 from scheduling.services import CustomerData, booking_create
 from scheduling.views.common import (
     booking_post_allowed,
@@ -31,7 +33,8 @@ from scheduling.views.common import (
     throttled,
     viewer_zone,
 )
-from scheduling.views.present import booking_summary, slot_terms, span, why_not
+from scheduling.views.offer import Offer, service_offer
+from scheduling.views.present import booking_summary, money, slot_terms, span, why_not
 
 CONFIRMATION_COOKIE = "booking_token"
 CONFIRMATION_AGE = 24 * 3600
@@ -41,15 +44,13 @@ _SALT = "pages.confirmation"
 _FIELD_NAMES = {"customer.name": "name", "customer.email": "email", "customer.timezone": "timezone"}
 
 
-def alternatives(provider: Provider, around: datetime | None, *, exclude_booking_id: int | None = None) -> list[dict]:
+def alternatives(offer: Offer, around: datetime | None, *, exclude_booking_id: int | None = None) -> list[dict]:
     """The nearest free times to offer instead, as labels in the viewer's zone are added by the caller."""
     now = timezone.now()
     around = max(around, now) if around else now
     return [
         {"start": utc_iso(slot.start), "slot": slot}
-        for slot in selectors.provider_nearest_slots(
-            provider=provider, around=around, count=3, now=now, exclude_booking_id=exclude_booking_id
-        )
+        for slot in offer.nearest(around=around, now=now, exclude_booking_id=exclude_booking_id)
     ]
 
 
@@ -60,19 +61,16 @@ def label_alternatives(options: list[dict], tz: ZoneInfo, url_for) -> list[dict]
     ]
 
 
-def _book_url(provider: Provider, start_iso: str) -> str:
-    return f"{reverse('pages:book', args=[provider.slug])}?{urlencode({'start': start_iso})}"
-
-
-def _slot_problem(request, *, provider: Provider, tz: ZoneInfo, start: datetime | None, verdict: Verdict | None):
-    options = alternatives(provider, start)
+def _slot_problem(request, *, offer: Offer, tz: ZoneInfo, start: datetime | None, verdict: Verdict | None):
+    options = alternatives(offer, start)
+    length = timedelta(minutes=offer.service.duration_minutes)
     context = {
-        "provider": provider,
+        "offer": offer,
         "viewer_tz": tz,
-        "message": why_not(verdict, provider),
-        "wanted": span(start, start + timedelta(minutes=provider.slot_minutes), tz) if start else None,
-        "alternatives": label_alternatives(options, tz, lambda iso: _book_url(provider, iso)),
-        "provider_url": reverse("pages:provider", args=[provider.slug]),
+        "message": why_not(verdict, service=offer.service, provider=offer.provider),
+        "wanted": span(start, start + length, tz) if start else None,
+        "alternatives": label_alternatives(options, tz, offer.book_url),
+        "page_url": offer.page_url(),
     }
     status = 409 if verdict is Verdict.BUSY else 400
     return render_page(request, "scheduling/slot_problem.html", context, status=status)
@@ -80,55 +78,77 @@ def _slot_problem(request, *, provider: Provider, tz: ZoneInfo, start: datetime 
 
 @vary_on_cookie
 def book(request: HttpRequest, slug: str) -> HttpResponse:
+    """Booking from a provider's own page: its one service with it."""
     provider = selectors.active_provider_by_slug(slug=slug)
     if provider is None:
         return not_found(request)
-    tz, zone_chosen = viewer_zone(request, provider.timezone)
+    services = selectors.services_offered_by(provider=provider)
+    if len(services) != 1:
+        # Several services (or none): the provider's page lists them, each with its own booking page.
+        return redirect("pages:provider", slug=provider.slug)
+    return _book(request, Offer.of_provider(provider, services[0]))
 
+
+@vary_on_cookie
+def service_book(request: HttpRequest, slug: str) -> HttpResponse:
+    """Booking from a service page: with `?provider=<slug>`, or any available provider."""
+    offer = service_offer(slug=slug, provider_slug=request.GET.get("provider"))
+    if offer is None:
+        return not_found(request)
+    return _book(request, offer)
+
+
+def _book(request: HttpRequest, offer: Offer) -> HttpResponse:
+    tz, zone_chosen = viewer_zone(request, offer.zone)
     if request.method == "POST":
         if not booking_post_allowed(request):
             return throttled(request)
         start = parse_start(request.POST.get("choose_start") or request.POST.get("start"))
         if start is None:
-            return _slot_problem(request, provider=provider, tz=tz, start=None, verdict=None)
+            return _slot_problem(request, offer=offer, tz=tz, start=None, verdict=None)
         form = BookingForm(request.POST)
-        return _submit(request, provider=provider, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
+        return _submit(request, offer=offer, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
 
     if request.method != "GET":
         return not_found(request)
     start = parse_start(request.GET.get("start"))
-    verdict = selectors.slot_verdict(provider=provider, start=start) if start else None
+    verdict = offer.verdict(start=start) if start else None
     if verdict is not Verdict.BOOKABLE:
-        return _slot_problem(request, provider=provider, tz=tz, start=start, verdict=verdict)
+        return _slot_problem(request, offer=offer, tz=tz, start=start, verdict=verdict)
     form = BookingForm(initial={"timezone": tz.key})
-    return _render_form(request, provider=provider, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
+    return _render_form(request, offer=offer, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
 
 
-def _render_form(request, *, provider, tz, zone_chosen, start, form, problem=None, options=None, status=200):
+def _render_form(request, *, offer: Offer, tz, zone_chosen, start, form, problem=None, options=None, status=200):
+    service = offer.service
+    end = start + timedelta(minutes=service.duration_minutes)
+    place_zone = offer.place_zone
     context = {
-        "provider": provider,
+        "offer": offer,
+        "service": service,
         "form": form,
         "start_iso": utc_iso(start),
         "viewer_tz": tz,
         "zone_chosen": zone_chosen,
-        "viewer_time": span(start, start + timedelta(minutes=provider.slot_minutes), tz),
-        "provider_time": span(start, start + timedelta(minutes=provider.slot_minutes), provider.timezone),
-        "same_zone": tz.key == provider.timezone.key,
-        "terms": slot_terms(provider=provider, start=start, tz=tz),
-        "price": f"{provider.price:.2f} {provider.currency}" if provider.price > 0 else None,
+        "viewer_time": span(start, end, tz),
+        "provider_time": span(start, end, place_zone) if place_zone else None,
+        "place_label": f"{offer.provider.name}'s time" if offer.provider else "Local time",
+        "same_zone": place_zone is not None and tz.key == place_zone.key,
+        "terms": slot_terms(service=service, start=start, tz=tz),
+        "price": money(service.price, service.currency) if service.price > 0 else None,
         "problem": problem,
-        "alternatives": label_alternatives(options or [], tz, lambda iso: _book_url(provider, iso)),
-        "provider_url": reverse("pages:provider", args=[provider.slug]),
+        "alternatives": label_alternatives(options or [], tz, offer.book_url),
+        "page_url": offer.page_url(),
     }
     return render_page(request, "scheduling/book.html", context, status=status)
 
 
-def _submit(request, *, provider, tz, zone_chosen, start, form) -> HttpResponse:
-    def again(problem: str, *, status: int, offer: bool = True) -> HttpResponse:
-        options = alternatives(provider, start) if offer else []
+def _submit(request, *, offer: Offer, tz, zone_chosen, start, form) -> HttpResponse:
+    def again(problem: str, *, status: int, offer_times: bool = True) -> HttpResponse:
+        options = alternatives(offer, start) if offer_times else []
         return _render_form(
             request,
-            provider=provider,
+            offer=offer,
             tz=tz,
             zone_chosen=zone_chosen,
             start=start,
@@ -139,11 +159,16 @@ def _submit(request, *, provider, tz, zone_chosen, start, form) -> HttpResponse:
         )
 
     if not form.is_valid():
-        return _render_form(request, provider=provider, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
+        return _render_form(request, offer=offer, tz=tz, zone_chosen=zone_chosen, start=start, form=form)
     data = form.cleaned_data
     customer = CustomerData(name=data["name"], email=data["email"], phone=data["phone"], timezone=data["timezone"])
     try:
-        booking = booking_create(provider_id=provider.pk, start=start, customer=customer)
+        booking = booking_create(
+            service_id=offer.service.pk,
+            provider_id=offer.provider.pk if offer.provider else None,
+            start=start,
+            customer=customer,
+        )
     except SlotUnavailable:
         return again(
             "Sorry – someone else has just booked this time. Here are the nearest free times; "
@@ -151,8 +176,8 @@ def _submit(request, *, provider, tz, zone_chosen, start, form) -> HttpResponse:
             status=409,
         )
     except SlotNotOffered:
-        verdict = selectors.slot_verdict(provider=provider, start=start)
-        return again(why_not(verdict, provider) + " Please choose another time.", status=400)
+        message = why_not(offer.verdict(start=start), service=offer.service, provider=offer.provider)
+        return again(message + " Please choose another time.", status=400)
     except InvalidInput as exc:
         mapped = False
         for name, messages in exc.fields.items():
@@ -162,7 +187,7 @@ def _submit(request, *, provider, tz, zone_chosen, start, form) -> HttpResponse:
                 mapped = True
         if not mapped:
             form.add_error(None, exc.detail)
-        return again("", status=400, offer=False)
+        return again("", status=400, offer_times=False)
     response = redirect("pages:confirmation", reference=booking.reference)
     hand_over_token(response, request, booking)
     remember_zone(response, request, data["timezone"])

@@ -1,8 +1,9 @@
-"""Browsing: the list of providers, a provider's week of free times, and the zone picker."""
+"""Browsing: the services and providers, a provider's or a service's week of free times, the zone picker."""
 
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -15,56 +16,104 @@ from scheduling import selectors
 from scheduling.forms_public import ZoneForm
 from scheduling.views.calendar import build_week, monday_of, parse_week, week_bounds, week_end_instant
 from scheduling.views.common import method_not_allowed, not_found, remember_zone, render_page, viewer_zone
+from scheduling.views.offer import Offer, service_offer
+from scheduling.views.present import service_facts
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    providers_of = Prefetch("providers", queryset=selectors.active_providers(), to_attr="offered_by")
+    services = [
+        {
+            **service_facts(s),
+            "providers": s.offered_by,
+            # A provider's own service (named like it, as the migration to services made them) needs no "with".
+            "own": len(s.offered_by) == 1 and s.offered_by[0].name == s.name,
+        }
+        for s in selectors.active_services().prefetch_related(providers_of)
+    ]
     providers = [
         {"provider": p, "zone": p.timezone.key, "kind": p.get_kind_display()} for p in selectors.active_providers()
     ]
-    return render_page(request, "scheduling/home.html", {"providers": providers})
+    return render_page(request, "scheduling/home.html", {"services": services, "providers": providers})
 
 
 @require_GET
 @vary_on_cookie
 def provider_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A provider offering one service: its week of free times. Several: what it offers, each linking
+    to the service's page with this provider chosen."""
     provider = selectors.active_provider_by_slug(slug=slug)
     if provider is None:
         return not_found(request)
+    services = selectors.services_offered_by(provider=provider)
+    if len(services) == 1:
+        return _week_page(request, Offer.of_provider(provider, services[0]), "scheduling/provider.html")
     tz, zone_chosen = viewer_zone(request, provider.timezone)
+    offered = [
+        {
+            **service_facts(s),
+            "url": f"{reverse('pages:service', args=[s.slug])}?{urlencode({'provider': provider.slug})}",
+        }
+        for s in services
+    ]
+    context = {"provider": provider, "services": offered, "viewer_tz": tz, "zone_chosen": zone_chosen}
+    return render_page(request, "scheduling/provider_services.html", context)
+
+
+@require_GET
+@vary_on_cookie
+def service_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A service's week of free times, with any available provider (the union) or the one chosen."""
+    offer = service_offer(slug=slug, provider_slug=request.GET.get("provider"))
+    if offer is None:
+        return not_found(request)
+    service_url = reverse("pages:service", args=[offer.service.slug])
+    choices = [
+        {"label": p.name, "url": f"{service_url}?{urlencode({'provider': p.slug})}", "current": p == offer.provider}
+        for p in offer.providers
+    ]
+    if len(offer.providers) > 1:
+        choices.insert(0, {"label": "Any available", "url": service_url, "current": offer.provider is None})
+    return _week_page(request, offer, "scheduling/service.html", {"choices": choices})
+
+
+def _week_page(request: HttpRequest, offer: Offer, template: str, extra: dict | None = None) -> HttpResponse:
+    service = offer.service
+    tz, zone_chosen = viewer_zone(request, offer.zone)
     now = timezone.now()
-    bounds = week_bounds(now=now, tz=tz, horizon_days=provider.max_advance_days)
+    bounds = week_bounds(now=now, tz=tz, horizon_days=service.max_advance_days)
     monday = parse_week(request.GET.get("week"))
     if monday is None:
         # Land on the first week that has something to book.
-        first = selectors.provider_first_free_slot(provider=provider, after=now, now=now)
+        first = offer.first_free(after=now, now=now)
         monday = monday_of(first.start.astimezone(tz).date()) if first else bounds[0]
     monday = min(max(monday, bounds[0]), bounds[1])
-    slots = selectors.provider_slots(
-        provider=provider, first=monday, last=monday + timedelta(days=6), viewer_tz=tz, now=now
-    )
-    book_url = reverse("pages:book", args=[provider.slug])
-    week = build_week(
-        slots=slots, monday=monday, tz=tz, bounds=bounds, url_for=lambda iso: f"{book_url}?{urlencode({'start': iso})}"
-    )
+    slots = offer.slots(first=monday, last=monday + timedelta(days=6), tz=tz, now=now)
+    week = build_week(slots=slots, monday=monday, tz=tz, bounds=bounds, url_for=offer.book_url)
     next_free = None
     if not slots:
-        next_free = selectors.provider_first_free_slot(provider=provider, after=week_end_instant(monday, tz), now=now)
-    page_url = reverse("pages:provider", args=[provider.slug])
+        next_free = offer.first_free(after=week_end_instant(monday, tz), now=now)
+    place_zone = offer.place_zone
     context = {
-        "provider": provider,
+        "offer": offer,
+        "provider": offer.provider,
+        **service_facts(service),
         "week": week,
         "viewer_tz": tz,
         "zone_chosen": zone_chosen,
-        "provider_tz": provider.timezone,
-        "same_zone": tz.key == provider.timezone.key,
-        "prev_url": f"{page_url}?week={week.prev_monday.isoformat()}" if week.prev_monday else None,
-        "next_url": f"{page_url}?week={week.next_monday.isoformat()}" if week.next_monday else None,
-        "jump_url": f"{page_url}?week={monday_of(next_free.start.astimezone(tz).date())}" if next_free else None,
+        "provider_tz": offer.zone,
+        "same_zone": place_zone is not None and tz.key == place_zone.key,
+        # Providers of "any available" working in a zone other than the one shown.
+        "elsewhere": [p for p in offer.providers if p.timezone.key != tz.key] if offer.provider is None else [],
+        "prev_url": offer.page_url(week=week.prev_monday.isoformat()) if week.prev_monday else None,
+        "next_url": offer.page_url(week=week.next_monday.isoformat()) if week.next_monday else None,
+        "jump_url": offer.page_url(week=monday_of(next_free.start.astimezone(tz).date())) if next_free else None,
         "next_free_day": next_free.start.astimezone(tz) if next_free else None,
-        "horizon_days": provider.max_advance_days,
+        "horizon_days": service.max_advance_days,
+        **(extra or {}),
     }
-    return render_page(request, "scheduling/provider.html", context)
+    return render_page(request, template, context)
 
 
 def zone_change(request: HttpRequest) -> HttpResponse:

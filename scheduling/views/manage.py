@@ -34,6 +34,7 @@ from scheduling.views.common import (
     throttled,
     viewer_zone,
 )
+from scheduling.views.offer import Offer
 from scheduling.views.present import booking_summary, money, slot_terms, span, why_not
 
 
@@ -182,22 +183,18 @@ def _pick_url(booking: Booking, token: str, **params) -> str:
 
 
 def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
-    provider = booking.provider
+    offer = Offer.of_booking(booking)
+    provider, service = booking.provider, booking.service
     context = _base_context(request, booking, token)
     tz = context["viewer_tz"]
     now = timezone.now()
-    bounds = week_bounds(now=now, tz=tz, horizon_days=provider.max_advance_days)
+    bounds = week_bounds(now=now, tz=tz, horizon_days=service.max_advance_days)
     monday = parse_week(request.GET.get("week")) or monday_of(booking.start_at.astimezone(tz).date())
     monday = min(max(monday, bounds[0]), bounds[1])
     slots = [
         slot
-        for slot in selectors.provider_slots(
-            provider=provider,
-            first=monday,
-            last=monday + timedelta(days=6),
-            viewer_tz=tz,
-            now=now,
-            exclude_booking_id=booking.pk,
+        for slot in offer.slots(
+            first=monday, last=monday + timedelta(days=6), tz=tz, now=now, exclude_booking_id=booking.pk
         )
         if slot.start != booking.start_at
     ]
@@ -206,9 +203,7 @@ def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
     )
     next_free = None
     if not slots:
-        next_free = selectors.provider_first_free_slot(
-            provider=provider, after=week_end_instant(monday, tz), now=now, exclude_booking_id=booking.pk
-        )
+        next_free = offer.first_free(after=week_end_instant(monday, tz), now=now, exclude_booking_id=booking.pk)
     context.update(
         {
             "provider": provider,
@@ -221,7 +216,7 @@ def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
                 else None
             ),
             "next_free_day": next_free.start.astimezone(tz) if next_free else None,
-            "horizon_days": provider.max_advance_days,
+            "horizon_days": service.max_advance_days,
             "same_zone": tz.key == provider.timezone.key,
             "provider_tz": provider.timezone,
         }
@@ -230,21 +225,23 @@ def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
 
 
 def _reschedule_confirm(request, booking: Booking, token: str, *, start, problem: str = "", status: int = 200):
-    provider = booking.provider
+    offer = Offer.of_booking(booking)
+    provider, service = booking.provider, booking.service
     context = _base_context(request, booking, token)
     tz = context["viewer_tz"]
     if not problem:
         if start is None:
-            problem, status = why_not(None, provider), 400
+            problem, status = why_not(None, service=service, provider=provider), 400
         elif start == booking.start_at:
             problem, status = "That is already your booking's time. Please pick another.", 400
         else:
-            verdict = selectors.slot_verdict(provider=provider, start=start, exclude_booking_id=booking.pk)
+            verdict = offer.verdict(start=start, exclude_booking_id=booking.pk)
             if verdict is not Verdict.BOOKABLE:
-                problem, status = why_not(verdict, provider), 409 if verdict is Verdict.BUSY else 400
-    options = alternatives(provider, start, exclude_booking_id=booking.pk) if problem else []
+                problem = why_not(verdict, service=service, provider=provider)
+                status = 409 if verdict is Verdict.BUSY else 400
+    options = alternatives(offer, start, exclude_booking_id=booking.pk) if problem else []
     options = [o for o in options if o["slot"].start != booking.start_at]
-    end = start + timedelta(minutes=provider.slot_minutes) if start else None
+    end = start + timedelta(minutes=service.duration_minutes) if start else None
     context.update(
         {
             "provider": provider,
@@ -252,7 +249,7 @@ def _reschedule_confirm(request, booking: Booking, token: str, *, start, problem
             "new_start_iso": utc_iso(start) if start and not problem else None,
             "new_viewer_time": span(start, end, tz) if start else None,
             "new_provider_time": span(start, end, provider.timezone) if start else None,
-            "new_terms": slot_terms(provider=provider, start=start, tz=tz, rescheduling=booking) if start else None,
+            "new_terms": slot_terms(service=service, start=start, tz=tz, rescheduling=booking) if start else None,
             "alternatives": label_alternatives(options, tz, lambda iso: _pick_url(booking, token, start=iso)),
             "action_url": reverse("pages:reschedule_action", args=[booking.reference]),
             "pick_url": reverse("pages:reschedule", args=[booking.reference, token]),

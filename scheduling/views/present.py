@@ -9,7 +9,8 @@ from django.utils import timezone
 from scheduling import selectors
 from scheduling.availability import Verdict
 from scheduling.formatting import duration, local_time
-from scheduling.models import Booking, BookingStatus, CancelReason, Provider
+from scheduling.models import Booking, BookingStatus, CancelReason, Provider, Service
+from scheduling.views.offer import what_booked
 
 
 def span(start: datetime, end: datetime, tz: ZoneInfo) -> dict:
@@ -21,6 +22,15 @@ def span(start: datetime, end: datetime, tz: ZoneInfo) -> dict:
 
 def money(amount: Decimal, currency: str) -> str:
     return f"{amount:.2f} {currency}"
+
+
+def service_facts(service: Service) -> dict:
+    """A service's length and price as the pages show them: "30 minutes", "100.00 USD" (None when free)."""
+    return {
+        "service": service,
+        "duration": f"{service.duration_minutes} minutes",
+        "price": money(service.price, service.currency) if service.price > 0 else None,
+    }
 
 
 def terms(*, free_until: datetime, late_fee: Decimal, currency: str, tz: ZoneInfo, now: datetime) -> dict:
@@ -47,9 +57,9 @@ def terms(*, free_until: datetime, late_fee: Decimal, currency: str, tz: ZoneInf
     }
 
 
-def slot_terms(*, provider: Provider, start: datetime, tz: ZoneInfo, rescheduling: Booking | None = None) -> dict:
-    quote = selectors.cancellation_terms_for(provider=provider, start=start, rescheduling=rescheduling)
-    currency = rescheduling.currency if rescheduling else provider.currency
+def slot_terms(*, service: Service, start: datetime, tz: ZoneInfo, rescheduling: Booking | None = None) -> dict:
+    quote = selectors.cancellation_terms_for(service=service, start=start, rescheduling=rescheduling)
+    currency = rescheduling.currency if rescheduling else service.currency
     return terms(free_until=quote.free_until, late_fee=quote.late_fee, currency=currency, tz=tz, now=timezone.now())
 
 
@@ -67,6 +77,7 @@ def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> 
     rescheduled_to = getattr(booking, "rescheduled_to", None) if booking.cancel_reason else None
     return {
         "booking": booking,
+        "what": what_booked(booking.service, booking.provider),
         "status_text": STATUS_TEXT.get(booking.status, booking.get_status_display()),
         "is_pending": booking.status == BookingStatus.PENDING,
         "is_cancelled": booking.status == BookingStatus.CANCELLED,
@@ -95,16 +106,23 @@ def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> 
     }
 
 
-def why_not(verdict: Verdict | None, provider: Provider) -> str:
-    """A customer-facing reason a time cannot be booked (None: the link named no valid time)."""
+def why_not(verdict: Verdict | None, *, service: Service, provider: Provider | None) -> str:
+    """A customer-facing reason a time cannot be booked (None: the link named no valid time).
+
+    Named after the provider when one is chosen, else after the service ("any available")."""
     if verdict is None:
         return "That link doesn't name a valid time. Please pick a time from the calendar."
+    who = provider.name if provider else service.name
+    not_offered = (
+        f"{provider.name} has no appointment starting at that time."
+        if provider
+        else f"No {service.name} starts at that time."
+    )
     return {
         Verdict.IN_PAST: "That time has already passed.",
-        Verdict.TOO_SOON: f"That time is too soon: {provider.name} needs at least "
-        f"{duration(provider.min_notice_minutes)} notice.",
-        Verdict.BEYOND_HORIZON: f"That time is too far ahead: {provider.name} takes bookings up to "
-        f"{provider.max_advance_days} days ahead.",
-        Verdict.NOT_OFFERED: f"{provider.name} has no appointment starting at that time.",
+        Verdict.TOO_SOON: f"That time is too soon: {who} needs at least {duration(service.min_notice_minutes)} notice.",
+        Verdict.BEYOND_HORIZON: f"That time is too far ahead: {who} takes bookings up to "
+        f"{service.max_advance_days} days ahead.",
+        Verdict.NOT_OFFERED: not_offered,
         Verdict.BUSY: "Sorry – that time has just been booked by someone else.",
     }.get(verdict, "That time cannot be booked.")

@@ -80,7 +80,7 @@ def clinic(db):
         name="Hudson Dental",
         slug="hudson-dental",
         timezone="America/New_York",
-        slot_minutes=30,
+        duration_minutes=30,
         max_advance_days=400,
         price=Decimal("100.00"),
         late_cancel_fee=Decimal("25.00"),

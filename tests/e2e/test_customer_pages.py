@@ -15,8 +15,9 @@ from icalendar import Calendar
 from playwright.sync_api import expect
 
 from scheduling.models import Booking, BookingStatus, CancelReason
+from scheduling.services import CustomerData, booking_create
 from tests.e2e.conftest import screenshot
-from tests.factories import ProviderFactory
+from tests.factories import AvailabilityRuleFactory, ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -146,7 +147,7 @@ def test_home_lists_providers_and_a_phone_sized_screen_stacks_the_week(browser_c
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
 
-    page.get_by_role("link", name="Hudson Dental").click()
+    page.locator('[data-provider="hudson-dental"]').get_by_role("link", name="Hudson Dental").click()
     expect(page.get_by_test_id("zone-note")).to_contain_text("Europe/Berlin")
     screenshot(page, "customer-provider-week-mobile")
     page.get_by_role("link", name="Next week →").click()
@@ -155,6 +156,54 @@ def test_home_lists_providers_and_a_phone_sized_screen_stacks_the_week(browser_c
     assert days.nth(0).bounding_box()["y"] < days.nth(1).bounding_box()["y"], "days stack on a phone"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     screenshot(page, "customer-provider-next-week-mobile")
+
+
+# --- services -------------------------------------------------------------------------------------
+
+
+def test_on_a_phone_a_visitor_books_a_service_with_any_available_and_sees_who_was_assigned(
+    browser_context, live_server
+):
+    ann = ProviderFactory(name="Ann Lee", slug="ann", timezone="America/New_York", with_service=False)
+    bob = ProviderFactory(name="Bob Diaz", slug="bob", timezone="America/New_York", with_service=False)
+    for provider in (ann, bob):
+        AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(17))
+    checkup = ServiceFactory(
+        name="Check-up", slug="check-up", duration_minutes=30, price=Decimal("60.00"), providers=[ann, bob]
+    )
+    start = ny_slot(days=4, hour=10)
+    # Ann already has this time: only Bob can take it.
+    booking_create(
+        service_id=checkup.pk,
+        provider_id=ann.pk,
+        start=start,
+        customer=CustomerData(name="Earlier", email="earlier@example.com", timezone="America/New_York"),
+    )
+    page = browser_context(timezone_id="America/New_York", viewport={"width": 390, "height": 844}).new_page()
+
+    page.goto(f"{live_server.url}/")
+    card = page.locator('[data-service="check-up"]')
+    expect(card).to_contain_text("30 minutes · 60.00 USD")
+    expect(card).to_contain_text("With Ann Lee or Bob Diaz")
+    card.get_by_role("link", name="Check-up").click()
+    expect(page.get_by_test_id("provider-choice").locator('[aria-current="page"]')).to_have_text("Any available")
+    page.goto(f"{live_server.url}/s/check-up/?week={monday_of(start.astimezone(NEW_YORK).date()).isoformat()}")
+    days = page.locator("section.day:visible")
+    assert days.count() >= 2 and days.nth(0).bounding_box()["y"] < days.nth(1).bounding_box()["y"], "days stack"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    screenshot(page, "customer-service-week-mobile")
+
+    page.locator(f'a[data-start="{utc_iso(start)}"]').click()
+    expect(page.get_by_test_id("what")).to_contain_text("any available provider")
+    fill_details(page)
+    page.get_by_role("button", name="Book this time").click()
+
+    expect(page.get_by_role("heading", name="You're booked")).to_be_visible()
+    expect(page.get_by_test_id("what")).to_have_text("Check-up with Bob Diaz")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    booking = Booking.objects.get(customer__email="kenji@example.com")
+    assert (booking.provider, booking.service, booking.start_at) == (bob, checkup, start)
+    screenshot(page, "customer-service-confirmation-mobile")
 
 
 # --- the race -------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from scheduling import selectors
 from scheduling.services import CustomerData, booking_create
-from tests.factories import AvailabilityRuleFactory, ProviderFactory
+from tests.factories import AvailabilityRuleFactory, ProviderFactory, ServiceFactory, service_of
 
 
 def daily_provider(**fields):
@@ -19,7 +20,9 @@ def daily_provider(**fields):
 
 def free_start(provider, *, days: int = 3):
     """The first free slot at least `days` ahead."""
-    slot = selectors.provider_first_free_slot(provider=provider, after=timezone.now() + timedelta(days=days))
+    slot = selectors.provider_first_free_slot(
+        provider=provider, service=service_of(provider), after=timezone.now() + timedelta(days=days)
+    )
     assert slot is not None
     return slot.start
 
@@ -40,3 +43,34 @@ def provider(db):
     return daily_provider(
         name="Dr. Ada Molar", slug="dentist", price="100.00", late_cancel_fee="25.00", free_cancel_hours=24
     )
+
+
+def open_daily(provider, start_hour: int, end_hour: int, **fields):
+    AvailabilityRuleFactory(
+        provider=provider, rrule="FREQ=DAILY", start_time=time(start_hour), end_time=time(end_hour), **fields
+    )
+    return provider
+
+
+@pytest.fixture
+def ann(db):
+    """Open 09:00–12:00 New York time."""
+    return open_daily(ProviderFactory(name="Ann Lee", slug="ann", with_service=False), 9, 12)
+
+
+@pytest.fixture
+def bob(db):
+    """Open 09:00–17:00 New York time."""
+    return open_daily(ProviderFactory(name="Bob Diaz", slug="bob", with_service=False), 9, 17)
+
+
+@pytest.fixture
+def checkup(ann, bob):
+    return ServiceFactory(
+        name="Check-up", slug="check-up", duration_minutes=30, price="60.00", max_advance_days=120, providers=[ann, bob]
+    )
+
+
+def ny_at(days: int, hour: int, minute: int = 0) -> datetime:
+    day = timezone.now().astimezone(ZoneInfo("America/New_York")).date() + timedelta(days=days)
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo("America/New_York")).astimezone(ZoneInfo("UTC"))

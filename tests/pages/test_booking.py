@@ -15,7 +15,7 @@ from scheduling import selectors
 from scheduling.formatting import local_time
 from scheduling.models import Booking, BookingStatus
 from scheduling.views.booking import CONFIRMATION_COOKIE
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, service_of
 from tests.pages.conftest import daily_provider, free_start, iso, make_booking
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,8 @@ def test_a_slot_inside_the_free_cancel_window_says_cancelling_costs_the_fee(clie
     """Booked less than a day ahead under a 24-hour window: the deadline is already past, so the form
     and the confirmation say what cancelling will cost instead of promising a past deadline."""
     # At least an hour ahead, so the slot cannot start between the form and the POST.
-    start = selectors.provider_first_free_slot(provider=provider, after=timezone.now() + timedelta(hours=1)).start
+    soon = timezone.now() + timedelta(hours=1)
+    start = selectors.provider_first_free_slot(provider=provider, service=service_of(provider), after=soon).start
     assert start - timezone.now() < timedelta(hours=24)
     expected = "Cancelling this booking will cost the late-cancellation fee of 25.00 USD"
 

@@ -42,7 +42,7 @@ def test_home_without_providers_says_so(client):
     response = client.get("/")
 
     assert response.status_code == 200
-    assert "no providers taking bookings" in response.content.decode()
+    assert "no services or providers taking bookings" in response.content.decode()
 
 
 def test_provider_names_are_escaped(client):

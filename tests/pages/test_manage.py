@@ -15,10 +15,10 @@ from scheduling import selectors
 from scheduling.formatting import local_time
 from scheduling.manage_links import hash_old_token
 from scheduling.models import Booking, BookingStatus, CancelReason
-from scheduling.services import booking_cancel
+from scheduling.services import CustomerData, booking_cancel, booking_create
 from scheduling.views.booking import CONFIRMATION_COOKIE
-from tests.factories import BookingFactory
-from tests.pages.conftest import daily_provider, free_start, iso, make_booking
+from tests.factories import BookingFactory, ServiceFactory, service_of
+from tests.pages.conftest import daily_provider, free_start, iso, make_booking, ny_at
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,10 @@ def factory_booking(provider, *, hours_ahead: int, token: str = "a-known-test-to
 
 
 def free_starts(provider, around):
-    return [s.start for s in selectors.provider_slots(provider=provider, first=around.date(), last=around.date())]
+    slots = selectors.provider_slots(
+        provider=provider, service=service_of(provider), first=around.date(), last=around.date()
+    )
+    return [s.start for s in slots]
 
 
 # --- finding the booking --------------------------------------------------------------------------
@@ -69,6 +72,25 @@ def test_the_manage_page_shows_the_booking_in_both_zones(client, provider):
     assert response["Cache-Control"].startswith("no-store")
     assert response["Referrer-Policy"] == "strict-origin"
     assert "noindex" in response["X-Robots-Tag"]
+
+
+def test_the_manage_page_names_the_service_with_its_provider(client, checkup, ann):
+    booking = booking_create(
+        service_id=checkup.pk,
+        provider_id=ann.pk,
+        start=ny_at(3, 10),
+        customer=CustomerData(name="Ann", email="ann@example.com", timezone="Europe/Paris"),
+    )
+
+    html = client.get(manage_url(booking)).content.decode()
+
+    assert '<dd data-testid="what">Check-up with Ann Lee</dd>' in html
+
+
+def test_a_providers_own_service_is_named_once(client, provider):
+    html = client.get(manage_url(make_booking(provider))).content.decode()
+
+    assert '<dd data-testid="what">Dr. Ada Molar</dd>' in html
 
 
 def test_without_a_zone_cookie_the_manage_page_uses_the_customers_zone(client, provider):
@@ -267,6 +289,58 @@ def test_the_reschedule_page_offers_free_times_but_not_the_current_one(client, p
     later = booking.start_at + timedelta(minutes=30)
     assert f'data-start="{iso(later)}"' in html
     assert f"{url}?start={quote(iso(later), safe='')}" in html
+
+
+@pytest.fixture
+def cleaning_with_ann(ann, bob):
+    """A 60-minute service of Ann (09:00–12:00) and Bob (09:00–17:00), booked with Ann at 09:00 in three
+    days; Ann also offers a 30-minute service."""
+    ServiceFactory(name="Check-up", slug="check-up", duration_minutes=30, providers=[ann, bob])
+    cleaning = ServiceFactory(name="Cleaning", slug="cleaning", duration_minutes=60, providers=[ann, bob])
+    return booking_create(
+        service_id=cleaning.pk,
+        provider_id=ann.pk,
+        start=ny_at(3, 9),
+        customer=CustomerData(name="Ann", email="ann@example.com", timezone="America/New_York"),
+    )
+
+
+def test_rescheduling_offers_the_times_of_the_bookings_service_with_its_provider(client, cleaning_with_ann):
+    booking = cleaning_with_ann
+    url = reverse("pages:reschedule", args=[booking.reference, booking.manage_token])
+
+    html = client.get(url).content.decode()
+
+    offered = {part.split('"', 1)[0] for part in html.split('data-start="')[1:]}
+    assert {iso(ny_at(3, 10)), iso(ny_at(3, 11))} <= offered
+    assert iso(ny_at(3, 9, 30)) not in offered  # the 30-minute service's grid
+    assert iso(ny_at(3, 14)) not in offered  # Bob's hours
+    assert "Now: <strong>" in html and "Cleaning with Ann Lee" in html
+
+
+def test_rescheduling_keeps_the_service_and_provider(client, cleaning_with_ann):
+    booking = cleaning_with_ann
+
+    response = client.post(
+        reverse("pages:reschedule_action", args=[booking.reference]),
+        {"token": booking.manage_token, "start": iso(ny_at(3, 11))},
+    )
+
+    assert response.status_code == 302
+    new = Booking.objects.get(rescheduled_from=booking)
+    assert (new.provider, new.service) == (booking.provider, booking.service)
+    assert new.end_at - new.start_at == timedelta(minutes=60)
+    assert "Cleaning with Ann Lee" in client.get(response["Location"]).content.decode()
+
+
+def test_rescheduling_to_a_time_only_another_provider_has_is_refused(client, cleaning_with_ann):
+    booking = cleaning_with_ann
+    url = reverse("pages:reschedule", args=[booking.reference, booking.manage_token])
+
+    response = client.get(url, {"start": iso(ny_at(3, 14))})
+
+    assert response.status_code == 400
+    assert "Ann Lee has no appointment starting at that time." in response.content.decode()
 
 
 def test_the_reschedule_confirmation_shows_the_new_time_and_terms(client, provider):
