@@ -5,7 +5,7 @@ import hmac
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
@@ -490,6 +490,61 @@ def provider_nearest_slots(
         )
         return [later] if later else []
     return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])
+
+
+def service_first_free_slot(
+    *, service: Service, providers: list[Provider], after: datetime, now: datetime | None = None
+) -> Slot | None:
+    """The earliest start at or after `after` that one of `providers` has free for `service`, within
+    its horizon ("any available"). Searches in widening windows, four queries each."""
+    now = now or timezone.now()
+    cursor = max(after, now)
+    horizon_end = now + timedelta(days=service.max_advance_days, microseconds=1)
+    step = 0
+    while cursor < horizon_end:
+        window_end = min(cursor + _SEARCH_SPANS[step], horizon_end)
+        first, last = cursor.astimezone(UTC).date(), window_end.astimezone(UTC).date()
+        found = [
+            s
+            for s in service_slots(service=service, first=first, last=last, viewer_tz=UTC, providers=providers, now=now)
+            if cursor <= s.start < window_end
+        ]
+        if found:
+            return Slot(found[0].start, found[0].end)
+        cursor, step = window_end, min(step + 1, len(_SEARCH_SPANS) - 1)
+    return None
+
+
+def service_nearest_slots(
+    *, service: Service, providers: list[Provider], around: datetime, count: int = 3, now: datetime | None = None
+) -> list[Slot]:
+    """Up to `count` starts of `service` that one of `providers` has free, closest to `around` either
+    side, in time order: `provider_nearest_slots` for "any available"."""
+    now = now or timezone.now()
+    first = (around - timedelta(days=2)).astimezone(UTC).date()
+    last = (around + timedelta(days=7)).astimezone(UTC).date()
+    found = [
+        Slot(s.start, s.end)
+        for s in service_slots(service=service, first=first, last=last, viewer_tz=UTC, providers=providers, now=now)
+        if s.start != around
+    ]
+    if not found:
+        later = service_first_free_slot(service=service, providers=providers, after=around + timedelta(days=7), now=now)
+        return [later] if later else []
+    return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])
+
+
+def service_slot_verdict(
+    *, service: Service, providers: list[Provider], start: datetime, now: datetime | None = None
+) -> Verdict:
+    """Whether `start` can be booked now with one of `providers` ("any available"): bookable when one
+    can take it, busy when it is a slot of one who is booked, else the first provider's reason (the
+    past, notice and horizon are the service's, the same for all). Three queries per provider."""
+    verdicts = [slot_verdict(provider=p, service=service, start=start, now=now) for p in providers]
+    for wanted in (Verdict.BOOKABLE, Verdict.BUSY):
+        if wanted in verdicts:
+            return wanted
+    return verdicts[0]
 
 
 @dataclass(frozen=True)

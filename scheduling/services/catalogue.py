@@ -57,13 +57,20 @@ def service_delete(*, service: Service) -> bool:
 
     Locks the service row. Returns True when the service was deleted, False when it was deactivated.
     """
+    return delete_or_deactivate(service)
+
+
+def delete_or_deactivate(instance: Provider | Service) -> bool:
+    """Delete a provider or service, or only deactivate it when bookings refer to it (their history
+    must stay). Locks its row, so a booking made meanwhile cannot lose its provider or service.
+    Returns True when it was deleted, False when it was deactivated."""
     with transaction.atomic():
-        locked = Service.objects.select_for_update().get(pk=service.pk)
+        locked = type(instance).objects.select_for_update().get(pk=instance.pk)
         if locked.bookings.exists():
             if locked.is_active:
                 locked.is_active = False
                 locked.save(update_fields=["is_active", "updated_at"])
-            service.is_active = False
+            instance.is_active = False
             return False
         locked.delete()
         return True

@@ -124,18 +124,9 @@ def blocked_time_create(
 def provider_delete(*, provider: Provider) -> bool:
     """Delete a provider, or deactivate it when it has bookings (their history must stay).
 
-    Returns True when the provider was deleted, False when it was deactivated.
+    Locks the provider row. Returns True when the provider was deleted, False when it was deactivated.
     """
-    with transaction.atomic():
-        locked = Provider.objects.select_for_update().get(pk=provider.pk)
-        if locked.bookings.exists():
-            if locked.is_active:
-                locked.is_active = False
-                locked.save(update_fields=["is_active", "updated_at"])
-            provider.is_active = False
-            return False
-        locked.delete()
-        return True
+    return catalogue.delete_or_deactivate(provider)
 
 
 def availability_rule_delete(*, rule: AvailabilityRule) -> None:

@@ -8,7 +8,7 @@ offers is what `booking_create(service_id=...)` can assign.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -16,21 +16,14 @@ from django.urls import reverse
 
 from scheduling import selectors
 from scheduling.availability import Slot, Verdict
+from scheduling.formatting import service_with_provider
 from scheduling.models import Booking, Provider, Service
-
-# Widening windows (days) for the first free start of "any available", as the provider search does.
-_SEARCH_DAYS = (14, 60, 180, 400)
-_UTC = ZoneInfo("UTC")
 
 
 def what_booked(service: Service, provider: Provider | None) -> str:
-    """ "Check-up with Dr. Ada", or the provider's name alone for its own service (the one every
-    provider made before services got, named like it), or the service's name when nobody is chosen."""
-    if provider is None:
-        return service.name
-    if service.name == provider.name:
-        return provider.name
-    return f"{service.name} with {provider.name}"
+    """ "Check-up with Dr. Ada" as messages name it (`service_with_provider`), or the service's name
+    when nobody is chosen yet."""
+    return service.name if provider is None else service_with_provider(service.name, provider.name)
 
 
 @dataclass(frozen=True)
@@ -123,17 +116,9 @@ class Offer:
                 now=now,
                 exclude_booking_id=exclude_booking_id,
             )
-        cursor = max(after, now)
-        day = cursor.astimezone(UTC).date()
-        horizon = (now + timedelta(days=self.service.max_advance_days + 1)).astimezone(UTC).date()
-        step = 0
-        while day <= horizon:
-            last = min(day + timedelta(days=_SEARCH_DAYS[step] - 1), horizon)
-            found = [s for s in self.slots(first=day, last=last, tz=_UTC, now=now) if s.start >= cursor]
-            if found:
-                return found[0]
-            day, step = last + timedelta(days=1), min(step + 1, len(_SEARCH_DAYS) - 1)
-        return None
+        return selectors.service_first_free_slot(
+            service=self.service, providers=list(self.providers), after=after, now=now
+        )
 
     def nearest(
         self, *, around: datetime, now: datetime, count: int = 3, exclude_booking_id: int | None = None
@@ -148,29 +133,19 @@ class Offer:
                 now=now,
                 exclude_booking_id=exclude_booking_id,
             )
-        first = (around - timedelta(days=2)).astimezone(UTC).date()
-        last = (around + timedelta(days=7)).astimezone(UTC).date()
-        found = [s for s in self.slots(first=first, last=last, tz=_UTC, now=now) if s.start != around]
-        if not found:
-            later = self.first_free(after=around + timedelta(days=7), now=now)
-            return [later] if later else []
-        return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])
+        return selectors.service_nearest_slots(
+            service=self.service, providers=list(self.providers), around=around, count=count, now=now
+        )
 
     def verdict(self, *, start: datetime, exclude_booking_id: int | None = None) -> Verdict:
         """Whether `start` can be booked now. For any available: bookable when one provider can take
         it, "just taken" when it is a slot of one who is booked, else the first provider's reason
         (the past, notice and horizon are the service's, the same for all)."""
-        chosen = (self.provider,) if self.provider else self.providers
-        verdicts = [
-            selectors.slot_verdict(
-                provider=provider, service=self.service, start=start, exclude_booking_id=exclude_booking_id
+        if self.provider:
+            return selectors.slot_verdict(
+                provider=self.provider, service=self.service, start=start, exclude_booking_id=exclude_booking_id
             )
-            for provider in chosen
-        ]
-        for wanted in (Verdict.BOOKABLE, Verdict.BUSY):
-            if wanted in verdicts:
-                return wanted
-        return verdicts[0]
+        return selectors.service_slot_verdict(service=self.service, providers=list(self.providers), start=start)
 
 
 def service_offer(*, slug: str, provider_slug: str | None) -> Offer | None:

@@ -4,7 +4,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from scheduling.selectors import provider_slots, service_slots
+from scheduling.availability import Verdict
+from scheduling.selectors import (
+    provider_slots,
+    service_first_free_slot,
+    service_nearest_slots,
+    service_slot_verdict,
+    service_slots,
+)
 from tests.factories import (
     AvailabilityRuleFactory,
     BlockedTimeFactory,
@@ -103,3 +110,35 @@ def test_service_slots_take_four_queries_whatever_the_range_and_the_providers(da
         )
 
     assert len({pk for slot in found for pk in slot.provider_ids}) == 5
+
+
+def test_the_first_free_start_of_any_available_is_the_earliest_one_provider_has():
+    early, late = provider_open(9, 10), provider_open(9, 10)
+    service = ServiceFactory(duration_minutes=60, providers=[early, late])
+    BookingFactory(provider=early, service=service, start_at=utc(9))
+    BookingFactory(provider=late, service=service, start_at=utc(9))
+
+    found = service_first_free_slot(service=service, providers=[early, late], after=NOW, now=NOW)
+
+    assert found.start == utc(9, day=MONDAY + timedelta(days=1))
+
+
+def test_the_nearest_starts_of_any_available_leave_out_the_one_asked_for():
+    first, second = provider_open(9, 12), provider_open(9, 12)
+    service = ServiceFactory(duration_minutes=60, providers=[first, second])
+
+    found = service_nearest_slots(service=service, providers=[first, second], around=utc(10), count=2, now=NOW)
+
+    assert starts(found) == [utc(9), utc(11)]
+
+
+@pytest.mark.parametrize(
+    ("taken", "expected"), [(1, Verdict.BOOKABLE), (2, Verdict.BUSY)], ids=["one-free", "all-taken"]
+)
+def test_any_available_can_book_a_start_while_one_provider_is_free(taken, expected):
+    providers = [provider_open(9, 12), provider_open(9, 12)]
+    service = ServiceFactory(duration_minutes=60, providers=providers)
+    for provider in providers[:taken]:
+        BookingFactory(provider=provider, service=service, start_at=utc(10))
+
+    assert service_slot_verdict(service=service, providers=providers, start=utc(10), now=NOW) is expected
