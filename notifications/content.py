@@ -20,7 +20,7 @@ from django.urls import reverse
 from notifications.channels import Attachment, OutgoingMessage
 from notifications.models import Channel, Notification, Reminder
 from scheduling import manage_links, selectors
-from scheduling.formatting import local_time, service_with_provider
+from scheduling.formatting import is_own_service, local_time, service_with_provider
 from scheduling.ics import booking_calendar
 from scheduling.models import Booking, BookingStatus, CancelReason
 
@@ -108,6 +108,8 @@ def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -
         "provider_name": booking.provider.name,
         "service_name": booking.service.name,
         "booked": service_with_provider(booking.service.name, booking.provider.name),
+        # What staff read beside the customer's name: the service, unless it is the provider's own.
+        "staff_service": "" if is_own_service(booking.service.name, booking.provider.name) else booking.service.name,
         # The details given with this booking, never the shared customer record's (ADR 0009).
         "customer_name": booking.customer_name,
         "customer_email": booking.customer_email,

@@ -37,6 +37,10 @@ def service_with_provider(service_name: str, provider_name: str) -> str:
     A provider's own service is named after it (what every provider made before services got), and
     "Dr Ada with Dr Ada" says nothing more than "Dr Ada".
     """
-    if service_name.strip().casefold() == provider_name.strip().casefold():
-        return provider_name
-    return f"{service_name} with {provider_name}"
+    return provider_name if is_own_service(service_name, provider_name) else f"{service_name} with {provider_name}"
+
+
+def is_own_service(service_name: str, provider_name: str) -> bool:
+    """Whether a service is named after its provider, as each provider's own service is (the one
+    every provider made before services got): then the provider's name alone says what is booked."""
+    return service_name.strip().casefold() == provider_name.strip().casefold()

@@ -11,7 +11,7 @@ from functools import cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
@@ -208,7 +208,8 @@ def providers_for_user(*, user) -> QuerySet[Provider]:
 
 def services_for_user(*, user) -> QuerySet[Service]:
     """Services a user may see in the console and API: all for a superuser; for staff, those offered
-    by at least one provider they manage (or by none yet: a new service is everyone's to set up).
+    by, or booked with, a provider they manage, and those nobody offers or has booked (a new service
+    is everyone's to set up; one whose bookings are another's stays theirs when emptied).
 
     Whether they may change one is `service_managed_by`: a service shared with a provider they do
     not manage changes for that provider too."""
@@ -216,18 +217,25 @@ def services_for_user(*, user) -> QuerySet[Service]:
         return Service.objects.none()
     if user.is_superuser:
         return Service.objects.all()
-    mine = Q(providers__staff=user) | Q(providers__isnull=True)
-    return Service.objects.filter(pk__in=Service.objects.filter(mine).values("pk"))
+    offered = Service.providers.through.objects.filter(service=OuterRef("pk"))
+    booked = Booking.objects.filter(service=OuterRef("pk"))
+    mine = (
+        Q(Exists(offered.filter(provider__staff=user)))
+        | Q(Exists(booked.filter(provider__staff=user)))
+        | (~Q(Exists(offered)) & ~Q(Exists(booked)))
+    )
+    return Service.objects.filter(mine)
 
 
 def service_managed_by(*, service: Service, user) -> bool:
-    """Whether `user` may change `service`: a superuser always; staff when every provider offering it
-    is one they manage."""
+    """Whether `user` may change `service`: a superuser always; staff when every provider offering it,
+    and every provider it has been booked with, is one they manage."""
     if not user or not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
-    return not service.providers.exclude(staff=user).exists()
+    others_offer = service.providers.exclude(staff=user).exists()
+    return not others_offer and not service.bookings.exclude(provider__staff=user).exists()
 
 
 def bookings_for_user(*, user) -> QuerySet[Booking]:
@@ -269,6 +277,12 @@ def active_services() -> QuerySet[Service]:
     return Service.objects.filter(is_active=True).filter(Exists(offered)).order_by("name", "pk")
 
 
+def active_services_with_providers() -> QuerySet[Service]:
+    """`active_services()`, each with its active providers by name in `offered_by`: two queries."""
+    providers = Prefetch("providers", queryset=active_providers(), to_attr="offered_by")
+    return active_services().prefetch_related(providers)
+
+
 def active_service_by_slug(*, slug: str) -> Service | None:
     return active_services().filter(slug=slug).first()
 
@@ -278,11 +292,16 @@ def services_offered_by(*, provider: Provider) -> list[Service]:
     return list(provider.services.filter(is_active=True).order_by("name", "pk"))
 
 
+# The order a provider's services are listed in, whose first is its default service.
+DEFAULT_SERVICE_FIRST = ("-is_active", "pk")
+
+
 def provider_default_service(*, provider: Provider) -> Service | None:
-    """The service the provider's deprecated booking fields in API v1 stand for: the first it offers
-    (by id), which for a provider made before services, or through those fields, is its own
-    (docs/decisions/0011-services.md)."""
-    return provider.services.order_by("pk").first()
+    """The service the provider's deprecated booking fields in API v1 stand for: the first active one
+    it offers (by id), else the first by id. For a provider with one active service that is the one a
+    booking by provider alone books; for a provider made before services, or through those fields, it
+    is its own (docs/decisions/0011-services.md)."""
+    return provider.services.order_by(*DEFAULT_SERVICE_FIRST).first()
 
 
 # How far either side of a start the assignment rule counts bookings (docs/decisions/0011-services.md).
@@ -418,6 +437,37 @@ def provider_for_booking(*, provider_id: int, service: Service, start: datetime)
     return ProviderForBooking(provider=provider, service=service, offers_service=offers, rules=rules, blocked=blocked)
 
 
+_SERVICE_BY_ID_SQL = "SELECT {columns} FROM {services} s WHERE s.id = %(service_id)s FOR KEY SHARE"
+_SERVICES_OF_PROVIDER_SQL = """
+    SELECT {columns} FROM {services} s JOIN {offers} o ON o.service_id = s.id
+     WHERE o.provider_id = %(provider_id)s AND s.is_active
+     ORDER BY s.id LIMIT 2
+       FOR KEY SHARE OF s
+"""
+
+
+def services_for_booking(*, service_id: int | None = None, provider_id: int | None = None) -> list[Service]:
+    """The service with `service_id`, or up to two active services `provider_id` offers (two tell
+    "several" from "one"), each row held FOR KEY SHARE until the caller's transaction ends.
+
+    The hold is the one the booking's foreign key takes anyway, taken when the service is read
+    rather than at commit (the constraint is deferred): a concurrent `service_delete`, which locks
+    the row FOR UPDATE, waits for the booking and then sees it, instead of deleting the service
+    under it. The caller must be inside a transaction.
+    """
+    sql = _services_for_booking_sql(by_id=service_id is not None)
+    return list(Service.objects.raw(sql, {"service_id": service_id, "provider_id": provider_id}))
+
+
+@cache
+def _services_for_booking_sql(*, by_id: bool) -> str:
+    return (_SERVICE_BY_ID_SQL if by_id else _SERVICES_OF_PROVIDER_SQL).format(
+        columns=column_list(Service, "s"),
+        services=Service._meta.db_table,
+        offers=Service.providers.through._meta.db_table,
+    )
+
+
 @cache
 def _provider_for_booking_sql() -> str:
     return _PROVIDER_FOR_BOOKING_SQL.format(
@@ -539,8 +589,26 @@ def service_slot_verdict(
 ) -> Verdict:
     """Whether `start` can be booked now with one of `providers` ("any available"): bookable when one
     can take it, busy when it is a slot of one who is booked, else the first provider's reason (the
-    past, notice and horizon are the service's, the same for all). Three queries per provider."""
-    verdicts = [slot_verdict(provider=p, service=service, start=start, now=now) for p in providers]
+    past, notice and horizon are the service's, the same for all). Three queries however many
+    providers: their rules, live bookings and blocked times at once, as `service_slots` reads them."""
+    if not providers:
+        return Verdict.NOT_OFFERED
+    now = now or timezone.now()
+    window = (start, start + timedelta(microseconds=1))
+    ids = [p.pk for p in providers]
+    rules, busy = _rules_by_provider(ids), _busy_by_provider(ids, service, window)
+    blocked = _blocked_by_provider(ids, service, window)
+    verdicts = [
+        availability.verdict_for_start(
+            slot_spec(provider=p, service=service),
+            rules.get(p.pk, []),
+            busy=busy.get(p.pk, []),
+            blocked=blocked.get(p.pk, []),
+            start=start,
+            now=now,
+        )
+        for p in providers
+    ]
     for wanted in (Verdict.BOOKABLE, Verdict.BUSY):
         if wanted in verdicts:
             return wanted

@@ -113,3 +113,15 @@ def test_any_available_gives_the_second_room_booking_at_the_same_time_to_the_oth
     rooms = list(Booking.objects.filter(service__slug="meeting-room-hour"))
     assert len({b.start_at for b in rooms}) == 1
     assert len({b.provider_id for b in rooms}) == 2
+
+
+def test_a_demo_database_from_before_services_offers_only_the_demos_services():
+    dentist = Provider.objects.create(name="Dr. Ada Molar", slug="dentist", timezone="America/New_York")
+    migrated = Service.objects.create(name="Dr. Ada Molar", slug="dentist")  # as migration 0009 made it
+    migrated.providers.add(dentist)
+
+    seed()
+
+    offered = set(Provider.objects.get(slug="dentist").services.filter(is_active=True).values_list("slug", flat=True))
+    assert migrated.slug not in offered
+    assert len(offered) == 2

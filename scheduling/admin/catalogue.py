@@ -1,12 +1,14 @@
 """Services in the console: what customers book, and which providers offer it.
 
-Scoped like providers: staff see the services one of their providers offers (or that no provider
-offers yet) and change only those whose every provider is theirs (`selectors.service_managed_by`),
+Scoped like providers: staff see the services one of their providers offers or was booked with (or
+that nobody offers or has booked yet) and change or delete only those whose every provider is
+theirs (`selectors.service_managed_by`),
 offering them only through providers they manage. Saving and deleting go through
 `scheduling.services.catalogue`, never the ModelAdmin's own writes.
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -14,7 +16,7 @@ from django.utils.html import format_html_join
 from scheduling.admin.scoping import NotYoursIs404Mixin
 from scheduling.formatting import duration
 from scheduling.forms import ServiceForm
-from scheduling.models import Service
+from scheduling.models import Booking, Service
 from scheduling.selectors import providers_for_user, service_managed_by, services_for_user
 from scheduling.services import service_create, service_delete, service_update
 from scheduling.services.catalogue import SERVICE_FIELDS
@@ -24,7 +26,7 @@ from scheduling.services.catalogue import SERVICE_FIELDS
 class ServiceAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
     form = ServiceForm
     list_display = ["name", "length", "price_shown", "offered_by", "is_active"]
-    list_filter = ["is_active", ("providers", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ["providers"]
@@ -92,12 +94,17 @@ class ServiceAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
 
     def get_deleted_objects(self, objs, request):
         # Bookings protect their service: `service_delete` deactivates one that has any, so the
-        # confirmation lists the services alone and says what will happen to each.
+        # confirmation lists the services alone and says what will happen to each. A service the
+        # user may not change (shared with a provider they do not manage) is named as a missing
+        # permission, which makes Django refuse the whole deletion, the bulk action's included.
+        objs = list(objs)
+        booked = set(Booking.objects.filter(service__in=objs).values_list("service_id", flat=True).distinct())
         labels = [
-            f"{obj.name} (has bookings: it will be deactivated, not deleted)" if obj.bookings.exists() else obj.name
+            f"{obj.name} (has bookings: it will be deactivated, not deleted)" if obj.pk in booked else obj.name
             for obj in objs
         ]
-        return labels, {"services": len(labels)}, set(), []
+        refused = {f"service {obj.name}" for obj in objs if not service_managed_by(service=obj, user=request.user)}
+        return labels, {"services": len(labels)}, refused, []
 
     def delete_model(self, request, obj):
         if not service_delete(service=obj):
@@ -105,6 +112,8 @@ class ServiceAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
+            if not service_managed_by(service=obj, user=request.user):
+                raise PermissionDenied  # get_deleted_objects refused it already; never reached by the form
             self.delete_model(request, obj)
         if deactivated := getattr(request, "_services_deactivated", []):
             self.message_user(request, self._deactivated_message(deactivated), messages.WARNING)

@@ -18,7 +18,7 @@ from scheduling.formatting import duration, local_time
 from scheduling.forms import AvailabilityRuleForm, BlockedTimeForm, ProviderForm
 from scheduling.models import AvailabilityRule, BlockedTime, BookingStatus, Provider
 from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user, services_offered_by
-from scheduling.services.catalogue import provider_own_service_create
+from scheduling.services.catalogue import provider_own_service_create, provider_own_services_rename
 from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range
 
 PREVIEW_DAYS = 14
@@ -95,6 +95,8 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            provider_own_services_rename(provider=obj, old_name=form.initial["name"])
         if not change:
             # Bookable at once: a service of its own with the default settings, named after it (as
             # `provider_create(own_service={})` makes one). Its length, price and rules are changed on

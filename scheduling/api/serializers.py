@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from scheduling.api.fields import AwareDateTimeField, BoundedDateField, ClockTimeField, TimeZoneNameField
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Provider, Service
-from scheduling.selectors import providers_for_user
+from scheduling.selectors import DEFAULT_SERVICE_FIRST, providers_for_user
 
 CENTS = Decimal("0.01")
 
@@ -134,7 +134,7 @@ def _services_by_id(provider: Provider) -> list[Service]:
     prefetched = getattr(provider, "services_by_id", None)
     if prefetched is not None:
         return prefetched
-    return list(provider.services.order_by("pk")) if provider.pk else []
+    return list(provider.services.order_by(*DEFAULT_SERVICE_FIRST)) if provider.pk else []
 
 
 class ManagedProvidersField(serializers.PrimaryKeyRelatedField):

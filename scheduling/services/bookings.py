@@ -184,10 +184,11 @@ def booking_create(
 
 
 def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Service:
-    """The active service to book: the one named, or the only active one the provider offers. One query."""
+    """The active service to book: the one named, or the only active one the provider offers. One
+    query, which holds the service row against deletion until the booking commits (FOR KEY SHARE)."""
     if service_id is None:
         try:
-            offered = list(Service.objects.filter(providers=int(provider_id), is_active=True).order_by("pk")[:2])
+            offered = selectors.services_for_booking(provider_id=int(provider_id))
         except (ValueError, TypeError) as exc:
             raise InvalidInput("No such provider.", field="provider") from exc
         if len(offered) > 1:
@@ -198,7 +199,7 @@ def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Ser
             raise InvalidInput(message, field="provider")
         return offered[0]
     try:
-        service = Service.objects.filter(pk=int(service_id)).first()
+        service = next(iter(selectors.services_for_booking(service_id=int(service_id))), None)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("No such service.", field="service") from exc
     if service is None:
@@ -208,7 +209,9 @@ def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Ser
     return service
 
 
-def _lock_provider(*, provider_id: int, service: Service, start: datetime) -> selectors.ProviderForBooking:
+def _lock_provider(
+    *, provider_id: int, service: Service, start: datetime, must_offer: bool = True
+) -> selectors.ProviderForBooking:
     try:
         bookable = selectors.provider_for_booking(provider_id=int(provider_id), service=service, start=start)
     except (ValueError, TypeError) as exc:
@@ -217,7 +220,7 @@ def _lock_provider(*, provider_id: int, service: Service, start: datetime) -> se
         raise InvalidInput("No such provider.", field="provider")
     if not bookable.provider.is_active:
         raise InvalidInput("This provider is not taking bookings.", field="provider")
-    if not bookable.offers_service:
+    if must_offer and not bookable.offers_service:
         raise InvalidInput("This provider does not offer this service.", field="provider")
     return bookable
 
@@ -226,9 +229,10 @@ def _book_any_available(*, service: Service, start: datetime, book) -> Booking:
     """Book `start` with the first provider of `service` that takes it, in the fair rule's order.
 
     Each candidate is tried inside a savepoint, so a candidate lost to a concurrent booking (the
-    constraint's verdict) or not open at `start` is rolled back, its row lock released, and the
-    next one tried. When every candidate is lost, the last overlap leaves as `_Overlap` (a 409
-    naming a booking it met); when none was even open, the first refusal leaves as it is.
+    constraint's verdict), not open at `start`, or deactivated or taken off the service since the
+    candidates were read, is rolled back, its row lock released, and the next one tried. When every
+    candidate is lost, the last overlap leaves as `_Overlap` (a 409 naming a booking it met); when
+    none was even open, the first "not offered" refusal leaves as it is.
     """
     candidates = selectors.assignment_candidates(service=service, start=start)
     if not candidates:
@@ -243,9 +247,11 @@ def _book_any_available(*, service: Service, start: datetime, book) -> Booking:
             lost = overlap
         except SlotNotOffered as exc:
             refusal = refusal or exc
+        except InvalidInput:
+            continue  # this provider stopped offering the service since the candidates were read
     if lost is not None:
         raise lost
-    raise refusal
+    raise refusal or InvalidInput("No provider offers this service at the moment.", field="service")
 
 
 def _book(
@@ -476,7 +482,10 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
             current = Booking.objects.select_related("service").filter(pk=booking_id).first()
             if current is None:
                 raise InvalidInput("No such booking.", field="booking")
-            bookable = _lock_provider(provider_id=current.provider_id, service=current.service, start=start)
+            # A booking made may move even if its provider has stopped offering the service since.
+            bookable = _lock_provider(
+                provider_id=current.provider_id, service=current.service, start=start, must_offer=False
+            )
             old = _lock_booking(booking_id)
             was_confirmed = old.status == BookingStatus.CONFIRMED
             _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from scheduling.errors import InvalidInput
+from scheduling.formatting import is_own_service
 from scheduling.models import Provider, Service
 from scheduling.services.inputs import full_clean_or_invalid
 
@@ -95,6 +96,24 @@ def provider_own_service_update(*, service: Service, **settings: Any) -> Service
             field=field,
         )
     return service_update(service=service, **settings)
+
+
+def provider_own_services_rename(*, provider: Provider, old_name: str) -> None:
+    """After a provider is renamed, rename the services named after it that only it offers (its own
+    service), so pages and messages keep naming it once and not as "Dr Old with Dr New"."""
+    for service in provider.services.all():
+        if is_own_service(service.name, old_name) and service.providers.count() == 1:
+            service.name = provider.name
+            service.save(update_fields=["name", "updated_at"])
+
+
+def provider_own_services_retire(*, provider: Provider) -> None:
+    """Before a provider is deleted: delete the services only it offers (deactivate those with
+    bookings), so a service nobody offers is not left behind for any staff user to take."""
+    for service in list(provider.services.all()):
+        if service.providers.count() == 1:
+            service.providers.remove(provider)
+            delete_or_deactivate(service)
 
 
 def _free_slug(base: str) -> str:

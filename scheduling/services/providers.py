@@ -51,10 +51,13 @@ def provider_update(*, provider: Provider, own_service: dict[str, Any] | None = 
     """Change a provider. With `own_service`, change the service its deprecated API v1 fields stand
     for (`selectors.provider_default_service`; made when it has none). Existing bookings keep their
     snapshots (span, price, terms)."""
+    old_name = provider.name
     _assign(provider, PROVIDER_FIELDS, fields)
     full_clean_or_invalid(provider)
     with transaction.atomic():
         provider.save()
+        if provider.name != old_name:
+            catalogue.provider_own_services_rename(provider=provider, old_name=old_name)
         if own_service:
             service = selectors.provider_default_service(provider=provider)
             if service is None:
@@ -122,11 +125,16 @@ def blocked_time_create(
 
 
 def provider_delete(*, provider: Provider) -> bool:
-    """Delete a provider, or deactivate it when it has bookings (their history must stay).
+    """Delete a provider, or deactivate it when it has bookings (their history must stay). A deleted
+    provider's own services (those only it offered) go with it.
 
     Locks the provider row. Returns True when the provider was deleted, False when it was deactivated.
     """
-    return catalogue.delete_or_deactivate(provider)
+    with transaction.atomic():
+        locked = Provider.objects.select_for_update().get(pk=provider.pk)  # bookings take this lock too
+        if not locked.bookings.exists():
+            catalogue.provider_own_services_retire(provider=locked)
+        return catalogue.delete_or_deactivate(provider)
 
 
 def availability_rule_delete(*, rule: AvailabilityRule) -> None:

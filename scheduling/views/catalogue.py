@@ -3,7 +3,6 @@
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_cookie
 
 from scheduling import selectors
+from scheduling.formatting import is_own_service
 from scheduling.forms_public import ZoneForm
 from scheduling.views.calendar import build_week, monday_of, parse_week, week_bounds, week_end_instant
 from scheduling.views.common import method_not_allowed, not_found, remember_zone, render_page, viewer_zone
@@ -22,15 +22,14 @@ from scheduling.views.present import service_facts
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    providers_of = Prefetch("providers", queryset=selectors.active_providers(), to_attr="offered_by")
     services = [
         {
             **service_facts(s),
             "providers": s.offered_by,
             # A provider's own service (named like it, as the migration to services made them) needs no "with".
-            "own": len(s.offered_by) == 1 and s.offered_by[0].name == s.name,
+            "own": len(s.offered_by) == 1 and is_own_service(s.name, s.offered_by[0].name),
         }
-        for s in selectors.active_services().prefetch_related(providers_of)
+        for s in selectors.active_services_with_providers()
     ]
     providers = [
         {"provider": p, "zone": p.timezone.key, "kind": p.get_kind_display()} for p in selectors.active_providers()

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from scheduling import selectors
 from scheduling.availability import Slot, Verdict
-from scheduling.formatting import service_with_provider
+from scheduling.formatting import is_own_service, service_with_provider
 from scheduling.models import Booking, Provider, Service
 
 
@@ -47,6 +47,11 @@ class Offer:
     @property
     def title(self) -> str:
         return self.provider.name if self.on_provider_page else what_booked(self.service, self.provider)
+
+    @property
+    def names_service(self) -> bool:
+        """Whether the page names the service beside the provider: not for the provider's own one."""
+        return self.provider is None or not is_own_service(self.service.name, self.provider.name)
 
     @property
     def who(self) -> str:

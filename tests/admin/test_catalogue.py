@@ -103,3 +103,32 @@ def test_staff_offer_a_new_service_only_through_their_providers(staff_group, cli
     body = client.get(ADD).content.decode()
     assert f'<option value="{theirs.pk}">Theirs</option>' in body
     assert f'<option value="{other.pk}">' not in body
+
+
+def test_staff_cannot_bulk_delete_a_service_shared_with_a_provider_they_do_not_manage(
+    as_staff_a, provider_a, provider_b
+):
+    shared = ServiceFactory(name="Consultation", providers=[provider_a, provider_b])
+    action = {"action": "delete_selected", "_selected_action": [shared.pk], "post": "yes"}
+
+    response = as_staff_a.post(LIST, action)
+
+    assert response.status_code in (200, 403)
+    assert Service.objects.filter(pk=shared.pk, is_active=True).exists()
+
+
+def test_staff_can_bulk_delete_a_service_only_their_providers_offer(as_staff_a, provider_a):
+    mine = ServiceFactory(name="Whitening", providers=[provider_a])
+    action = {"action": "delete_selected", "_selected_action": [mine.pk], "post": "yes"}
+
+    assert as_staff_a.post(LIST, action).status_code == 302
+    assert not Service.objects.filter(pk=mine.pk).exists()
+
+
+def test_a_service_emptied_of_providers_stays_with_the_staff_it_was_booked_with(as_staff_a, provider_a, provider_b):
+    booked_with_b = ServiceFactory(name="Old consultation", providers=[provider_b])
+    BookingFactory(provider=provider_b, service=booked_with_b)
+    booked_with_b.providers.clear()
+
+    assert "Old consultation" not in as_staff_a.get(LIST).content.decode()
+    assert as_staff_a.get(change_url(booked_with_b)).status_code == 404

@@ -387,5 +387,12 @@ def test_availability_preview_shows_each_service_s_own_slots(as_superuser):
     ServiceFactory(name="Long visit", duration_minutes=60, providers=[provider])
     AvailabilityRuleFactory(provider=provider, rrule="FREQ=DAILY", start_time=time(9), end_time=time(10))
     body = as_superuser.get(change_url(provider)).content.decode()
-    assert "Long visit (1 hour)" in body and "Two Lengths (30 minutes)" in body
-    assert "14 free slots in the next 14 days" in body or "13 free slots in the next 14 days" in body
+    expected = {}
+    for service in provider.services.all():
+        first = timezone.now().astimezone(provider.timezone).date()
+        slots = provider_slots(provider=provider, service=service, first=first, last=first + timedelta(days=13))
+        expected[f"{service.name} ("] = len(slots)
+    assert expected["Two Lengths ("] > expected["Long visit ("] > 0  # 30-minute slots are more than hour-long ones
+    for heading, total in expected.items():
+        block = body[body.index(heading) :]
+        assert f"{total} free slots in the next 14 days" in block[: block.index("</p>")], heading

@@ -153,3 +153,18 @@ def test_booking_a_provider_with_the_service_it_offers_uses_that_service(as_a, p
     assert response.status_code == 201, response.json()
     assert response.json()["service"] == long.pk
     assert response.json()["end"] == (start + timedelta(minutes=120)).isoformat().replace("+00:00", "Z")
+
+
+def test_the_old_fields_stand_for_the_active_service_a_booking_by_provider_alone_books(as_a, provider_a):
+    own = service_of(provider_a)
+    newer = ServiceFactory(price="90.00", providers=[provider_a])
+    own.is_active = False
+    own.save()
+
+    shown = as_a.get(f"/api/v1/providers/{provider_a.pk}/").json()
+    changed = as_a.patch(f"/api/v1/providers/{provider_a.pk}/", {"price": "70.00"}, format="json")
+    booked = as_a.post(URL, booking_body(provider_a, future_slot()), format="json")
+
+    assert shown["price"] == "90.00"
+    assert changed.status_code == 200 and changed.json()["price"] == "70.00"
+    assert (booked.json()["service"], booked.json()["price"]) == (newer.pk, "70.00")

@@ -172,3 +172,15 @@ def test_slots_of_an_inactive_service_are_a_404_for_anonymous_users(anon, three_
     service, _ = three_dentists
     Service.objects.filter(pk=service.pk).update(is_active=False)
     assert anon.get(f"{URL}{service.pk}/slots/").status_code == 404
+
+
+def test_staff_cannot_take_over_a_service_another_staff_emptied_of_providers(as_a, as_b, provider_a, provider_b):
+    service = service_of(provider_a)
+    BookingFactory(provider=provider_a, service=service)
+    assert as_a.patch(f"{URL}{service.pk}/", {"providers": []}, format="json").status_code == 200
+
+    taken = as_b.patch(f"{URL}{service.pk}/", {"name": "Renamed by B", "providers": [provider_b.pk]}, format="json")
+
+    assert taken.status_code == 404
+    service.refresh_from_db()
+    assert service.name != "Renamed by B"

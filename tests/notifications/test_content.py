@@ -111,3 +111,21 @@ def test_a_provider_s_own_service_is_not_named_twice(booked):
     [customer_email] = [m for m in rendered(booked) if m.channel == Channel.EMAIL and m.to == "Carol@Example.com"]
     assert customer_email.subject.startswith("Booking confirmed: Dr Ada,")
     assert "Dr Ada with Dr Ada" not in customer_email.text
+
+
+def test_staff_email_subjects_name_a_service_but_not_the_providers_own(provider, cleaning):
+    provider.staff.add(UserFactory(username="front", email="front@clinic.example"))
+    own = provider.services.exclude(pk=cleaning.pk).get()
+    mine = booking_create(
+        service_id=own.pk, provider_id=provider.pk, start=future_slot(hour=13), customer=TYPED_FOR_THIS_BOOKING
+    )
+    moved = booking_reschedule(booking_id=book_cleaning(provider, cleaning).pk, start=future_slot(hour=15))
+    booking_cancel(booking_id=moved.pk)
+
+    def staff_subjects(*bookings):
+        return [m.subject for b in bookings for m in rendered(b) if m.to == "front@clinic.example"]
+
+    cleaning_subjects = staff_subjects(moved.rescheduled_from, moved)
+    own_subjects = staff_subjects(mine)
+    assert len(cleaning_subjects) == 3 and all("C. Berg (Cleaning)," in s for s in cleaning_subjects), cleaning_subjects
+    assert own_subjects and all("C. Berg," in s for s in own_subjects), own_subjects

@@ -1,15 +1,18 @@
 """`booking_create` by service: with a named provider, by provider alone, and "any available"
 (the fair rule and the race retry of docs/decisions/0011-services.md)."""
 
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from scheduling.errors import InvalidInput, SlotNotOffered, SlotUnavailable
-from scheduling.models import Booking, BookingStatus
-from scheduling.services import CustomerData, booking_create, booking_reschedule
+from scheduling.models import Booking, BookingStatus, Service
+from scheduling.services import CustomerData, booking_create, booking_reschedule, service_delete
 from tests.concurrency import run_concurrently
 from tests.factories import BlockedTimeFactory, BookingFactory, ServiceFactory, service_of
 from tests.scheduling.conftest import future_slot, open_all_day_provider
@@ -229,3 +232,47 @@ def test_twenty_racers_for_one_time_over_three_providers_leave_three_bookings_an
     assert sorted(w.provider_id for w in winners) == sorted(p.pk for p in providers)
     assert {loser.conflicting_booking_id for loser in losers} <= {w.pk for w in winners}
     assert Booking.objects.live().filter(start_at=start).count() == 3
+
+
+def test_any_available_moves_on_from_a_candidate_taken_off_the_service_meanwhile(monkeypatch):
+    service, (leaving, staying) = shared_service(2)
+    service.providers.remove(leaving)  # after the candidates were read, as a concurrent edit would
+    monkeypatch.setattr(
+        "scheduling.selectors.assignment_candidates", lambda *, service, start: [leaving.pk, staying.pk]
+    )
+
+    assert booking_create(service_id=service.pk, start=future_slot(), customer=ALICE).provider == staying
+
+
+def test_a_booking_can_move_after_its_provider_stopped_offering_the_service():
+    service, (provider, _) = shared_service(2)
+    booking = booking_create(service_id=service.pk, provider_id=provider.pk, start=future_slot(), customer=ALICE)
+    service.providers.remove(provider)
+
+    moved = booking_reschedule(booking_id=booking.pk, start=future_slot(hour=15))
+
+    assert (moved.provider, moved.service) == (provider, service)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_service_deleted_while_a_booking_of_it_commits_is_deactivated_not_deleted():
+    service, _ = shared_service(1)
+    booked = threading.Event()
+
+    def book_and_linger():
+        with transaction.atomic():
+            booking = booking_create(service_id=service.pk, start=future_slot(), customer=ALICE)
+            booked.set()
+            time.sleep(0.5)  # the delete arrives while this booking is not yet committed
+        return booking
+
+    def delete_when_booked():
+        assert booked.wait(10)
+        return service_delete(service=Service.objects.get(pk=service.pk))
+
+    booking, deleted = run_concurrently([book_and_linger, delete_when_booked])
+
+    assert isinstance(booking, Booking), booking
+    assert deleted is False
+    assert Service.objects.get(pk=service.pk).is_active is False

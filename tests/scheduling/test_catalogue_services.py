@@ -6,7 +6,14 @@ import pytest
 
 from scheduling.errors import InvalidInput
 from scheduling.models import Service
-from scheduling.services import provider_create, provider_update, service_create, service_delete, service_update
+from scheduling.services import (
+    provider_create,
+    provider_delete,
+    provider_update,
+    service_create,
+    service_delete,
+    service_update,
+)
 from tests.factories import BookingFactory, ProviderFactory, ServiceFactory, service_of
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +88,20 @@ def test_updating_the_settings_of_a_provider_with_no_service_gives_it_one():
     provider = ProviderFactory(with_service=False)
     provider_update(provider=provider, own_service={"duration_minutes": 20})
     assert service_of(provider).duration_minutes == 20
+
+
+def test_renaming_a_provider_renames_its_own_service_but_not_a_shared_one():
+    provider = ProviderFactory(name="Dr Old")
+    shared = ServiceFactory(name="Dr Old", providers=[provider, ProviderFactory()])
+    provider_update(provider=provider, name="Dr New")
+    assert service_of(provider).name == "Dr New"
+    shared.refresh_from_db()
+    assert shared.name == "Dr Old"
+
+
+def test_deleting_a_provider_takes_its_own_service_and_leaves_shared_ones():
+    provider, other = ProviderFactory(), ProviderFactory()
+    own, shared = service_of(provider), ServiceFactory(providers=[provider, other])
+    assert provider_delete(provider=provider) is True
+    assert not Service.objects.filter(pk=own.pk).exists()
+    assert list(shared.providers.all()) == [other]

@@ -135,10 +135,13 @@ def test_the_nearest_starts_of_any_available_leave_out_the_one_asked_for():
 @pytest.mark.parametrize(
     ("taken", "expected"), [(1, Verdict.BOOKABLE), (2, Verdict.BUSY)], ids=["one-free", "all-taken"]
 )
-def test_any_available_can_book_a_start_while_one_provider_is_free(taken, expected):
+def test_any_available_can_book_a_start_while_one_provider_is_free(taken, expected, django_assert_num_queries):
     providers = [provider_open(9, 12), provider_open(9, 12)]
     service = ServiceFactory(duration_minutes=60, providers=providers)
     for provider in providers[:taken]:
         BookingFactory(provider=provider, service=service, start_at=utc(10))
 
-    assert service_slot_verdict(service=service, providers=providers, start=utc(10), now=NOW) is expected
+    with django_assert_num_queries(3):
+        verdict = service_slot_verdict(service=service, providers=providers, start=utc(10), now=NOW)
+
+    assert verdict is expected

@@ -21,13 +21,14 @@ from scheduling.api.serializers import (
 )
 from scheduling.errors import InvalidInput
 from scheduling.models import AvailabilityRule, BlockedTime, Provider, Service
+from scheduling.selectors import DEFAULT_SERVICE_FIRST
 
 
 def with_services(providers: QuerySet[Provider]) -> QuerySet[Provider]:
     """Providers with the services they offer in `services_by_id`, in the order
     `selectors.provider_default_service` takes the first from: one query for a whole list."""
     return providers.prefetch_related(
-        Prefetch("services", queryset=Service.objects.order_by("pk"), to_attr="services_by_id")
+        Prefetch("services", queryset=Service.objects.order_by(*DEFAULT_SERVICE_FIRST), to_attr="services_by_id")
     )
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from scheduling.errors import DomainError
+from scheduling.formatting import is_own_service
 from scheduling.models import AvailabilityRule, Booking, Provider, Service
 from scheduling.selectors import provider_slots, service_slots
 from scheduling.services import CustomerData, booking_create, service_create, service_update
@@ -175,7 +176,20 @@ class Command(BaseCommand):
                     service_update(service=service, providers=[*service.providers.all(), *missing])
                 self.stdout.write(f"Kept service {service.name}")
             services[service.slug] = service
+        self._retire_migrated_services(providers, services)
         return services
+
+    def _retire_migrated_services(self, providers: dict[str, Provider], services: dict[str, Service]) -> None:
+        """A demo database made before services has, for each demo provider, the service migration 0009
+        made from its old settings (named after it). The demo's services replace them: deactivated, so
+        each provider offers what the demo shows, and bookings made with them keep their service."""
+        for provider in providers.values():
+            for service in provider.services.filter(is_active=True).exclude(slug__in=list(services)):
+                if is_own_service(service.name, provider.name):
+                    service_update(service=service, is_active=False)
+                    self.stdout.write(
+                        f"Deactivated {service.name}'s service from before services: the demo's replace it"
+                    )
 
     def _bookings(self, providers: dict[str, Provider], services: dict[str, Service]) -> None:
         emails = [customer.email for customer in CUSTOMERS]
