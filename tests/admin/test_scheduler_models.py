@@ -43,4 +43,3 @@ def test_a_superuser_still_manages_the_scheduler(as_superuser, url):
 
 def test_a_superuser_sees_the_scheduler_on_the_index(as_superuser):
     assert "/admin/django_celery_beat/periodictask/" in as_superuser.get("/admin/").content.decode()
-
