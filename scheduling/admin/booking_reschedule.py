@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from scheduling.admin.display import booking_label, clock, local_span
 from scheduling.availability import Slot
 from scheduling.errors import DomainError, SlotUnavailable
+from scheduling.formatting import service_with_provider
 from scheduling.models import Booking
 from scheduling.selectors import provider_slots
 from scheduling.services import booking_reschedule
@@ -116,6 +117,7 @@ class BookingRescheduleMixin:
             "title": f"Reschedule booking {booking.reference}",
             "original": booking,
             "object_label": booking_label(booking),
+            "booked": service_with_provider(booking.service.name, booking.provider.name),
             "current": local_span(booking.start_at, booking.end_at, zone),
             "zone": zone.key,
             "span": span,
