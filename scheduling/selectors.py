@@ -679,8 +679,3 @@ def upcoming_live_bookings_for_email(*, email: str, now: datetime | None = None)
         .select_related("provider", "service", "customer")
         .order_by("start_at", "pk")
     )
-
-
-def pending_requests_count(*, user) -> int:
-    """Pending bookings (requests awaiting confirmation) of the providers a user may manage."""
-    return bookings_for_user(user=user).filter(status=BookingStatus.PENDING).count()

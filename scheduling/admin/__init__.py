@@ -4,15 +4,16 @@ Split along the domain: providers with their rules, blocked times, availability 
 (`providers`), the services they offer (`catalogue`), bookings with their transitions (`bookings`)
 and the create-a-booking flow (`booking_create`), customers.
 Shared pieces: staff scoping and zone-aware labels (`scoping`), how times and statuses are shown
-(`display`).
+(`display`). The periodic-task scheduler's models are superusers' only (`scheduler`); rescheduling
+from the booking page is `booking_reschedule`.
 """
 
 from django.contrib import admin
 
-from scheduling.admin import bookings, catalogue, customers, providers  # noqa: F401  (registers the model admins)
+from scheduling.admin import bookings, catalogue, customers, providers, scheduler  # noqa: F401  (registers the model admins)
 
 admin.site.site_header = "Booking platform · provider console"
 admin.site.site_title = "Provider console"
 admin.site.index_title = "Back office"
-# Adds the "Pending requests: N" block (scheduling/templatetags/console.py) above the app list.
+# The staff dashboard (scheduling/templatetags/console.py) above the app list.
 admin.site.index_template = "admin/console_index.html"

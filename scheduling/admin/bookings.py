@@ -18,9 +18,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_fsm import can_proceed
 
 from notifications.admin import NotificationInline, ReminderInline
 from scheduling.admin.booking_create import BookingCreateFlowMixin
+from scheduling.admin.booking_reschedule import BookingRescheduleMixin
 from scheduling.admin.display import booking_label, local_span, status_badge, utc_span
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin
 from scheduling.availability import local_dates_window
@@ -29,6 +32,7 @@ from scheduling.formatting import local_time, service_with_provider
 from scheduling.forms import CancelBookingForm
 from scheduling.models import Booking, BookingStatus
 from scheduling.selectors import booking_cancellation_fee, bookings_for_user, providers_for_user
+from scheduling.selectors_console import transitions_available
 from scheduling.services import (
     booking_cancel,
     booking_complete,
@@ -44,10 +48,15 @@ TRANSITIONS = {
     "complete": (booking_complete, "Completed"),
     "no_show": (booking_mark_no_show, "Marked as a no-show"),
 }
-# Which buttons the detail page offers for a status; the service still has the last word.
-BUTTONS = {
-    BookingStatus.PENDING: ["confirm", "cancel"],
-    BookingStatus.CONFIRMED: ["cancel", "complete", "no_show"],
+# The model's FSM transition behind each name: a button or action is offered only when it may run
+# now (status and conditions, e.g. complete only once started); the service still has the last word.
+FSM_METHODS = {"confirm": "confirm", "cancel": "cancel", "complete": "complete", "no_show": "mark_no_show"}
+BUTTON_ORDER = ["confirm", "cancel", "complete", "no_show"]
+ACTION_TRANSITIONS = {
+    "confirm_selected": "confirm",
+    "cancel_selected": "cancel",
+    "complete_selected": "complete",
+    "mark_no_show_selected": "no_show",
 }
 BUTTON_LABELS = {"confirm": "Confirm", "cancel": "Cancel…", "complete": "Complete", "no_show": "No-show"}
 
@@ -89,7 +98,9 @@ class BookingDateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Booking)
-class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin):
+class BookingAdmin(
+    BookingRescheduleMixin, BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin
+):
     list_display = ["reference", "service", "provider", "customer_name", "starts", "ends", "status_badge"]
     list_filter = [
         "status",
@@ -287,8 +298,10 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         booking = self.get_object(request, unquote(object_id))
-        names = BUTTONS.get(booking.status, []) if self.has_change_permission(request, booking) else []
+        names = [n for n in BUTTON_ORDER if self.has_change_permission(request, booking) and self.may_run(booking, n)]
         buttons = [self._button(booking, name) for name in names]
+        if self.may_reschedule(request, booking):
+            buttons.append(self.reschedule_button(booking))
         context = {"transition_buttons": buttons, "show_save_and_add_another": False, **(extra_context or {})}
         # Any datetime the page shows without our own formatting (an inline's, say) reads in the
         # provider's zone rather than in UTC.
@@ -297,6 +310,14 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
             if isinstance(response, TemplateResponse):
                 response.render()
         return response
+
+    @staticmethod
+    def may_run(booking: Booking, name: str) -> bool:
+        """Whether the transition is legal now: its source status and conditions (has it started?),
+        and for confirm a hold still running (`booking_confirm` refuses an expired one)."""
+        if name == "confirm" and booking.hold_expires_at is not None and booking.hold_expires_at <= timezone.now():
+            return False
+        return can_proceed(getattr(booking, FSM_METHODS[name]))
 
     @staticmethod
     def _button(booking: Booking, name: str) -> dict:
@@ -327,6 +348,17 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
             references = ", ".join(b.reference for b in done)
             count = f"{len(done)} booking{'s' if len(done) != 1 else ''}"
             self.message_user(request, f"{TRANSITIONS[name][1]} {count}: {references}.", messages.SUCCESS)
+
+    def get_actions(self, request):
+        """A transition's action is offered only while some booking of the user's could take it
+        (complete and no-show once one has started); each booking is still checked by the service."""
+        actions = super().get_actions(request)
+        if any(name in actions for name in ACTION_TRANSITIONS):
+            available = transitions_available(user=request.user)
+            for name, transition in ACTION_TRANSITIONS.items():
+                if transition not in available:
+                    actions.pop(name, None)
+        return actions
 
     @admin.action(description="Confirm selected bookings", permissions=["change"])
     def confirm_selected(self, request, queryset):
@@ -379,6 +411,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
                 name="scheduling_booking_transition",
             ),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="scheduling_booking_cancel"),
+            *self.reschedule_urls(),
             *super().get_urls(),
         ]
 
@@ -396,6 +429,14 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         booking = self._booking_for_change(request, object_id)
         if self._transition(request, booking, name):
             self.message_user(request, f"{TRANSITIONS[name][1]} {booking_label(booking)}.", messages.SUCCESS)
+        return self._back(request, booking)
+
+    @staticmethod
+    def _back(request, booking: Booking) -> HttpResponseRedirect:
+        """To the page the person acted from (the dashboard, say) when it is ours, else the booking."""
+        target = request.POST.get("next", "")
+        if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            return HttpResponseRedirect(target)
         return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
 
     def cancel_view(self, request, object_id):
@@ -404,7 +445,7 @@ class BookingAdmin(BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, 
         if request.method == "POST" and form.is_valid():
             if self._transition(request, booking, "cancel", reason=form.cleaned_data["reason"]):
                 self.message_user(request, f"Cancelled {booking_label(booking)}.", messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
+            return self._back(request, booking)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -60,3 +60,17 @@ def utc_span(start: datetime, end: datetime) -> str:
 def booking_label(booking: Booking) -> str:
     """What a person reads for a booking in titles and messages: reference and local start."""
     return f"{booking.reference} · {local_time(booking.start_at, booking.provider_timezone)}"
+
+
+def time_left(until: datetime, now: datetime) -> str:
+    """How long until `until`, as a person says it: "2 h 05 min left", "12 min left", "expired"."""
+    seconds = int((until - now).total_seconds())
+    if seconds <= 0:
+        return "expired"
+    minutes = seconds // 60
+    if minutes < 1:
+        return "under a minute left"
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        return f"{hours // 24} days left"
+    return f"{hours} h {minutes:02d} min left" if hours else f"{minutes} min left"

@@ -106,8 +106,9 @@ def test_page_offers_confirm_and_cancel_for_a_pending_booking(as_superuser, prov
     assert 'data-transition="complete"' not in body
 
 
-def test_page_offers_cancel_complete_and_no_show_for_a_confirmed_booking(as_superuser, tokyo_booking):
-    body = as_superuser.get(page(tokyo_booking)).content.decode()
+def test_page_offers_cancel_complete_and_no_show_for_a_confirmed_booking_that_has_started(as_superuser, provider_a):
+    started = BookingFactory(provider=provider_a, start_at=timezone.now() - timedelta(minutes=10))
+    body = as_superuser.get(page(started)).content.decode()
     for name in ("cancel", "complete", "no_show"):
         assert f'data-transition="{name}"' in body
     assert 'data-transition="confirm"' not in body

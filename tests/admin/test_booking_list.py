@@ -117,7 +117,8 @@ def test_list_searches_by_reference(as_superuser, provider_a):
 
 
 def test_list_offers_the_four_transition_actions_and_no_delete(as_superuser, provider_a):
-    BookingFactory(provider=provider_a)
+    BookingFactory(provider=provider_a, status=BookingStatus.PENDING)
+    BookingFactory(provider=provider_a, start_at=timezone.now() - timedelta(minutes=10))  # started: complete is legal
     body = as_superuser.get(LIST).content.decode()
     for action in ("confirm_selected", "cancel_selected", "complete_selected", "mark_no_show_selected"):
         assert f'value="{action}"' in body

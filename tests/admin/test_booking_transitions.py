@@ -3,6 +3,7 @@
 All go through the booking services; a refusal is an error message and leaves the booking as it was.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -201,6 +202,7 @@ def test_cancel_action_with_an_unknown_reason_cancels_nothing(as_superuser, prov
 
 
 def test_complete_action_before_the_start_is_refused_and_changes_nothing(as_superuser, provider_a):
+    BookingFactory(provider=provider_a, start_at=at(-3))  # a started one: the action is offered
     booking = BookingFactory(provider=provider_a, start_at=at(24))
     response = act(as_superuser, "complete_selected", booking)
     assert response.status_code == 200
@@ -227,3 +229,65 @@ def test_cancel_page_names_the_service_booked(as_superuser, provider_a):
     body = as_superuser.get(f"/admin/scheduling/booking/{booking.pk}/cancel/").content.decode()
     assert "Cleaning with Alpha Dental, as booked: the free-cancellation deadline" in body
     assert "they pay 30.00 USD." in body
+
+
+# --- only what is legal now is offered --------------------------------------------------------------
+
+
+def buttons_on(client, booking) -> set[str]:
+    body = client.get(f"/admin/scheduling/booking/{booking.pk}/change/").content.decode()
+    return set(re.findall(r'data-transition="(\w+)"', body))
+
+
+def actions_on(client) -> set[str]:
+    body = client.get(LIST).content.decode()
+    return set(re.findall(r'<option value="(\w+_selected)"', body))
+
+
+def test_complete_and_no_show_are_not_offered_before_the_start(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, status=BookingStatus.CONFIRMED, start_at=at(1))
+    assert buttons_on(as_superuser, booking) == {"cancel", "reschedule"}
+
+
+def test_complete_and_no_show_are_offered_once_the_booking_has_started(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, status=BookingStatus.CONFIRMED, start_at=at(-0.5))
+    assert {"complete", "no_show", "cancel"} <= buttons_on(as_superuser, booking)
+
+
+def test_a_pending_booking_offers_confirm_and_cancel_only(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, status=BookingStatus.PENDING, start_at=at(-0.5))
+    assert buttons_on(as_superuser, booking) - {"reschedule"} == {"confirm", "cancel"}
+
+
+def test_confirm_is_not_offered_once_the_hold_has_expired(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, status=BookingStatus.PENDING, start_at=at(48), hold_expires_at=at(-1))
+    assert "confirm" not in buttons_on(as_superuser, booking)
+
+
+def test_a_finished_booking_offers_no_transition(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, status=BookingStatus.COMPLETED, start_at=at(-3))
+    assert buttons_on(as_superuser, booking) == set()
+
+
+def test_complete_and_no_show_actions_are_not_offered_while_no_booking_has_started(as_superuser, provider_a):
+    BookingFactory(provider=provider_a, status=BookingStatus.CONFIRMED, start_at=at(2))
+    BookingFactory(provider=provider_a, status=BookingStatus.COMPLETED, start_at=at(-5))
+    assert actions_on(as_superuser) == {"cancel_selected"}
+
+
+def test_complete_and_no_show_actions_are_offered_once_a_booking_has_started(as_superuser, provider_a):
+    BookingFactory(provider=provider_a, status=BookingStatus.CONFIRMED, start_at=at(-1))
+    assert actions_on(as_superuser) == {"cancel_selected", "complete_selected", "mark_no_show_selected"}
+
+
+def test_the_confirm_action_is_offered_only_while_a_hold_runs(as_superuser, provider_a):
+    booking = BookingFactory(provider=provider_a, status=BookingStatus.PENDING, start_at=at(48), hold_expires_at=at(-1))
+    assert "confirm_selected" not in actions_on(as_superuser)
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=at(1))
+    assert "confirm_selected" in actions_on(as_superuser)
+
+
+def test_actions_count_only_the_users_own_bookings(as_staff_a, provider_a, provider_b):
+    BookingFactory(provider=provider_b, status=BookingStatus.CONFIRMED, start_at=at(-1))
+    BookingFactory(provider=provider_a, status=BookingStatus.CONFIRMED, start_at=at(2))
+    assert "complete_selected" not in actions_on(as_staff_a)
