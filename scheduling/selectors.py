@@ -247,9 +247,10 @@ def bookings_for_user(*, user) -> QuerySet[Booking]:
     return Booking.objects.filter(provider__staff=user)
 
 
-def customers_to_book_again(*, user) -> QuerySet[Customer]:
+def customers_to_book_again(*, user, search: str = "") -> QuerySet[Customer]:
     """Customers who have booked one of the user's providers, each with the contact details given with
     the latest such booking: `booked_name`, `booked_email`, `booked_phone`, `booked_timezone`.
+    `search` keeps those whose booked name, email or phone contains it (case-insensitively).
 
     A provider's staff never see the shared customer record (ADR 0009), which may hold what was typed
     for another provider; they are offered what was typed for a booking they manage. A superuser gets
@@ -265,6 +266,10 @@ def customers_to_book_again(*, user) -> QuerySet[Customer]:
     customers = Customer.objects.annotate(**{f"booked_{f}": booked(f) for f in ("name", "email", "phone", "timezone")})
     if not user.is_superuser:
         customers = customers.filter(pk__in=scope.values("customer_id"))
+    if search := search.strip():
+        customers = customers.filter(
+            Q(booked_name__icontains=search) | Q(booked_email__icontains=search) | Q(booked_phone__icontains=search)
+        )
     return customers.order_by("booked_name", "pk")
 
 
