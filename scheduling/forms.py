@@ -123,9 +123,11 @@ class BlockedTimeForm(forms.ModelForm):
         for name in ("start_at", "end_at"):
             field = self.fields[name]
             field.zone = self.zone
-            field.help_text = (
-                f"Wall-clock time in {self.zone.key}." if self.zone else "Wall-clock time in the provider's zone."
-            )
+            if self.zone:
+                field.label = f"{field.label} ({self.zone.key})"
+                field.help_text = f"Wall-clock time in {self.zone.key}, the provider's zone; Today/Now fill it in."
+            else:
+                field.help_text = "Wall-clock time in the provider's zone: choose the provider first."
 
     @property
     def local_label(self) -> str:

@@ -316,7 +316,15 @@ class BlockedTimeAdmin(ProviderClockMixin, LocalLabelMixin, ProviderScopedMixin,
         return f"{obj.get_reason_display()}: {local_span(obj.start_at, obj.end_at, obj.provider.timezone)}"
 
     def page_zone(self, request, obj):
-        return obj.provider.timezone if obj is not None else self.only_provider_zone(request)
+        if obj is not None:
+            return obj.provider.timezone
+        return self.chosen_provider_zone(request) or self.only_provider_zone(request)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:  # the times are labelled with, and read in, the zone the page is drawn in
+            form = type(form.__name__, (form,), {"default_zone": self.page_zone(request, None)})
+        return form
 
     def get_deleted_objects(self, objs, request):
         # A blocked time has nothing depending on it; list it by its local span.
