@@ -88,6 +88,21 @@ def _rules_by_provider(provider_ids: list[int]) -> dict[int, list[RuleSpec]]:
     return rules
 
 
+def provider_open_hours(*, provider: Provider, first: date, last: date) -> list[availability.Interval]:
+    """When the provider is open on its local dates [first, last]: open rules minus closed ones,
+    merged and clipped to those days (bookings and blocked times not taken out). One query."""
+    tz = provider.timezone
+    lo, hi = availability.local_dates_window(first, last, tz)
+    opened: list[availability.Interval] = []
+    closed: list[availability.Interval] = []
+    for rule in provider_rules(provider=provider):
+        # From the day before: an occurrence that starts then may run past midnight into `first`.
+        windows = availability.rule_windows(rule, first - timedelta(days=1), last, tz)
+        (opened if rule.kind == availability.OPEN else closed).extend(windows)
+    hours = availability.subtract(availability.merge(opened), closed)
+    return [(max(a, lo), min(b, hi)) for a, b in hours if a < hi and b > lo]
+
+
 def provider_slots(
     *,
     provider: Provider,
