@@ -123,9 +123,11 @@ class BlockedTimeForm(forms.ModelForm):
         for name in ("start_at", "end_at"):
             field = self.fields[name]
             field.zone = self.zone
-            field.help_text = (
-                f"Wall-clock time in {self.zone.key}." if self.zone else "Wall-clock time in the provider's zone."
-            )
+            if self.zone:
+                field.label = f"{field.label} ({self.zone.key})"
+                field.help_text = f"Wall-clock time in {self.zone.key}, the provider's zone; Today/Now fill it in."
+            else:
+                field.help_text = "Wall-clock time in the provider's zone: choose the provider first."
 
     @property
     def local_label(self) -> str:
@@ -175,7 +177,8 @@ class BookedCustomerField(forms.ModelChoiceField):
     """Customers as `selectors.customers_to_book_again` gives them: named by a booking's details."""
 
     def label_from_instance(self, obj) -> str:
-        return f"{obj.booked_name} <{obj.booked_email}>"
+        phone = f" · {obj.booked_phone}" if obj.booked_phone else ""
+        return f"{obj.booked_name} <{obj.booked_email}>{phone}"
 
 
 class BookingCreateForm(forms.Form):
@@ -183,11 +186,20 @@ class BookingCreateForm(forms.Form):
     provider, then an existing or a new customer."""
 
     slot = SlotField(widget=forms.RadioSelect, label="Free slot")
+    customer_search = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Find an existing customer",
+        help_text="Part of the name, email or phone of someone who booked before.",
+    )
+    # Offered: only the matches of the search (never every customer); accepted: any of `customers`.
     customer = BookedCustomerField(
         queryset=Customer.objects.none(),
         required=False,
         label="Existing customer",
-        empty_label="— a new customer (below) —",
+        widget=forms.RadioSelect,
+        blank=True,
+        empty_label="A new customer (below)",
     )
     name = forms.CharField(required=False, max_length=200, label="New customer's name")
     email = forms.EmailField(required=False, label="New customer's email")
@@ -205,7 +217,7 @@ class BookingCreateForm(forms.Form):
         "notes": "notes",
     }
 
-    def __init__(self, *args, provider: Provider, service: Service, slots: list[Slot], customers, **kwargs):
+    def __init__(self, *args, provider: Provider, service: Service, slots: list[Slot], customers, matches=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.provider = provider
         self.service = service
@@ -214,7 +226,9 @@ class BookingCreateForm(forms.Form):
             (slot.start.astimezone(UTC).isoformat(), f"{clock(slot.start, zone)}–{clock(slot.end, zone)}")
             for slot in slots
         ]
-        self.fields["customer"].queryset = customers
+        field = self.fields["customer"]
+        field.queryset = customers
+        field.widget.choices = [("", field.empty_label), *((c.pk, field.label_from_instance(c)) for c in matches)]
         self.fields["timezone"].initial = zone.key
         self.fields["timezone"].help_text = "Confirmations and reminders show times in this zone."
 

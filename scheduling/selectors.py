@@ -88,6 +88,21 @@ def _rules_by_provider(provider_ids: list[int]) -> dict[int, list[RuleSpec]]:
     return rules
 
 
+def provider_open_hours(*, provider: Provider, first: date, last: date) -> list[availability.Interval]:
+    """When the provider is open on its local dates [first, last]: open rules minus closed ones,
+    merged and clipped to those days (bookings and blocked times not taken out). One query."""
+    tz = provider.timezone
+    lo, hi = availability.local_dates_window(first, last, tz)
+    opened: list[availability.Interval] = []
+    closed: list[availability.Interval] = []
+    for rule in provider_rules(provider=provider):
+        # From the day before: an occurrence that starts then may run past midnight into `first`.
+        windows = availability.rule_windows(rule, first - timedelta(days=1), last, tz)
+        (opened if rule.kind == availability.OPEN else closed).extend(windows)
+    hours = availability.subtract(availability.merge(opened), closed)
+    return [(max(a, lo), min(b, hi)) for a, b in hours if a < hi and b > lo]
+
+
 def provider_slots(
     *,
     provider: Provider,
@@ -247,9 +262,10 @@ def bookings_for_user(*, user) -> QuerySet[Booking]:
     return Booking.objects.filter(provider__staff=user)
 
 
-def customers_to_book_again(*, user) -> QuerySet[Customer]:
+def customers_to_book_again(*, user, search: str = "") -> QuerySet[Customer]:
     """Customers who have booked one of the user's providers, each with the contact details given with
     the latest such booking: `booked_name`, `booked_email`, `booked_phone`, `booked_timezone`.
+    `search` keeps those whose booked name, email or phone contains it (case-insensitively).
 
     A provider's staff never see the shared customer record (ADR 0009), which may hold what was typed
     for another provider; they are offered what was typed for a booking they manage. A superuser gets
@@ -265,6 +281,10 @@ def customers_to_book_again(*, user) -> QuerySet[Customer]:
     customers = Customer.objects.annotate(**{f"booked_{f}": booked(f) for f in ("name", "email", "phone", "timezone")})
     if not user.is_superuser:
         customers = customers.filter(pk__in=scope.values("customer_id"))
+    if search := search.strip():
+        customers = customers.filter(
+            Q(booked_name__icontains=search) | Q(booked_email__icontains=search) | Q(booked_phone__icontains=search)
+        )
     return customers.order_by("booked_name", "pk")
 
 

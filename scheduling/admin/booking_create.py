@@ -1,7 +1,11 @@
-"""Create a booking from the admin: provider, then the service (chosen for you when the provider
-offers one), then date, then one of the engine's free slots, then an existing or a new customer.
-`booking_create` decides; its refusals become form errors, a conflict with a link to the booking it
-collided with (never an IntegrityError page).
+"""Create a booking from the admin in five numbered steps: provider, then the service (chosen for you
+when the provider offers one), then date, then one of the engine's free slots, then an existing or a
+new customer. `booking_create` decides; its refusals become form errors, a conflict with a link to the
+booking it collided with (never an IntegrityError page).
+
+An existing customer is found by a search (the "Search" button posts the form back with the slot and
+what was typed kept, so it works without JavaScript): a handful of matches among the customers the
+user may book again (`customers_to_book_again`, ADR 0009), never a list of everyone.
 """
 
 from datetime import date, timedelta
@@ -25,6 +29,8 @@ from scheduling.services import booking_create
 from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range
 
 SLOT_PICKER_DAYS = 14
+CUSTOMER_MATCHES = 20
+STEPS = ["Provider", "Service", "Date", "Time", "Customer"]
 
 
 class BookingCreateFlowMixin:
@@ -41,6 +47,8 @@ class BookingCreateFlowMixin:
             "title": "New booking",
             "providers": providers,
             "step": 1,
+            "steps": STEPS,
+            "step_count": len(STEPS),
         }
         provider_id = request.GET.get("provider", "")
         if not provider_id:
@@ -88,20 +96,45 @@ class BookingCreateFlowMixin:
             return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
 
         slots = [s for s in free if s.start.astimezone(zone).date() == day] if first <= day <= last else []
-        customers = customers_to_book_again(user=request.user)
+        posted = request.POST if request.method == "POST" else None
+        searching = posted is not None and "_search" in posted
+        query = posted.get("customer_search", "").strip() if posted is not None else ""
+        matches = self._customer_matches(request, query, chosen=posted.get("customer", "") if posted else "")
         form = BookingCreateForm(
-            request.POST if request.method == "POST" else None,
+            None if searching else posted,
+            # A search re-draws the form with what was chosen and typed so far, and no errors yet.
+            initial={k: v for k, v in posted.items() if k in BookingCreateForm.base_fields} if searching else None,
             provider=provider,
             service=service,
             slots=slots,
-            customers=customers,
+            customers=customers_to_book_again(user=request.user),
+            matches=matches[:CUSTOMER_MATCHES],
         )
-        if request.method == "POST" and form.is_valid():
+        if posted is not None and not searching and form.is_valid():
             booking = self._create(request, form)
             if booking is not None:
                 return HttpResponseRedirect(reverse("admin:scheduling_booking_change", args=[booking.pk]))
-        context.update(step=4, form=form, slots=slots, zone_abbreviation=zone_abbreviation(day, zone))
+        context.update(
+            step=4,
+            form=form,
+            slots=slots,
+            zone_abbreviation=zone_abbreviation(day, zone),
+            customer_query=query,
+            customer_matches=len(matches[:CUSTOMER_MATCHES]),
+            more_matches=len(matches) > CUSTOMER_MATCHES,
+        )
         return TemplateResponse(request, "admin/scheduling/booking/create.html", context)
+
+    @staticmethod
+    def _customer_matches(request, query: str, *, chosen: str) -> list:
+        """Up to CUSTOMER_MATCHES + 1 customers matching the search (one more tells "narrow it down"),
+        and the one already chosen, so a re-drawn form still shows it."""
+        matches = (
+            list(customers_to_book_again(user=request.user, search=query)[: CUSTOMER_MATCHES + 1]) if query else []
+        )
+        if chosen.isdigit() and all(str(c.pk) != chosen for c in matches):
+            matches = [*customers_to_book_again(user=request.user).filter(pk=chosen), *matches]
+        return matches
 
     def _create(self, request, form: BookingCreateForm) -> Booking | None:
         try:

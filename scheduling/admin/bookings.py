@@ -23,6 +23,14 @@ from django_fsm import can_proceed
 
 from notifications.admin import NotificationInline, ReminderInline
 from scheduling.admin.booking_create import BookingCreateFlowMixin
+from scheduling.admin.booking_list import (
+    DaysFilter,
+    ShowFilter,
+    chosen_days,
+    date_navigation,
+    list_mode,
+    show_tabs,
+)
 from scheduling.admin.booking_reschedule import BookingRescheduleMixin
 from scheduling.admin.display import booking_label, local_span, status_badge, utc_span
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin
@@ -62,19 +70,14 @@ BUTTON_LABELS = {"confirm": "Confirm", "cancel": "Cancel…", "complete": "Compl
 
 
 class BookingDateFilter(admin.SimpleListFilter):
-    """Days in the list's zone (see `BookingAdmin.changelist_zone`)."""
+    """Quick picks of days in the list's zone (see `BookingAdmin.changelist_zone`); the navigation bar
+    above the list moves a day or a week at a time. "upcoming" and "past" stay for old links."""
 
     title = "date"
     parameter_name = "when"
 
     def lookups(self, request, model_admin):
-        return [
-            ("today", "Today"),
-            ("tomorrow", "Tomorrow"),
-            ("next7", "Next 7 days"),
-            ("upcoming", "Upcoming"),
-            ("past", "Past"),
-        ]
+        return [("today", "Today"), ("tomorrow", "Tomorrow"), ("next7", "Next 7 days")]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -101,18 +104,19 @@ class BookingDateFilter(admin.SimpleListFilter):
 class BookingAdmin(
     BookingRescheduleMixin, BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin
 ):
-    list_display = ["reference", "service", "provider", "customer_name", "starts", "ends", "status_badge"]
+    # The status stays in the first few hundred pixels: it is what people scan the list for.
+    list_display = ["reference", "when", "status_badge", "customer_name", "service", "provider"]
     list_filter = [
+        ShowFilter,
         "status",
         ("provider", admin.RelatedOnlyFieldListFilter),
         ("service", admin.RelatedOnlyFieldListFilter),
         BookingDateFilter,
+        DaysFilter,
     ]
-    date_hierarchy = "start_at"
     # The booking's own contact details: the shared customer record may hold another provider's.
     search_fields = ["reference", "customer_name", "customer_email", "customer_phone"]
     list_select_related = ["provider", "service"]
-    ordering = ["-start_at"]
     actions = ["confirm_selected", "cancel_selected", "complete_selected", "mark_no_show_selected"]
     inlines = [ReminderInline, NotificationInline]  # read-only, from the notifications app
     fieldsets = [
@@ -164,9 +168,21 @@ class BookingAdmin(
         zones = list(providers.order_by().values_list("timezone", flat=True).distinct()[:2])
         return (zones[0], False) if len(zones) == 1 else (ZoneInfo("UTC"), len(zones) > 1)
 
+    def get_ordering(self, request):
+        """Time order: soonest first for what is coming (and within chosen days), latest first else."""
+        if list_mode(request.GET) == "upcoming" or chosen_days(request.GET) is not None:
+            return ["start_at", "pk"]
+        return ["-start_at", "-pk"]
+
     def changelist_view(self, request, extra_context=None):
         zone, mixed = self.changelist_zone(request)
-        context = {"changelist_zone": zone.key, "changelist_zone_mixed": mixed, **(extra_context or {})}
+        context = {
+            "changelist_zone": zone.key,
+            "changelist_zone_mixed": mixed,
+            "show_tabs": show_tabs(request),
+            "date_nav": date_navigation(request, zone),
+            **(extra_context or {}),
+        }
         with timezone.override(zone):
             response = super().changelist_view(request, context)
             if isinstance(response, TemplateResponse):
@@ -177,16 +193,9 @@ class BookingAdmin(
     def customer_name(self, obj: Booking) -> str:
         return obj.customer_name
 
-    @admin.display(description="Start (provider's zone)", ordering="start_at")
-    def starts(self, obj: Booking) -> str:
-        return local_time(obj.start_at, obj.provider_timezone)
-
-    @admin.display(description="End", ordering="end_at")
-    def ends(self, obj: Booking) -> str:
-        same_day = (
-            obj.start_at.astimezone(obj.provider_timezone).date() == obj.end_at.astimezone(obj.provider_timezone).date()
-        )
-        return local_time(obj.end_at, obj.provider_timezone, with_date=not same_day)
+    @admin.display(description="When (provider's zone)", ordering="start_at")
+    def when(self, obj: Booking) -> str:
+        return local_span(obj.start_at, obj.end_at, obj.provider_timezone)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Booking):

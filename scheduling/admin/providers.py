@@ -11,13 +11,20 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from scheduling.admin.agenda import agenda_grid
 from scheduling.admin.display import clock, local_span, status_badge, zone_abbreviation
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin, ProviderClockMixin, ProviderScopedMixin
 from scheduling.availability import local_dates_window
 from scheduling.formatting import duration, local_time
 from scheduling.forms import AvailabilityRuleForm, BlockedTimeForm, ProviderForm
 from scheduling.models import AvailabilityRule, BlockedTime, BookingStatus, Provider
-from scheduling.selectors import bookings_for_user, provider_slots, providers_for_user, services_offered_by
+from scheduling.selectors import (
+    bookings_for_user,
+    provider_open_hours,
+    provider_slots,
+    providers_for_user,
+    services_offered_by,
+)
 from scheduling.services.catalogue import provider_own_service_create, provider_own_services_rename
 from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range
 
@@ -206,6 +213,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
         else:
             first, last, step = day, day, 1
         name = f"admin:scheduling_provider_agenda_{span}"
+        days = self._agenda_days(request, provider, first, last)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -215,7 +223,10 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
             "day": day,
             "zone": zone.key,
             "zone_abbreviation": zone_abbreviation(first, zone),
-            "days": self._agenda_days(request, provider, first, last),
+            "days": days,
+            "grid": agenda_grid(
+                days=days, open_hours=provider_open_hours(provider=provider, first=first, last=last), zone=zone
+            ),
             "previous_url": f"{reverse(name, args=[provider.pk])}?date={day - timedelta(days=step)}",
             "next_url": f"{reverse(name, args=[provider.pk])}?date={day + timedelta(days=step)}",
             "today_url": reverse(name, args=[provider.pk]),
@@ -243,6 +254,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
                 {
                     "kind": "booking",
                     "start": b.start_at,
+                    "end": b.end_at,
                     "time": self._agenda_time(b.start_at, b.end_at, zone, day),
                     "title": f"{b.customer_name} · {b.service.name} · {b.reference}",
                     "badge": status_badge(b),
@@ -256,6 +268,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
                 {
                     "kind": "blocked",
                     "start": bt.start_at,
+                    "end": bt.end_at,
                     "time": self._agenda_time(bt.start_at, bt.end_at, zone, day),
                     "title": f"Blocked: {bt.get_reason_display()}{f' · {bt.note}' if bt.note else ''}",
                     "url": reverse("admin:scheduling_blockedtime_change", args=[bt.pk]),
@@ -316,7 +329,15 @@ class BlockedTimeAdmin(ProviderClockMixin, LocalLabelMixin, ProviderScopedMixin,
         return f"{obj.get_reason_display()}: {local_span(obj.start_at, obj.end_at, obj.provider.timezone)}"
 
     def page_zone(self, request, obj):
-        return obj.provider.timezone if obj is not None else self.only_provider_zone(request)
+        if obj is not None:
+            return obj.provider.timezone
+        return self.chosen_provider_zone(request) or self.only_provider_zone(request)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:  # the times are labelled with, and read in, the zone the page is drawn in
+            form = type(form.__name__, (form,), {"default_zone": self.page_zone(request, None)})
+        return form
 
     def get_deleted_objects(self, objs, request):
         # A blocked time has nothing depending on it; list it by its local span.

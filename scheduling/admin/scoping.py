@@ -145,12 +145,21 @@ class ProviderClockMixin:
         raise NotImplementedError
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        response = super().render_change_form(request, context, add, change, form_url, obj)
         zone = self.page_zone(request, obj)
+        context["page_zone"] = zone  # the template hides Today/Now while no zone is known
+        response = super().render_change_form(request, context, add, change, form_url, obj)
         if zone is None:
             return response
         with timezone.override(zone):
             return response.render()  # a TemplateResponse renders lazily, after this block otherwise
+
+    @staticmethod
+    def chosen_provider_zone(request) -> ZoneInfo | None:
+        """The zone of the provider an add page was opened for (`?provider=<id>`), if it is the user's."""
+        chosen = request.GET.get("provider", "")
+        if not chosen.isdigit():
+            return None
+        return providers_for_user(user=request.user).filter(pk=chosen).values_list("timezone", flat=True).first()
 
     @staticmethod
     def only_provider_zone(request) -> ZoneInfo | None:

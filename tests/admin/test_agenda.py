@@ -108,7 +108,7 @@ def test_a_blocked_time_over_several_days_shows_on_each_with_its_dates(as_superu
         reason="vacation",
     )  # fmt: skip
     body = as_superuser.get(week_view(provider_a, "2031-07-01")).content.decode()
-    assert body.count("Blocked: Vacation") == 3
+    assert body.count("Blocked: Vacation</a>") == 3  # in the list under the grid
     assert "18:00 EDT – Thu 03 Jul 09:00 EDT" in body
     assert "Tue 01 Jul 18:00 EDT – Thu 03 Jul 09:00 EDT" in body
 
@@ -143,3 +143,52 @@ def test_day_and_week_agendas_name_each_booking_s_service(as_superuser, provider
     for url in (day_view(provider_a, "2031-07-01"), week_view(provider_a, "2031-07-01")):
         body = as_superuser.get(url).content.decode()
         assert f">Ann · Cleaning · {booking.reference}</a>" in body
+
+
+def nine_to_five(provider_a):
+    from datetime import time
+
+    from tests.factories import AvailabilityRuleFactory
+
+    provider_a.rules.all().delete()
+    AvailabilityRuleFactory(provider=provider_a, rrule="FREQ=DAILY", start_time=time(9), end_time=time(17))
+
+
+def test_day_agenda_draws_a_time_grid_with_bookings_as_blocks_of_their_length(as_superuser, provider_a):
+    nine_to_five(provider_a)
+    booking = BookingFactory(provider=provider_a, start_at=datetime(2031, 7, 1, 10, tzinfo=NY))  # 30 minutes
+    body = as_superuser.get(day_view(provider_a, "2031-07-01")).content.decode()
+    assert '<span class="agenda-hour" style="top:0px;height:0px">08:00</span>' in body  # hours down the side
+    assert '<span class="agenda-hour" style="top:432px;height:0px">17:00</span>' in body
+    # 10:00 is two hours below the 08:00 top (96 px); 30 minutes are 24 px.
+    assert f'href="/admin/scheduling/booking/{booking.pk}/change/" style="top:96px;height:24px"' in body
+
+
+def test_day_agenda_shades_opening_hours_and_labels_the_free_gaps(as_superuser, provider_a):
+    nine_to_five(provider_a)
+    BookingFactory(provider=provider_a, start_at=datetime(2031, 7, 1, 10, tzinfo=NY))
+    BlockedTimeFactory(
+        provider=provider_a, start_at=datetime(2031, 7, 1, 12, tzinfo=NY), end_at=datetime(2031, 7, 1, 13, tzinfo=NY)
+    )
+    body = as_superuser.get(day_view(provider_a, "2031-07-01")).content.decode()
+    assert '<div class="agenda-open" style="top:48px;height:384px"></div>' in body  # 09:00-17:00
+    for gap in ("09:00 EDT–10:00 EDT", "10:30 EDT–12:00 EDT", "13:00 EDT–17:00 EDT"):
+        assert f"Free {gap}" in body
+    assert body.count('class="agenda-free"') == 3
+
+
+def test_a_cancelled_booking_leaves_its_time_free_in_the_grid(as_superuser, provider_a):
+    nine_to_five(provider_a)
+    BookingFactory(provider=provider_a, status=BookingStatus.CANCELLED, start_at=datetime(2031, 7, 1, 10, tzinfo=NY))
+    body = as_superuser.get(day_view(provider_a, "2031-07-01")).content.decode()
+    assert "Free 09:00 EDT–17:00 EDT" in body and 'class="agenda-block booking dimmed"' in body
+
+
+def test_week_agenda_draws_seven_columns_in_a_box_that_scrolls_on_its_own(as_superuser, provider_a):
+    nine_to_five(provider_a)
+    body = as_superuser.get(week_view(provider_a, "2031-07-01")).content.decode()
+    assert body.count('class="agenda-grid-day"') == 7
+    assert 'data-grid-date="2031-06-30"' in body and 'data-grid-date="2031-07-06"' in body
+    assert (
+        '<div class="agenda-grid-scroll"' in body and ".agenda-grid-scroll { max-width: 100%; overflow-x: auto;" in body
+    )

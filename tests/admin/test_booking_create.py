@@ -39,6 +39,12 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+def search(client, provider, query: str) -> str:
+    """The "Search" button of step 5, as a browser without JavaScript posts it."""
+    day = day_ahead(provider)
+    return client.post(step3(provider, day), {"customer_search": query, "_search": "1"}).content.decode()
+
+
 def new_customer(**overrides):
     return {"name": "Ada Lovelace", "email": "ada@example.com", "timezone": "Europe/London", **overrides}
 
@@ -203,8 +209,8 @@ def test_staff_can_pick_only_customers_who_booked_their_providers(as_staff_b, pr
 
     mine = BookingFactory(provider=provider_b, customer=CustomerFactory(name="Berlin Regular")).customer
     theirs = BookingFactory(provider=provider_a, customer=CustomerFactory(name="New York Regular")).customer
-    body = as_staff_b.get(step3(provider_b, day_ahead(provider_b))).content.decode()
-    assert f'value="{mine.pk}">Berlin Regular' in body and theirs.name not in body
+    body = search(as_staff_b, provider_b, "Regular")
+    assert f'value="{mine.pk}"' in body and "Berlin Regular" in body and theirs.name not in body
 
 
 def test_the_add_link_of_the_booking_list_opens_the_slot_picker(as_superuser, provider_a):
@@ -245,3 +251,65 @@ def test_the_chosen_service_is_booked_with_the_chosen_provider_at_its_length(as_
 def test_a_service_the_provider_does_not_offer_is_404(as_superuser, provider_a, provider_b):
     url = f"{ADD}?provider={provider_a.pk}&service={service_of(provider_b).pk}"
     assert as_superuser.get(url).status_code == 404
+
+
+def test_existing_customers_are_never_listed_all_at_once(as_superuser, provider_a):
+    names = [f"Regular {n:02d}" for n in range(30)]
+    for name in names:
+        CustomerFactory(name=name)
+    body = as_superuser.get(step3(provider_a, day_ahead(provider_a))).content.decode()
+    assert not any(name in body for name in names)
+    assert '<select name="customer"' not in body  # no dropdown of customers
+    assert "Search above to pick someone who booked before." in body
+
+
+def test_searching_offers_only_the_matching_customers(as_superuser, provider_a):
+    zelda = CustomerFactory(name="Zelda Fitzgerald", email="zelda@example.org")
+    CustomerFactory(name="Scott Fitzgerald")
+    CustomerFactory(name="Ernest Hemingway", email="papa@example.org")
+    body = search(as_superuser, provider_a, "zel")
+    assert f'value="{zelda.pk}"' in body and "Zelda Fitzgerald &lt;zelda@example.org&gt;" in body
+    assert "Scott" not in body and "Hemingway" not in body
+    by_email = search(as_superuser, provider_a, "papa@")
+    assert "Ernest Hemingway" in by_email and "Zelda" not in by_email
+
+
+def test_a_search_keeps_the_chosen_slot_and_creates_nothing(as_superuser, provider_a):
+    CustomerFactory(name="Zelda Fitzgerald")
+    day = day_ahead(provider_a)
+    slot = iso(local(day, 11))
+    body = as_superuser.post(
+        step3(provider_a, day), {"slot": slot, "customer_search": "zelda", "_search": "1"}
+    ).content.decode()
+    checked = body.split(f'value="{slot}"')[1].split(">")[0]
+    assert "checked" in checked
+    assert "errorlist" not in body and not Booking.objects.exists()
+
+
+def test_a_customer_found_by_search_is_booked_with_their_booked_details(as_staff_b, provider_b):
+    from tests.factories import BookingFactory
+
+    regular = BookingFactory(provider=provider_b, customer=CustomerFactory(name="Berlin Regular")).customer
+    day = day_ahead(provider_b)
+    start = datetime.combine(day, time(11), tzinfo=provider_b.timezone)
+    as_staff_b.post(step3(provider_b, day), {"slot": iso(start), "customer": regular.pk})
+    assert Booking.objects.filter(customer=regular, start_at=start).exists()
+
+
+def test_a_search_without_matches_says_so(as_superuser, provider_a):
+    assert "No customer who booked before matches “nobody”" in search(as_superuser, provider_a, "nobody")
+
+
+def test_many_matches_are_capped_and_say_to_narrow_down(as_superuser, provider_a):
+    for n in range(25):
+        CustomerFactory(name=f"Regular {n:02d}")
+    body = search(as_superuser, provider_a, "regular")
+    assert body.count('name="customer" value="') == 1 + 20  # "a new customer" and the first 20
+    assert "Showing the first 20 matches" in body
+
+
+def test_the_steps_are_numbered_consistently_out_of_five(as_superuser, provider_a):
+    body = as_superuser.get(step3(provider_a, day_ahead(provider_a))).content.decode()
+    for n, name in enumerate(["Provider", "Service", "Date", "Time", "Customer"], start=1):
+        assert f"{n}. {name}</li>" in body
+        assert f"Step {n} of 5: {name}" in body

@@ -33,7 +33,7 @@ def status_of(booking) -> str:
 
 def act(client, action, *bookings, **extra):
     data = {"action": action, "_selected_action": [b.pk for b in bookings], "index": 0, **extra}
-    return client.post(LIST, data, follow=True)
+    return client.post(f"{LIST}?show=all", data, follow=True)  # from the "All" tab: cancelled rows shown too
 
 
 # --- detail-page buttons --------------------------------------------------------------------------

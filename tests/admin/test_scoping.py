@@ -242,8 +242,10 @@ def test_staff_of_b_book_a_returning_customer_with_the_details_typed_for_their_o
     _, at_b = carol
     day = at_b.start_at.astimezone(provider_b.timezone).date()
     url = f"/admin/scheduling/booking/add/?provider={provider_b.pk}&date={day}"
-    page = as_staff_b.get(url).content.decode()
+    page = as_staff_b.post(url, {"customer_search": "carol", "_search": "1"}).content.decode()
     assert "C. Berg &lt;Carol@Example.com&gt;" in page and "Carol Ames" not in page
+    # The search reads the details given with their own bookings, never the shared record's.
+    assert "C. Berg" not in as_staff_b.post(url, {"customer_search": "Ames", "_search": "1"}).content.decode()
     slot = (at_b.start_at + timedelta(hours=2)).astimezone(UTC).isoformat()
     assert as_staff_b.post(url, {"slot": slot, "customer": at_b.customer_id}).status_code == 302
     again = Booking.objects.latest("created_at")

@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django.utils.html import escape
 
-from notifications.admin import NotificationInline, ReminderInline
+from notifications import content
+from notifications.admin import NotificationInline, ReminderInline, lead_time
 from notifications.models import Notification, Reminder
 from scheduling.formatting import local_time
 from scheduling.services import CustomerData, booking_create
@@ -52,7 +54,7 @@ def test_the_inlines_are_read_only():
 def test_the_booking_page_lists_its_reminders_and_notifications(root, booking):
     html = root.get(f"/admin/scheduling/booking/{booking.pk}/change/").content.decode()
     assert "Reminders" in html and "Notifications" in html
-    assert "1440" in html and "desk@clinic.example" in html
+    assert "1 day before" in html and "desk@clinic.example" in html
     assert 'name="reminders-0-channel"' not in html  # shown, not editable
 
 
@@ -87,7 +89,7 @@ def test_staff_see_the_rows_of_their_own_providers_only(desk, booking):
     assert "ada@example.com" in html and "bo@example.com" not in html
     assert desk.get("/admin/notifications/reminder/").status_code == 200
     page = desk.get(f"/admin/scheduling/booking/{booking.pk}/change/").content.decode()
-    assert "1440" in page  # the inline, through the group's view permission
+    assert "1 day before" in page  # the inline, through the group's view permission
     assert Reminder.objects.count() == 6
 
 
@@ -105,3 +107,65 @@ def test_sent_and_fire_times_are_shown_in_the_providers_zone_and_name_it(root, b
     reminders = root.get("/admin/notifications/reminder/").content.decode()
     assert expected in reminders
     assert local_time(booking.reminders.first().fire_at, booking.provider_timezone) in reminders
+
+
+def _page(client, row) -> str:
+    return client.get(f"/admin/notifications/{row._meta.model_name}/{row.pk}/change/").content.decode()
+
+
+def test_a_log_entry_page_shows_its_times_in_the_providers_zone_named(root, booking):
+    row = booking.notifications.get(address="ada@example.com")
+    html = _page(root, row)
+    assert local_time(row.created_at, booking.provider_timezone) in html
+    assert f"({booking.provider_timezone.key})" in html
+
+
+def test_a_sent_message_has_no_next_attempt_and_a_pending_one_does(root, booking):
+    sent, pending = booking.notifications.all()[:2]
+    Notification.objects.filter(pk=sent.pk).update(status=Notification.Status.SENT, sent_at=timezone.now())
+    assert "Next attempt" not in _page(root, sent)
+    assert "Next attempt" in _page(root, pending)
+
+
+def test_a_log_entry_is_read_only_without_save_or_delete(root, desk, booking):
+    row = booking.notifications.first()
+    for client in (root, desk):
+        html = _page(client, row)
+        assert 'name="_save"' not in html and 'name="_continue"' not in html
+        assert "deletelink" not in html
+        response = client.post(f"/admin/notifications/notification/{row.pk}/change/", {"status": "sent"})
+        assert response.status_code == 403
+    assert Notification.objects.get(pk=row.pk).status == row.status
+    assert root.get("/admin/notifications/notification/add/").status_code == 403
+    assert desk.get(f"/admin/notifications/notification/{row.pk}/delete/").status_code == 403
+
+
+def test_a_log_entry_shows_the_rendered_subject_and_body_without_the_manage_link(root, booking):
+    row = booking.notifications.get(address="ada@example.com")
+    sent = content.notification_message(row, now=timezone.now())
+    html = _page(root, row)
+    assert escape(sent.subject) in html
+    first_line = sent.text.strip().splitlines()[0]
+    assert escape(first_line) in html
+    assert "/b/" + booking.reference not in html  # the customer's private link is not shown to staff
+    assert "private manage link" in html
+
+
+def test_reminders_are_titled_in_words_with_service_provider_and_customer(root, booking):
+    reminder = booking.reminders.get(lead_minutes=1440, channel="email")
+    title = f"Reminder 1 day before: {booking.provider.name}, Ada"
+    assert title in root.get("/admin/notifications/reminder/").content.decode()
+    page = _page(root, reminder)
+    assert title in page and "1440" not in page
+    assert f"reminder {1440} min before {booking.pk}" not in page.lower()
+
+
+def test_the_reminder_lead_time_filter_is_in_words(root, booking):
+    html = root.get("/admin/notifications/reminder/").content.decode()
+    assert ">1 day before</a>" in html
+
+
+def test_lead_times_read_as_a_person_says_them():
+    assert lead_time(1440) == "1 day before"
+    assert lead_time(120) == "2 hours before"
+    assert lead_time(90) == "1 hour 30 minutes before"
