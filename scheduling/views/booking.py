@@ -133,7 +133,9 @@ def _render_form(request, *, offer: Offer, tz, zone_chosen, start, form, problem
         "zone_chosen": zone_chosen,
         "viewer_time": span(start, end, tz),
         "provider_time": span(start, end, place_zone) if place_zone else None,
-        "place_label": _("%(provider)s's time") % {"provider": offer.provider.name} if offer.provider else _("Local time"),
+        "place_label": (
+            _("%(provider)s's time") % {"provider": offer.provider.name} if offer.provider else _("Local time")
+        ),
         "same_zone": place_zone is not None and tz.key == place_zone.key,
         "terms": slot_terms(service=service, start=start, tz=tz),
         "price": money(service.price, service.currency) if service.price > 0 else None,
