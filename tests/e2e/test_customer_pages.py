@@ -384,12 +384,12 @@ def test_without_javascript_the_booking_flow_completes_in_the_providers_zone(bro
     page.goto(f"{live_server.url}/p/{clinic.slug}/?week={start.astimezone(NEW_YORK).date().isoformat()}")
     expect(page.get_by_test_id("zone-note")).to_contain_text("Times are shown in America/New_York")
     assert not [c for c in page.context.cookies() if c["name"] == "tz"], "no script ran"
-    expect(page.get_by_role("button", name="Change")).to_be_visible()
+    expect(page.get_by_role("button", name="Show times")).to_be_visible()
     screenshot(page, "customer-provider-week-nojs")
 
     # The picker works as a plain form.
     page.locator("#zone-select").select_option("Europe/Paris")
-    page.get_by_role("button", name="Change").click()
+    page.get_by_role("button", name="Show times").click()
     expect(page.get_by_test_id("zone-note")).to_contain_text("Times are shown in Europe/Paris")
 
     page.locator(f'a[data-start="{utc_iso(start)}"]').click()
