@@ -6,8 +6,12 @@ from urllib.parse import unquote
 from zoneinfo import available_timezones
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.services.inputs import in_supported_range, is_geographic_zone_name
+
+# As the API's booking `notes` (scheduling/api/serializers.py).
+NOTES_MAX_LENGTH = 2000
 
 # Zones most visitors are in, offered first; every other IANA zone follows alphabetically.
 COMMON_ZONES = (
@@ -59,7 +63,7 @@ def zone_choices() -> tuple:
     """Grouped choices for a <select>: common zones, then all of them sorted."""
     common = [(z, _label(z)) for z in COMMON_ZONES if z in known_zones()]
     everything = [(z, _label(z)) for z in sorted(known_zones())]
-    return (("Common time zones", common), ("All time zones", everything))
+    return ((_("Common time zones"), common), (_("All time zones"), everything))
 
 
 def parse_start(raw: str | None) -> datetime | None:
@@ -86,24 +90,31 @@ def utc_iso(value: datetime) -> str:
 
 
 class BookingForm(forms.Form):
-    name = forms.CharField(label="Your name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    name = forms.CharField(label=_("Your name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
-        help_text="We send the confirmation and your private manage link here.",
+        help_text=_("We send the confirmation and your private manage link here."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     phone = forms.CharField(
-        label="Phone (optional)",
+        label=_("Phone (optional)"),
         max_length=32,
         required=False,
-        help_text="Only for reminders by text message.",
+        help_text=_("Only for reminders by text message."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
     )
     timezone = forms.ChoiceField(
-        label="Your time zone",
+        label=_("Your time zone"),
         choices=zone_choices,
-        help_text="Reminders and emails show times in this zone.",
+        help_text=_("Reminders and emails show times in this zone."),
+    )
+    notes = forms.CharField(
+        label=_("Notes for the provider (optional)"),
+        max_length=NOTES_MAX_LENGTH,
+        required=False,
+        help_text=_("Anything they should know beforehand."),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -113,26 +124,43 @@ class BookingForm(forms.Form):
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
-            raise forms.ValidationError("Enter your name.")
+            raise forms.ValidationError(_("Enter your name."))
         return name
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
         if phone and not all(ch.isdigit() or ch in "+-(). " for ch in phone):
-            raise forms.ValidationError("Use digits, spaces and + - ( ) only.")
+            raise forms.ValidationError(_("Use digits, spaces and + - ( ) only."))
         if phone and sum(ch.isdigit() for ch in phone) < 5:
-            raise forms.ValidationError("This phone number looks too short.")
+            raise forms.ValidationError(_("This phone number looks too short."))
         return phone
 
 
 class ZoneForm(forms.Form):
-    tz = forms.ChoiceField(label="Time zone", choices=zone_choices)
+    tz = forms.ChoiceField(label=_("Time zone"), choices=zone_choices)
+
+
+class CancelForm(forms.Form):
+    note = forms.CharField(
+        label=_("Reason for cancelling (optional)"),
+        max_length=500,
+        required=False,
+        help_text=_("The provider sees this with your cancellation."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_note(self) -> str:
+        return self.cleaned_data["note"].strip()
 
 
 class LinksRequestForm(forms.Form):
     email = forms.EmailField(
-        label="Your email address",
+        label=_("Your email address"),
         max_length=254,
-        help_text="The address you booked with.",
+        help_text=_("The address you booked with."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

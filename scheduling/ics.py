@@ -1,7 +1,9 @@
 """A booking as an iCalendar (RFC 5545) file, built with the `icalendar` library.
 
 Instants are written in UTC (`DTSTART:20270315T130000Z`): every calendar shows them in its own zone,
-and no VTIMEZONE has to be shipped. The manage token is never put in the file.
+and no VTIMEZONE has to be shipped. The description carries the manage link (given by the caller, who
+holds the token) so the customer can change the booking from their calendar: the file is only served
+behind that same link or to the confirmation page that shows it.
 """
 
 from datetime import UTC
@@ -22,7 +24,7 @@ _STATUS = {
 }
 
 
-def booking_calendar(booking: Booking, *, host: str) -> bytes:
+def booking_calendar(booking: Booking, *, host: str, manage_url: str = "") -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//Booking platform//Customer pages//EN")
     calendar.add("version", "2.0")
@@ -44,6 +46,7 @@ def booking_calendar(booking: Booking, *, host: str) -> bytes:
                 f"Service: {booking.service.name}, with {booking.provider.name}",
                 f"{booking.provider.name}'s time: {local_time(booking.start_at, booking.provider_timezone)}",
                 f"Status: {booking.get_status_display()}",
+                *([f"See, move or cancel your booking: {manage_url}"] if manage_url else []),
             ]
         ),
     )

@@ -411,16 +411,25 @@ def booking_confirm(*, booking_id: int) -> Booking:
         return booking
 
 
-def booking_cancel(*, booking_id: int, reason: str = CancelReason.CUSTOMER) -> Booking:
+CANCELLATION_NOTE_PREFIX = "Cancellation note: "
+
+
+def booking_cancel(*, booking_id: int, reason: str = CancelReason.CUSTOMER, note: str = "") -> Booking:
     """Cancel a live booking and record the fee or refund under its policy snapshot.
 
     Locks the booking row. Only a customer's own late cancellation costs the late fee; the
     provider cancelling, a hold expiring or a failed payment never charges the customer.
+    `note`, the canceller's optional reason, is kept in the booking's notes (a line starting
+    "Cancellation note: "), where staff already read what the customer wrote; it needs no column.
     """
     if reason not in CancelReason.values:
         raise InvalidInput(f"Unknown reason {reason!r}.", field="reason")
+    note = " ".join(note.split())
     with transaction.atomic():
         booking = _lock_booking(booking_id)
+        if note:
+            line = f"{CANCELLATION_NOTE_PREFIX}{note}"
+            booking.notes = f"{booking.notes.rstrip()}\n{line}" if booking.notes.strip() else line
         _cancel(booking, reason=reason, now=timezone.now())
         notifications.booking_cancelled(booking=booking)
         return booking

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_cookie
 
 from scheduling import selectors
@@ -132,7 +133,9 @@ def _render_form(request, *, offer: Offer, tz, zone_chosen, start, form, problem
         "zone_chosen": zone_chosen,
         "viewer_time": span(start, end, tz),
         "provider_time": span(start, end, place_zone) if place_zone else None,
-        "place_label": f"{offer.provider.name}'s time" if offer.provider else "Local time",
+        "place_label": (
+            _("%(provider)s's time") % {"provider": offer.provider.name} if offer.provider else _("Local time")
+        ),
         "same_zone": place_zone is not None and tz.key == place_zone.key,
         "terms": slot_terms(service=service, start=start, tz=tz),
         "price": money(service.price, service.currency) if service.price > 0 else None,
@@ -168,16 +171,19 @@ def _submit(request, *, offer: Offer, tz, zone_chosen, start, form) -> HttpRespo
             provider_id=offer.provider.pk if offer.provider else None,
             start=start,
             customer=customer,
+            notes=data["notes"],
         )
     except SlotUnavailable:
         return again(
-            "Sorry – someone else has just booked this time. Here are the nearest free times; "
-            "your details are kept, so choosing one books it straight away.",
+            _(
+                "Sorry – someone else has just booked this time. Here are the nearest free times; "
+                "your details are kept, so choosing one books it straight away."
+            ),
             status=409,
         )
     except SlotNotOffered:
         message = why_not(offer.verdict(start=start), service=offer.service, provider=offer.provider)
-        return again(message + " Please choose another time.", status=400)
+        return again(_("%(reason)s Please choose another time.") % {"reason": message}, status=400)
     except InvalidInput as exc:
         mapped = False
         for name, messages in exc.fields.items():
@@ -224,7 +230,7 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
     booking, token = _confirmed_booking(request, reference)
     if booking is None:
         return not_found(request, what="booking")
-    tz, _ = viewer_zone(request, booking.customer_timezone)
+    tz, _zone_chosen = viewer_zone(request, booking.customer_timezone)
     context = booking_summary(booking, viewer_tz=tz, now=timezone.now())
     manage_path = reverse("pages:manage", args=[booking.reference, token])
     previous = booking.rescheduled_from
@@ -242,7 +248,8 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
 
 @private
 def confirmation_ics(request: HttpRequest, reference: str) -> HttpResponse:
-    booking, _ = _confirmed_booking(request, reference)
+    booking, token = _confirmed_booking(request, reference)
     if booking is None:
         return not_found(request, what="booking")
-    return ics_response(booking_calendar(booking, host=request.get_host()), booking)
+    manage_url = request.build_absolute_uri(reverse("pages:manage", args=[booking.reference, token]))
+    return ics_response(booking_calendar(booking, host=request.get_host(), manage_url=manage_url), booking)

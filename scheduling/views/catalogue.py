@@ -8,20 +8,49 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_cookie
 
 from scheduling import selectors
 from scheduling.formatting import is_own_service
 from scheduling.forms_public import ZoneForm
-from scheduling.views.calendar import build_week, monday_of, parse_week, week_bounds, week_end_instant
+from scheduling.models import Provider
+from scheduling.views.calendar import (
+    build_week,
+    horizon_day,
+    jump_context,
+    monday_of,
+    requested_monday,
+    week_bounds,
+    week_end_instant,
+    week_title,
+)
 from scheduling.views.common import method_not_allowed, not_found, remember_zone, render_page, viewer_zone
 from scheduling.views.offer import Offer, service_offer
 from scheduling.views.present import service_facts
 
+KINDS = {kind.value for kind in Provider.Kind}
+
+
+def kind_labels() -> dict[str, str]:
+    return {"person": _("Person"), "room": _("Room"), "equipment": _("Equipment")}
+
+
+def _matches(query: str, *texts: str) -> bool:
+    """Every word of the query appears somewhere in the texts (case-insensitive)."""
+    haystack = " ".join(texts).casefold()
+    return all(word in haystack for word in query.casefold().split())
+
 
 @require_GET
+@vary_on_cookie
 def home(request: HttpRequest) -> HttpResponse:
+    """Everything bookable, narrowed by `?q=` (words in a service's or provider's name or description)
+    and `?kind=` (person, room, equipment): a plain GET form, so it works without script."""
+    query = " ".join(request.GET.get("q", "").split())[:100]
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in KINDS else ""
     services = [
         {
             **service_facts(s),
@@ -30,11 +59,26 @@ def home(request: HttpRequest) -> HttpResponse:
             "own": len(s.offered_by) == 1 and is_own_service(s.name, s.offered_by[0].name),
         }
         for s in selectors.active_services_with_providers()
+        if (not kind or any(p.kind == kind for p in s.offered_by))
+        and _matches(query, s.name, s.description, *(p.name for p in s.offered_by))
     ]
     providers = [
-        {"provider": p, "zone": p.timezone.key, "kind": p.get_kind_display()} for p in selectors.active_providers()
+        {"provider": p, "zone": p.timezone.key, "kind": kind_labels().get(p.kind, p.get_kind_display())}
+        for p in selectors.active_providers()
+        if (not kind or p.kind == kind) and _matches(query, p.name)
     ]
-    return render_page(request, "scheduling/home.html", {"services": services, "providers": providers})
+    tz, zone_chosen = viewer_zone(request, "UTC")
+    context = {
+        "services": services,
+        "providers": providers,
+        "query": query,
+        "kind": kind,
+        "kinds": list(kind_labels().items()),
+        "filtered": bool(query or kind),
+        "viewer_tz": tz,
+        "zone_chosen": zone_chosen,
+    }
+    return render_page(request, "scheduling/home.html", context)
 
 
 @require_GET
@@ -56,7 +100,13 @@ def provider_page(request: HttpRequest, slug: str) -> HttpResponse:
         }
         for s in services
     ]
-    context = {"provider": provider, "services": offered, "viewer_tz": tz, "zone_chosen": zone_chosen}
+    context = {
+        "provider": provider,
+        "kind_label": kind_labels().get(provider.kind, provider.get_kind_display()),
+        "services": offered,
+        "viewer_tz": tz,
+        "zone_chosen": zone_chosen,
+    }
     return render_page(request, "scheduling/provider_services.html", context)
 
 
@@ -73,7 +123,7 @@ def service_page(request: HttpRequest, slug: str) -> HttpResponse:
         for p in offer.providers
     ]
     if len(offer.providers) > 1:
-        choices.insert(0, {"label": "Any available", "url": service_url, "current": offer.provider is None})
+        choices.insert(0, {"label": _("Any available"), "url": service_url, "current": offer.provider is None})
     return _week_page(request, offer, "scheduling/service.html", {"choices": choices})
 
 
@@ -82,14 +132,14 @@ def _week_page(request: HttpRequest, offer: Offer, template: str, extra: dict | 
     tz, zone_chosen = viewer_zone(request, offer.zone)
     now = timezone.now()
     bounds = week_bounds(now=now, tz=tz, horizon_days=service.max_advance_days)
-    monday = parse_week(request.GET.get("week"))
+    last_day = horizon_day(now=now, tz=tz, horizon_days=service.max_advance_days)
+    monday, asked = requested_monday(request.GET, bounds=bounds)
     if monday is None:
         # Land on the first week that has something to book.
         first = offer.first_free(after=now, now=now)
-        monday = monday_of(first.start.astimezone(tz).date()) if first else bounds[0]
-    monday = min(max(monday, bounds[0]), bounds[1])
+        monday = min(max(monday_of(first.start.astimezone(tz).date()) if first else bounds[0], bounds[0]), bounds[1])
     slots = offer.slots(first=monday, last=monday + timedelta(days=6), tz=tz, now=now)
-    week = build_week(slots=slots, monday=monday, tz=tz, bounds=bounds, url_for=offer.book_url)
+    week = build_week(slots=slots, monday=monday, tz=tz, bounds=bounds, url_for=offer.book_url, last_day=last_day)
     next_free = None
     if not slots:
         next_free = offer.first_free(after=week_end_instant(monday, tz), now=now)
@@ -97,6 +147,7 @@ def _week_page(request: HttpRequest, offer: Offer, template: str, extra: dict | 
     context = {
         "offer": offer,
         "provider": offer.provider,
+        "kind_label": kind_labels().get(offer.provider.kind, "") if offer.provider else "",
         **service_facts(service),
         "week": week,
         "viewer_tz": tz,
@@ -108,8 +159,10 @@ def _week_page(request: HttpRequest, offer: Offer, template: str, extra: dict | 
         "prev_url": offer.page_url(week=week.prev_monday.isoformat()) if week.prev_monday else None,
         "next_url": offer.page_url(week=week.next_monday.isoformat()) if week.next_monday else None,
         "jump_url": offer.page_url(week=monday_of(next_free.start.astimezone(tz).date())) if next_free else None,
-        "next_free_day": next_free.start.astimezone(tz) if next_free else None,
+        # Named in the visitor's zone (a template's date filter would show the server's).
+        "next_free_week": week_title(monday_of(next_free.start.astimezone(tz).date())) if next_free else None,
         "horizon_days": service.max_advance_days,
+        **jump_context(asked=asked, monday=monday, bounds=bounds, last_day=last_day, page_url=offer.page_url()),
         **(extra or {}),
     }
     return render_page(request, template, context)

@@ -14,17 +14,27 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from scheduling import selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
-from scheduling.forms_public import parse_start, utc_iso
+from scheduling.forms_public import CancelForm, parse_start, utc_iso
 from scheduling.ics import booking_calendar, ics_response
 from scheduling.models import Booking, CancelReason
 from scheduling.services import booking_cancel, booking_reschedule
 from scheduling.views.booking import alternatives, hand_over_token, label_alternatives
-from scheduling.views.calendar import build_week, monday_of, parse_week, week_bounds, week_end_instant
+from scheduling.views.calendar import (
+    build_week,
+    horizon_day,
+    jump_context,
+    monday_of,
+    requested_monday,
+    week_bounds,
+    week_end_instant,
+    week_title,
+)
 from scheduling.views.common import (
     booking_post_allowed,
     method_not_allowed,
@@ -42,6 +52,13 @@ def _manage_path(booking: Booking, token: str) -> str:
     return reverse("pages:manage", args=[booking.reference, token])
 
 
+def _no_longer(verb: str) -> str:
+    return {
+        "cancelled": _("This booking can no longer be cancelled online."),
+        "moved": _("This booking can no longer be moved online."),
+    }[verb]
+
+
 def _open_for_action(
     request: HttpRequest, reference: str, *, verb: str
 ) -> tuple[Booking | None, str, HttpResponse | None]:
@@ -56,13 +73,13 @@ def _open_for_action(
     if booking is None:
         return None, token, not_found(request, what="booking")
     if not booking.is_live or timezone.now() >= booking.start_at:
-        messages.info(request, f"This booking can no longer be {verb} online.")
+        messages.info(request, _no_longer(verb))
         return booking, token, redirect(_manage_path(booking, token))
     return booking, token, None
 
 
 def _base_context(request: HttpRequest, booking: Booking, token: str) -> dict:
-    tz, _ = viewer_zone(request, booking.customer_timezone)
+    tz, _zone_chosen = viewer_zone(request, booking.customer_timezone)
     context = booking_summary(booking, viewer_tz=tz, now=timezone.now())
     context.update(
         {
@@ -94,7 +111,8 @@ def manage_ics(request: HttpRequest, reference: str, token: str) -> HttpResponse
     booking = selectors.booking_by_manage_token(reference=reference, token=token)
     if booking is None:
         return not_found(request, what="booking")
-    return ics_response(booking_calendar(booking, host=request.get_host()), booking)
+    manage_url = request.build_absolute_uri(_manage_path(booking, token))
+    return ics_response(booking_calendar(booking, host=request.get_host(), manage_url=manage_url), booking)
 
 
 # --- cancel -------------------------------------------------------------------------------------
@@ -104,11 +122,14 @@ def _fee_now(booking: Booking) -> Decimal:
     return selectors.booking_cancellation_fee(booking=booking, now=timezone.now())
 
 
-def _render_cancel(request, booking: Booking, token: str, *, notice: str = "", status: int = 200) -> HttpResponse:
+def _render_cancel(
+    request, booking: Booking, token: str, *, notice: str = "", form: CancelForm | None = None, status: int = 200
+) -> HttpResponse:
     context = _base_context(request, booking, token)
     fee = _fee_now(booking)
     context.update(
         {
+            "form": form or CancelForm(),
             "fee": fee,
             "fee_text": money(fee, booking.currency) if fee > 0 else None,
             "refund_text": money(booking.price - fee, booking.currency) if booking.price > 0 else None,
@@ -140,24 +161,30 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
         quoted = Decimal(request.POST.get("quoted_fee", ""))
     except InvalidOperation:
         quoted = None
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _render_cancel(request, booking, token, form=form, status=400)
     if quoted != _fee_now(booking):
         # The free-cancellation deadline passed while the page was open: ask again, with the new fee.
         return _render_cancel(
             request,
             booking,
             token,
-            notice="The terms changed while this page was open: please check the fee below and confirm again.",
+            form=form,
+            notice=_("The terms changed while this page was open: please check the fee below and confirm again."),
         )
     try:
-        booking = booking_cancel(booking_id=booking.pk, reason=CancelReason.CUSTOMER)
+        booking = booking_cancel(booking_id=booking.pk, reason=CancelReason.CUSTOMER, note=form.cleaned_data["note"])
     except InvalidTransition:
-        messages.info(request, "This booking can no longer be cancelled online.")
+        messages.info(request, _no_longer("cancelled"))
         return redirect(_manage_path(booking, token))
     if booking.cancellation_fee:
         fee = money(booking.cancellation_fee, booking.currency)
-        messages.success(request, f"Your booking is cancelled. A late cancellation fee of {fee} applies.")
+        messages.success(
+            request, _("Your booking is cancelled. A late cancellation fee of %(fee)s applies.") % {"fee": fee}
+        )
     else:
-        messages.success(request, "Your booking is cancelled. There is no fee.")
+        messages.success(request, _("Your booking is cancelled. There is no fee."))
     return redirect(_manage_path(booking, token))
 
 
@@ -189,8 +216,10 @@ def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
     tz = context["viewer_tz"]
     now = timezone.now()
     bounds = week_bounds(now=now, tz=tz, horizon_days=service.max_advance_days)
-    monday = parse_week(request.GET.get("week")) or monday_of(booking.start_at.astimezone(tz).date())
-    monday = min(max(monday, bounds[0]), bounds[1])
+    last_day = horizon_day(now=now, tz=tz, horizon_days=service.max_advance_days)
+    monday, asked = requested_monday(request.GET, bounds=bounds)
+    if monday is None:
+        monday = min(max(monday_of(booking.start_at.astimezone(tz).date()), bounds[0]), bounds[1])
     slots = [
         slot
         for slot in offer.slots(
@@ -199,7 +228,13 @@ def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
         if slot.start != booking.start_at
     ]
     week = build_week(
-        slots=slots, monday=monday, tz=tz, bounds=bounds, url_for=lambda iso: _pick_url(booking, token, start=iso)
+        slots=slots,
+        monday=monday,
+        tz=tz,
+        bounds=bounds,
+        url_for=lambda iso: _pick_url(booking, token, start=iso),
+        last_day=last_day,
+        current=booking.start_at,
     )
     next_free = None
     if not slots:
@@ -215,8 +250,15 @@ def _reschedule_pick(request, booking: Booking, token: str) -> HttpResponse:
                 if next_free
                 else None
             ),
-            "next_free_day": next_free.start.astimezone(tz) if next_free else None,
+            "next_free_week": week_title(monday_of(next_free.start.astimezone(tz).date())) if next_free else None,
             "horizon_days": service.max_advance_days,
+            **jump_context(
+                asked=asked,
+                monday=monday,
+                bounds=bounds,
+                last_day=last_day,
+                page_url=reverse("pages:reschedule", args=[booking.reference, token]),
+            ),
             "same_zone": tz.key == provider.timezone.key,
             "provider_tz": provider.timezone,
         }
@@ -233,7 +275,7 @@ def _reschedule_confirm(request, booking: Booking, token: str, *, start, problem
         if start is None:
             problem, status = why_not(None, service=service, provider=provider), 400
         elif start == booking.start_at:
-            problem, status = "That is already your booking's time. Please pick another.", 400
+            problem, status = _("That is already your booking's time. Please pick another."), 400
         else:
             verdict = offer.verdict(start=start, exclude_booking_id=booking.pk)
             if verdict is not Verdict.BOOKABLE:
@@ -269,12 +311,12 @@ def reschedule_action(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         new = booking_reschedule(booking_id=booking.pk, start=start)
     except SlotUnavailable:
-        problem = "Sorry – someone else has just booked that time. Your booking has not changed. Nearby free times:"
+        problem = _("Sorry – someone else has just booked that time. Your booking has not changed. Nearby free times:")
         return _reschedule_confirm(request, booking, token, start=start, problem=problem, status=409)
     except SlotNotOffered:
         return _reschedule_confirm(request, booking, token, start=start)
     except (InvalidTransition, InvalidInput):
-        messages.info(request, "This booking can no longer be moved online.")
+        messages.info(request, _no_longer("moved"))
         return redirect(_manage_path(booking, token))
     response = redirect("pages:confirmation", reference=new.reference)
     hand_over_token(response, request, new)

@@ -1,34 +1,119 @@
-"""Plain strings for templates: times in two zones, cancellation terms, why a time cannot be booked."""
+"""Plain strings for templates: times in two zones, cancellation terms, why a time cannot be booked.
 
-from datetime import datetime
+Every date and time a page shows goes through `when` / `clock` / `day_text` here, so that the switch
+to a project-wide locale-aware formatter (scheduling/formatting.py) is one place.
+"""
+
+from contextvars import ContextVar
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.http import HttpRequest
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from scheduling import selectors
 from scheduling.availability import Verdict
-from scheduling.formatting import duration, local_time
+from scheduling.formatting import as_zone
 from scheduling.models import Booking, BookingStatus, CancelReason, Provider, Service
 from scheduling.views.offer import what_booked
+
+# English-speaking regions whose people read a 12-hour clock; everyone else (German, en-GB, most of
+# Europe) reads 24 hours. Without a stated region the unambiguous 24-hour clock is shown.
+TWELVE_HOUR_REGIONS = frozenset({"us", "ca", "au", "nz", "ph", "in"})
+_twelve_hour: ContextVar[bool] = ContextVar("pages_twelve_hour", default=False)
+
+
+def reads_twelve_hour(request: HttpRequest) -> bool:
+    """Whether this visitor reads a 12-hour clock: English pages for a browser whose first language
+    is en-US (or another 12-hour region's English).
+
+    The page language says English or not; only the browser's Accept-Language names the region
+    (LANGUAGES lists "en", not "en-us", so the active language alone cannot tell en-US from en-GB).
+    A visitor whose first language is another one (de-DE, fr-FR) reads their own 24-hour clock
+    even on English pages.
+    """
+    if not (translation.get_language() or "en").lower().startswith("en"):
+        return False
+    preferred = parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+    if not preferred:
+        return False
+    language, _sep, region = preferred[0][0].lower().partition("-")
+    return language == "en" and region in TWELVE_HOUR_REGIONS
+
+
+def use_visitor_clock(request: HttpRequest) -> None:
+    """Show this request's times on the visitor's clock (set per request, like the active language)."""
+    _twelve_hour.set(reads_twelve_hour(request))
+
+
+def _date_pattern(*, long: bool, year: bool) -> str:
+    """Django date-format patterns (names come translated): a full date pads the day ("Mon 07 Dec
+    2026"), a week's day heading does not ("Sat 5 Dec")."""
+    german = (translation.get_language() or "").lower().startswith("de")
+    weekday, month = ("l", "F") if long else ("D", "M")
+    day = "d" if year else "j"
+    pattern = f"{weekday}, {day}. {month}" if german else f"{weekday} {day} {month}"
+    return f"{pattern} Y" if year else pattern
+
+
+def clock(local: datetime) -> str:
+    """ "9:30 AM" on a 12-hour clock, "09:30" on a 24-hour one."""
+    if _twelve_hour.get():
+        return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+    return f"{local:%H:%M}"
+
+
+def day_text(day: date, *, long: bool = False, year: bool = True) -> str:
+    """A date in the page language: "Mon 15 Mar 2027" / "Mo, 15. Mär 2027" (long: weekday and month in full)."""
+    return dateformat.format(day, _date_pattern(long=long, year=year))
+
+
+def when(value: datetime, tz: ZoneInfo | str, *, with_date: bool = True, with_zone: bool = True) -> str:
+    """e.g. "Mon 15 Mar 2027, 9:00 AM EDT (America/New_York)" or "Mo, 15. Mär 2027, 09:00 EDT (...)"."""
+    zone = as_zone(tz)
+    local = value.astimezone(zone)
+    text = f"{clock(local)} {local:%Z}"
+    if with_date:
+        text = f"{day_text(local.date())}, {text}"
+    return f"{text} ({zone.key})" if with_zone else text
 
 
 def span(start: datetime, end: datetime, tz: ZoneInfo) -> dict:
     """{"start": "Mon 15 Mar 2027, 22:00 JST (Asia/Tokyo)", "until": "22:30 JST"} (the end's date when it differs)."""
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    until = f"{local_end:%H:%M %Z}" if local_end.date() == local_start.date() else f"{local_end:%a %d %b, %H:%M %Z}"
-    return {"start": local_time(start, tz), "until": until}
+    same_day = local_end.date() == local_start.date()
+    until = when(end, tz, with_date=not same_day, with_zone=False)
+    return {"start": when(start, tz), "until": until}
 
 
 def money(amount: Decimal, currency: str) -> str:
     return f"{amount:.2f} {currency}"
 
 
+def minutes_text(minutes: int) -> str:
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+def notice_text(minutes: int) -> str:
+    """A notice period in whole days, hours or minutes: "1 day", "36 hours", "90 minutes"."""
+    if minutes >= 1440 and minutes % 1440 == 0:
+        days = minutes // 1440
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+    if minutes >= 60 and minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    return minutes_text(minutes)
+
+
 def service_facts(service: Service) -> dict:
     """A service's length and price as the pages show them: "30 minutes", "100.00 USD" (None when free)."""
     return {
         "service": service,
-        "duration": f"{service.duration_minutes} minutes",
+        "duration": minutes_text(service.duration_minutes),
         "price": money(service.price, service.currency) if service.price > 0 else None,
     }
 
@@ -41,19 +126,24 @@ def terms(*, free_until: datetime, late_fee: Decimal, currency: str, tz: ZoneInf
     (a slot closer than the free-cancel window) is not offered as a promise.
     """
     if late_fee <= 0:
-        return {"summary": "Cancelling is free at any time.", "free_until": None, "late_fee": None}
+        return {"summary": _("Cancelling is free at any time."), "free_until": None, "late_fee": None}
+    fee = money(late_fee, currency)
+    deadline = when(free_until, tz)
     if now > free_until:
         return {
-            "summary": f"Cancelling this booking will cost the late-cancellation fee of {money(late_fee, currency)}: "
-            f"the free-cancellation deadline ({local_time(free_until, tz)}) has already passed.",
+            "summary": _(
+                "Cancelling this booking will cost the late-cancellation fee of %(fee)s: "
+                "the free-cancellation deadline (%(deadline)s) has already passed."
+            )
+            % {"fee": fee, "deadline": deadline},
             "free_until": None,
-            "late_fee": money(late_fee, currency),
+            "late_fee": fee,
         }
     return {
-        "summary": f"Cancel free of charge until {local_time(free_until, tz)}. "
-        f"After that, cancelling costs a late fee of {money(late_fee, currency)}.",
-        "free_until": local_time(free_until, tz),
-        "late_fee": money(late_fee, currency),
+        "summary": _("Cancel free of charge until %(deadline)s. After that, cancelling costs a late fee of %(fee)s.")
+        % {"fee": fee, "deadline": deadline},
+        "free_until": deadline,
+        "late_fee": fee,
     }
 
 
@@ -63,13 +153,14 @@ def slot_terms(*, service: Service, start: datetime, tz: ZoneInfo, rescheduling:
     return terms(free_until=quote.free_until, late_fee=quote.late_fee, currency=currency, tz=tz, now=timezone.now())
 
 
-STATUS_TEXT = {
-    BookingStatus.PENDING: "Requested – awaiting confirmation",
-    BookingStatus.CONFIRMED: "Confirmed",
-    BookingStatus.COMPLETED: "Completed",
-    BookingStatus.CANCELLED: "Cancelled",
-    BookingStatus.NO_SHOW: "Missed (no-show)",
-}
+def status_text(status: str) -> str:
+    return {
+        BookingStatus.PENDING: _("Requested – awaiting confirmation"),
+        BookingStatus.CONFIRMED: _("Confirmed"),
+        BookingStatus.COMPLETED: _("Completed"),
+        BookingStatus.CANCELLED: _("Cancelled"),
+        BookingStatus.NO_SHOW: _("Missed (no-show)"),
+    }.get(status, status)
 
 
 def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> dict:
@@ -78,13 +169,13 @@ def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> 
     return {
         "booking": booking,
         "what": what_booked(booking.service, booking.provider),
-        "status_text": STATUS_TEXT.get(booking.status, booking.get_status_display()),
+        "status_text": status_text(booking.status),
         "is_pending": booking.status == BookingStatus.PENDING,
         "is_cancelled": booking.status == BookingStatus.CANCELLED,
         "was_rescheduled": booking.cancel_reason == CancelReason.RESCHEDULED,
         "rescheduled_to": span(rescheduled_to.start_at, rescheduled_to.end_at, viewer_tz) if rescheduled_to else None,
         "rescheduled_to_reference": rescheduled_to.reference if rescheduled_to else None,
-        "hold_until": local_time(booking.hold_expires_at, viewer_tz) if booking.hold_expires_at else None,
+        "hold_until": when(booking.hold_expires_at, viewer_tz) if booking.hold_expires_at else None,
         "viewer_time": span(booking.start_at, booking.end_at, viewer_tz),
         "provider_time": span(booking.start_at, booking.end_at, provider_tz),
         "same_zone": viewer_tz.key == provider_tz.key,
@@ -98,7 +189,7 @@ def booking_summary(booking: Booking, *, viewer_tz: ZoneInfo, now: datetime) -> 
             tz=viewer_tz,
             now=now,
         ),
-        "cancelled_at": local_time(booking.cancelled_at, viewer_tz) if booking.cancelled_at else None,
+        "cancelled_at": when(booking.cancelled_at, viewer_tz) if booking.cancelled_at else None,
         "cancellation_fee": money(booking.cancellation_fee, booking.currency) if booking.cancellation_fee else None,
         "refund": money(booking.refund_amount, booking.currency) if booking.refund_amount else None,
         "has_started": now >= booking.start_at,
@@ -111,18 +202,24 @@ def why_not(verdict: Verdict | None, *, service: Service, provider: Provider | N
 
     Named after the provider when one is chosen, else after the service ("any available")."""
     if verdict is None:
-        return "That link doesn't name a valid time. Please pick a time from the calendar."
+        return _("That link doesn't name a valid time. Please pick a time from the calendar.")
     who = provider.name if provider else service.name
-    not_offered = (
-        f"{provider.name} has no appointment starting at that time."
-        if provider
-        else f"No {service.name} starts at that time."
-    )
-    return {
-        Verdict.IN_PAST: "That time has already passed.",
-        Verdict.TOO_SOON: f"That time is too soon: {who} needs at least {duration(service.min_notice_minutes)} notice.",
-        Verdict.BEYOND_HORIZON: f"That time is too far ahead: {who} takes bookings up to "
-        f"{service.max_advance_days} days ahead.",
-        Verdict.NOT_OFFERED: not_offered,
-        Verdict.BUSY: "Sorry – that time has just been booked by someone else.",
-    }.get(verdict, "That time cannot be booked.")
+    if verdict is Verdict.IN_PAST:
+        return _("That time has already passed.")
+    if verdict is Verdict.TOO_SOON:
+        return _("That time is too soon: %(who)s needs at least %(notice)s notice.") % {
+            "who": who,
+            "notice": notice_text(service.min_notice_minutes),
+        }
+    if verdict is Verdict.BEYOND_HORIZON:
+        return _("That time is too far ahead: %(who)s takes bookings up to %(days)d days ahead.") % {
+            "who": who,
+            "days": service.max_advance_days,
+        }
+    if verdict is Verdict.NOT_OFFERED:
+        if provider:
+            return _("%(provider)s has no appointment starting at that time.") % {"provider": provider.name}
+        return _("No %(service)s starts at that time.") % {"service": service.name}
+    if verdict is Verdict.BUSY:
+        return _("Sorry – that time has just been booked by someone else.")
+    return _("That time cannot be booked.")

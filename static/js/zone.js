@@ -1,6 +1,6 @@
-/* Customer pages: remember the browser's time zone, and submit the zone picker on change.
+/* Customer pages: remember the browser's time zone, and let Enter choose in the zone picker.
    Everything here is an enhancement: without it the pages show the provider's zone and the
-   picker has its own "Change" button. */
+   picker has its own button. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -31,10 +31,15 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var selects = document.querySelectorAll("select[data-autosubmit]");
+    // A select has no implicit submission; Enter on the zone picker chooses, like its button.
+    // Never on "change": arrow keys change the value while the visitor is still looking.
+    var selects = document.querySelectorAll("select[data-submit-on-enter]");
     for (var i = 0; i < selects.length; i++) {
-      selects[i].addEventListener("change", function (event) {
-        event.target.form.submit();
+      selects[i].addEventListener("keydown", function (event) {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          event.target.form.requestSubmit ? event.target.form.requestSubmit() : event.target.form.submit();
+        }
       });
     }
     var alert = document.querySelector("[data-focus-on-load]");

@@ -51,6 +51,9 @@ def browser_context(browser):
     contexts = []
 
     def new_context(**options):
+        # A stated locale, not whatever the machine's Chromium defaults to: en-GB reads a 24-hour
+        # clock as the pages' older tests expect; a test of the en-US 12-hour clock says so.
+        options.setdefault("locale", "en-GB")
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
         contexts.append(context)

@@ -91,7 +91,8 @@ def test_a_tokyo_visitor_books_a_new_york_slot_in_a_week_that_crosses_a_dst_chan
     before, after = before_ny.astimezone(UTC), after_ny.astimezone(UTC)
     monday = monday_of(change.astimezone(TOKYO).date())
     assert monday <= before.astimezone(TOKYO).date() and after.astimezone(TOKYO).date() <= monday + timedelta(days=6)
-    context = browser_context(timezone_id="Asia/Tokyo", locale="en-US")
+    # en-GB: a 24-hour clock, as the expected labels are written (an en-US browser reads 12 hours).
+    context = browser_context(timezone_id="Asia/Tokyo", locale="en-GB")
     page = context.new_page()
 
     # First visit: the server only knows the provider's zone; the script detects Tokyo and reloads.
@@ -384,12 +385,12 @@ def test_without_javascript_the_booking_flow_completes_in_the_providers_zone(bro
     page.goto(f"{live_server.url}/p/{clinic.slug}/?week={start.astimezone(NEW_YORK).date().isoformat()}")
     expect(page.get_by_test_id("zone-note")).to_contain_text("Times are shown in America/New_York")
     assert not [c for c in page.context.cookies() if c["name"] == "tz"], "no script ran"
-    expect(page.get_by_role("button", name="Change")).to_be_visible()
+    expect(page.get_by_role("button", name="Show times")).to_be_visible()
     screenshot(page, "customer-provider-week-nojs")
 
     # The picker works as a plain form.
     page.locator("#zone-select").select_option("Europe/Paris")
-    page.get_by_role("button", name="Change").click()
+    page.get_by_role("button", name="Show times").click()
     expect(page.get_by_test_id("zone-note")).to_contain_text("Times are shown in Europe/Paris")
 
     page.locator(f'a[data-start="{utc_iso(start)}"]').click()
