@@ -19,6 +19,14 @@ class PagePagination(PageNumberPagination):
     max_page_size = 200
 
 
+class PageQuerySerializer(serializers.Serializer):
+    """`page` and `page_size` as the schema states them: a bad one is a 400 naming it (these lists
+    page only on request, so nobody relies on DRF's silent fallback to the default size)."""
+
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(min_value=1, required=False)
+
+
 def wants_pages(request: Request) -> bool:
     return bool({PagePagination.page_query_param, PagePagination.page_size_query_param} & request.query_params.keys())
 
@@ -27,6 +35,7 @@ def listed(request: Request, items, serializer_class: type[serializers.Serialize
     """A page of `items` when the client asks for pages, else (deprecated) all of them as an array."""
     if not wants_pages(request):
         return Response(serializer_class(items, many=True).data)
+    PageQuerySerializer(data=request.query_params).is_valid(raise_exception=True)
     paginator = PagePagination()
     page = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -280,3 +280,9 @@ def test_providers_come_in_pages_like_bookings_when_asked(anon, provider_a, prov
     second = anon.get(first["next"]).json()
     assert ([p["slug"] for p in second["results"]], second["next"]) == (["b-room"], None)
     assert anon.get("/api/v1/providers/", {"page": 1}).json()["count"] == 2
+
+
+def test_a_page_size_below_one_is_a_400_naming_it(anon, provider_a):
+    response = anon.get("/api/v1/providers/", {"page_size": 0})
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["page_size"]

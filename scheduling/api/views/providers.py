@@ -52,7 +52,7 @@ class ProviderListApi(PublicReadsMixin, APIView):
 
     @extend_schema(
         parameters=PAGE_PARAMETERS,
-        responses={200: PageOrArray(ProviderSerializer, "Provider"), **errors()},
+        responses={200: PageOrArray(ProviderSerializer, "Provider"), **errors(400)},
         operation_id="providers_list",
         description=DEPRECATED_ARRAY,
         tags=["providers"],

@@ -31,7 +31,7 @@ class ServiceListApi(PublicReadsMixin, APIView):
 
     @extend_schema(
         parameters=PAGE_PARAMETERS,
-        responses={200: PageOrArray(ServiceSerializer, "Service"), **errors()},
+        responses={200: PageOrArray(ServiceSerializer, "Service"), **errors(400)},
         operation_id="services_list",
         description=DEPRECATED_ARRAY,
         tags=["services"],
