@@ -197,6 +197,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "slots": os.environ.get("SLOTS_THROTTLE_RATE", "300/min"),
+        # Slots for an authenticated client (an integrator's token), per user: higher than per visitor.
+        "slots_user": os.environ.get("SLOTS_USER_THROTTLE_RATE", "3000/min"),
         # Booking POSTs (create, reschedule) per authenticated user.
         "booking_post": os.environ.get("BOOKING_POST_USER_THROTTLE_RATE", "120/min"),
         # Failed token authentications per client IP; past it every token request from there gets 429.

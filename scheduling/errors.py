@@ -60,3 +60,17 @@ class SlotUnavailable(DomainError):
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     http_status = 409
+
+
+class BookingMoved(InvalidTransition):
+    """The booking was rescheduled: it is cancelled, and `rescheduled_to` names the booking that replaced it.
+
+    Still `invalid_transition` (the code the v1 API documents for this 409); the successor is an added field.
+    """
+
+    def __init__(self, detail: str, *, rescheduled_to: int | None) -> None:
+        super().__init__(detail)
+        self.rescheduled_to = rescheduled_to
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "rescheduled_to": self.rescheduled_to}

@@ -31,7 +31,14 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ConflictSerializer(ErrorSerializer):
-    conflicting_booking_id = serializers.IntegerField(allow_null=True, required=False)
+    conflicting_booking_id = serializers.IntegerField(
+        allow_null=True, required=False, help_text="`slot_unavailable`: the live booking holding the slot."
+    )
+    rescheduled_to = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="`invalid_transition` on a booking already moved: the booking that replaced it.",
+    )
 
 
 def flatten_field_errors(detail, prefix: str = "") -> dict[str, list[str]]:

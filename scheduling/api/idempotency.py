@@ -9,6 +9,7 @@ the `scheduling.tasks.purge_idempotency_records` Beat task deletes older records
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -39,7 +40,16 @@ def fingerprint(request: Request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
+@dataclass(frozen=True)
+class Unstored:
+    """A response field too secret to keep in the record (a manage link): left out of the stored body
+    and made again, from that body, on a replay. `remake` returns None when it no longer can."""
+
+    field: str
+    remake: Callable[[dict], str | None]
+
+
+def idempotent(request: Request, handler: Callable[[], Response], *, unstored: Unstored | None = None) -> Response:
     """Run `handler` at most once per (user, Idempotency-Key); replay its response afterwards.
 
     Domain errors (a 409 conflict, a 400 slot refusal) are outcomes too and are replayed. Input
@@ -60,16 +70,27 @@ def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
                 raise IdempotencyKeyReused(
                     f"This {HEADER} was already used with a different request body; use a new key."
                 )
-            return Response(record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+            body = _remade(record.response_body, unstored)
+            return Response(body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
         try:
             with transaction.atomic():
                 response = handler()
         except DomainError as exc:
             response = Response(exc.as_dict(), status=exc.http_status)
         record.status_code = response.status_code
-        record.response_body = json.loads(json.dumps(response.data, default=str))
+        stored = response.data
+        if unstored is not None and isinstance(stored, dict):
+            stored = {name: value for name, value in stored.items() if name != unstored.field}
+        record.response_body = json.loads(json.dumps(stored, default=str))
         record.save(update_fields=["status_code", "response_body"])
         return response
+
+
+def _remade(body, unstored: Unstored | None):
+    if unstored is None or not isinstance(body, dict) or "id" not in body:
+        return body
+    secret = unstored.remake(body)
+    return {**body, unstored.field: secret} if secret is not None else body
 
 
 def _claim(*, user, key: str, print_: str) -> IdempotencyRecord:

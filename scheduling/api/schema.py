@@ -12,7 +12,8 @@ _DESCRIPTIONS = {
     404: "Does not exist, or is not yours.",
     405: "Method not allowed.",
     406: "Not acceptable.",
-    409: "Conflict: `slot_unavailable` (with `conflicting_booking_id`) or `invalid_transition`.",
+    409: "Conflict: `slot_unavailable` (with `conflicting_booking_id`) or `invalid_transition` (with "
+    "`rescheduled_to` when the booking was already moved).",
     415: "Unsupported media type.",
     422: "`Idempotency-Key` reused with a different body.",
     429: "Throttled; see `retry_after_seconds`.",

@@ -4,9 +4,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from scheduling import manage_links
 from scheduling.api.fields import AwareDateTimeField, BoundedDateField, ClockTimeField, TimeZoneNameField
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Provider, Service
 from scheduling.selectors import DEFAULT_SERVICE_FIRST, providers_for_user
@@ -212,6 +214,7 @@ class SlotSerializer(serializers.Serializer):
     start = AwareDateTimeField()
     end = AwareDateTimeField()
     local_start = serializers.CharField(help_text="The start in the requested zone, ISO 8601 with its offset.")
+    local_end = serializers.CharField(help_text="The end in the requested zone, ISO 8601 with its offset.")
 
 
 class SlotsResponseSerializer(serializers.Serializer):
@@ -310,6 +313,31 @@ class BookingSerializer(serializers.ModelSerializer):
             "notes": booking.notes,
             "created_at": _utc(booking.created_at),
         }
+
+
+class BookingCreatedSerializer(BookingSerializer):
+    """A booking as its creation or reschedule answers it: with the customer's private manage link."""
+
+    manage_url = serializers.SerializerMethodField(
+        help_text="The customer's private manage link (absolute): whoever holds it can see, cancel and "
+        "reschedule this booking without signing in. Only in the answer that creates the booking (a "
+        "booking or a reschedule); hand it to the customer alone, and never log or share it."
+    )
+
+    class Meta(BookingSerializer.Meta):
+        fields = [*BookingSerializer.Meta.fields, "manage_url"]
+        read_only_fields = fields
+
+    def get_manage_url(self, booking: Booking) -> str:
+        return booking_manage_url(booking)
+
+    def to_representation(self, booking: Booking) -> dict:
+        return {**super().to_representation(booking), "manage_url": self.get_manage_url(booking)}
+
+
+def booking_manage_url(booking: Booking) -> str:
+    """The token the service made with the booking (`manage_token`), else a new one: the same link."""
+    return settings.SITE_URL + manage_links.manage_path(booking, getattr(booking, "manage_token", None))
 
 
 def _utc(moment: datetime | None) -> str | None:

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,29 @@ class FailOpenMixin:
             return True
 
 
-class SlotsThrottle(FailOpenMixin, ScopedRateThrottle):
-    """Per client IP (or user), scope `slots`."""
+class SlotsThrottle(FailOpenMixin, SimpleRateThrottle):
+    """Anonymous clients per IP at scope `slots`; authenticated ones per user at `slots_user`.
+
+    An integrator's marketplace shows many providers' slots to many visitors through one token: at
+    the anonymous rate it is refused within a few page views, so it has a rate of its own.
+    """
+
+    def __init__(self):
+        pass  # the scope, and so the rate, depends on the request
+
+    def allow_request(self, request, view):
+        self.scope = "slots_user" if _authenticated(request) else "slots"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        ident = request.user.pk if _authenticated(request) else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def _authenticated(request) -> bool:
+    return bool(request.user and request.user.is_authenticated)
 
 
 class BookingPostThrottle(FailOpenMixin, SimpleRateThrottle):
@@ -47,7 +68,7 @@ class BookingPostThrottle(FailOpenMixin, SimpleRateThrottle):
         return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
-        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+        ident = request.user.pk if _authenticated(request) else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -26,7 +26,7 @@ from booking_site.sql import column_list, insert_skipping_conflicts, raw_first
 from notifications import services as notifications
 from scheduling import manage_links, selectors
 from scheduling.availability import Verdict
-from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
+from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.formatting import duration, possessive
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider, Service
 from scheduling.services.inputs import require_aware, require_zone
@@ -484,6 +484,11 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
     the same service (its current length and buffers). If the new start cannot be booked, the whole
     transaction rolls back and the old booking is untouched. The new booking keeps the old one's
     status (a confirmed booking stays confirmed), price, terms and contact details.
+
+    Refused: a booking already moved (BookingMoved, naming the booking that replaced it: the
+    customer or integrator holds a stale id), and a live booking's own current time (InvalidInput
+    naming `start`: "moving" there would cancel it and book the same time again, re-sending every
+    message for nothing).
     """
     start = require_aware(start, field="start")
     try:
@@ -496,6 +501,7 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
                 provider_id=current.provider_id, service=current.service, start=start, must_offer=False
             )
             old = _lock_booking(booking_id)
+            _refuse_pointless_move(old, start=start)
             was_confirmed = old.status == BookingStatus.CONFIRMED
             _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())
             new = _book(
@@ -511,6 +517,17 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
             return new
     except _Overlap as overlap:
         raise overlap.as_conflict() from overlap.__cause__
+
+
+def _refuse_pointless_move(booking: Booking, *, start: datetime) -> None:
+    if booking.cancel_reason == CancelReason.RESCHEDULED:
+        successor = Booking.objects.filter(rescheduled_from=booking).values_list("pk", flat=True).first()
+        raise BookingMoved(
+            "This booking was moved to another time; reschedule the booking that replaced it.",
+            rescheduled_to=successor,
+        )
+    if booking.is_live and start == booking.start_at:
+        raise InvalidInput("That is already this booking's time; pick another.", field="start")
 
 
 def booking_expire_holds(*, limit: int = 500) -> int:

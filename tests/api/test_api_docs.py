@@ -29,7 +29,21 @@ def test_the_documentation_shows_book_conflict_reschedule_and_cancel():
     scripts = " ".join(script for _, _, script in documented_calls())
     for fragment in ("/bookings/", "/reschedule/", "/cancel/", "Idempotency-Key"):
         assert fragment in scripts
-    assert [status for status, _, _ in documented_calls()] == [200, 201, 200, 201, 409, 201, 200, 409]
+    assert [status for status, _, _ in documented_calls()] == [200, 201, 200, 201, 409, 201, 409, 200, 409]
+
+
+def test_the_first_example_defines_every_variable_it_uses():
+    """Run alone, in a shell where nothing is exported and an unset variable is an error, the first
+    call still makes a complete request (curl stands in for itself by printing its arguments)."""
+    _, _, first = documented_calls()[0]
+    script = "curl() { printf '%s\\n' \"$@\"; }\n" + first
+    result = subprocess.run(["bash", "-u", "-c", script], env={"PATH": os.environ["PATH"]},
+                            capture_output=True, text=True, timeout=10)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    url = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:8000/api/v1/providers/1/slots/\?start=(\d{4}-\d\d-\d\d)&end=\1&tz=\S+", url
+    )
 
 
 def test_the_documentation_books_a_service_with_any_available_provider():

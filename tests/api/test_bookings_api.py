@@ -244,3 +244,50 @@ def test_a_superuser_booking_an_unknown_provider_gets_a_400_naming_it(as_root, p
     response = as_root.post(URL, body, format="json")
     assert response.status_code == 400
     assert response.json()["fields"] == {"provider": ["No such provider."]}
+
+
+# --- integrators: reschedule refusals, the manage link -----------------------------------------
+
+
+def test_reschedule_to_the_bookings_own_time_is_a_400_naming_start(as_a, provider_a):
+    start = future_slot(hour=9)
+    old = as_a.post(URL, booking_body(provider_a, start), format="json").json()
+    response = as_a.post(f"{URL}{old['id']}/reschedule/", {"start": iso(start)}, format="json")
+    assert response.status_code == 400
+    assert (response.json()["code"], list(response.json()["fields"])) == ("invalid", ["start"])
+    assert as_a.get(f"{URL}{old['id']}/").json()["status"] == "confirmed"
+
+
+def test_reschedule_of_a_moved_booking_is_a_409_naming_the_booking_that_replaced_it(as_a, provider_a):
+    old = as_a.post(URL, booking_body(provider_a, future_slot(hour=9)), format="json").json()
+    new = as_a.post(f"{URL}{old['id']}/reschedule/", {"start": iso(future_slot(hour=11))}, format="json").json()
+    response = as_a.post(f"{URL}{old['id']}/reschedule/", {"start": iso(future_slot(hour=15))}, format="json")
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["rescheduled_to"]) == ("invalid_transition", new["id"])
+    assert "moved" in body["detail"]
+    assert Booking.objects.count() == 2
+
+
+def test_the_creation_answer_carries_an_absolute_working_manage_url(as_a, provider_a, settings, client):
+    settings.SITE_URL = "https://book.example.com"
+    body = as_a.post(URL, booking_body(provider_a, future_slot()), format="json").json()
+    assert body["manage_url"].startswith(f"https://book.example.com/b/{body['reference']}/")
+    page = client.get(body["manage_url"].removeprefix(settings.SITE_URL))
+    assert page.status_code == 200
+    assert body["reference"].encode() in page.content
+
+
+def test_the_reschedule_answer_carries_the_new_bookings_manage_url(as_a, provider_a, client, settings):
+    old = as_a.post(URL, booking_body(provider_a, future_slot(hour=9)), format="json").json()
+    new = as_a.post(f"{URL}{old['id']}/reschedule/", {"start": iso(future_slot(hour=11))}, format="json").json()
+    assert f"/b/{new['reference']}/" in new["manage_url"]
+    assert client.get(new["manage_url"].removeprefix(settings.SITE_URL)).status_code == 200
+
+
+def test_reading_or_listing_bookings_never_shows_a_manage_url(as_a, provider_a):
+    created = as_a.post(URL, booking_body(provider_a, future_slot()), format="json").json()
+    assert "manage_url" not in as_a.get(f"{URL}{created['id']}/").json()
+    assert all("manage_url" not in b for b in as_a.get(URL).json()["results"])
+    cancelled = as_a.post(f"{URL}{created['id']}/cancel/", {"reason": "provider"}, format="json").json()
+    assert "manage_url" not in cancelled

@@ -142,3 +142,26 @@ def test_a_record_purged_between_the_insert_and_the_read_is_inserted_again(as_a,
     assert again.status_code == 201
     assert [bool(written) for written in calls] == [False, True]
     assert IdempotencyRecord.objects.get().status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_reschedule_retried_with_the_same_key_moves_once_and_replays_the_answer(as_a, provider_a):
+    old = as_a.post(URL, booking_body(provider_a, future_slot(hour=9)), format="json").json()
+    move = {"start": future_slot(hour=14).isoformat()}
+    first = as_a.post(f"{URL}{old['id']}/reschedule/", move, format="json", HTTP_IDEMPOTENCY_KEY="move-1")
+    second = as_a.post(f"{URL}{old['id']}/reschedule/", move, format="json", HTTP_IDEMPOTENCY_KEY="move-1")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json() == second.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert Booking.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_replayed_creation_shows_the_manage_url_which_the_record_does_not_keep(as_a, provider_a):
+    body = booking_body(provider_a, future_slot())
+    first = as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-link").json()
+    second = as_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-link").json()
+    assert second["manage_url"] == first["manage_url"]
+    stored = IdempotencyRecord.objects.get(key="k-link").response_body
+    assert "manage_url" not in stored
+    assert first["manage_url"].rsplit("/", 2)[-2] not in str(stored)  # nor its token anywhere

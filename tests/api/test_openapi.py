@@ -166,3 +166,23 @@ def test_a_booking_is_made_by_service_or_provider_and_shows_its_service(schema):
     assert {"service", "provider"} <= request["properties"].keys()
     assert not {"service", "provider"} & set(request["required"])
     assert "service" in schema["components"]["schemas"]["Booking"]["properties"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/providers/", "/api/v1/services/"])
+def test_provider_and_service_lists_are_documented_as_a_page_or_a_deprecated_array(schema, path):
+    operation = schema["paths"][path]["get"]
+    assert {"page", "page_size"} <= {p["name"] for p in operation["parameters"]}
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page, array = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]["oneOf"]
+    page_fields = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert set(page_fields) == {"count", "next", "previous", "results"}
+    assert (array["type"], array["deprecated"]) == ("array", True)
+
+
+def test_slots_and_new_bookings_document_their_added_fields(schema):
+    components = schema["components"]["schemas"]
+    assert {"local_start", "local_end"} <= set(components["Slot"]["properties"])
+    assert "manage_url" in components["BookingCreated"]["properties"]
+    assert "manage_url" not in components["Booking"]["properties"]
+    reschedule = schema["paths"]["/api/v1/bookings/{id}/reschedule/"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in reschedule["parameters"]}

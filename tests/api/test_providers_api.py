@@ -185,6 +185,7 @@ def test_slots_are_utc_with_z_plus_a_local_start_in_the_asked_zone(anon):
         "start": "2027-03-15T15:00:00Z",
         "end": "2027-03-15T15:30:00Z",
         "local_start": "2027-03-16T00:00:00+09:00",
+        "local_end": "2027-03-16T00:30:00+09:00",
     }
     assert all(s["local_start"].startswith("2027-03-16") for s in body["slots"])
 
@@ -206,6 +207,7 @@ def test_slots_local_start_at_offset_zero_keeps_plus_zero_zero(anon):
         "start": "2030-01-07T09:00:00Z",
         "end": "2030-01-07T09:30:00Z",
         "local_start": "2030-01-07T09:00:00+00:00",
+        "local_end": "2030-01-07T09:30:00+00:00",
     }
     summer = anon.get(f"/api/v1/providers/{provider.pk}/slots/", {"start": "2030-07-08", "end": "2030-07-08"}).json()
     assert summer["slots"][0]["local_start"] == "2030-07-08T09:00:00+01:00"
@@ -254,3 +256,33 @@ def test_slots_are_throttled(anon, provider_a, settings):
 
         ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     assert codes == [200, 200, 200, 429]
+
+
+def test_slots_carry_their_end_in_the_asked_zone_as_local_end(anon, provider_b):
+    day = {"start": "2030-01-07", "end": "2030-01-07", "tz": "America/New_York"}
+    slots = anon.get(f"/api/v1/providers/{provider_b.pk}/slots/", day).json()["slots"]
+    assert slots and all(s["local_end"].endswith("-05:00") for s in slots)
+    assert slots[0]["local_end"] == "2030-01-07T00:30:00-05:00"
+
+
+# --- listing in pages ---------------------------------------------------------------------------
+
+
+def test_a_bare_providers_get_keeps_answering_the_plain_array(anon, provider_a, provider_b):
+    body = anon.get("/api/v1/providers/").json()
+    assert isinstance(body, list)
+    assert [p["slug"] for p in body] == ["a-dentist", "b-room"]
+
+
+def test_providers_come_in_pages_like_bookings_when_asked(anon, provider_a, provider_b):
+    first = anon.get("/api/v1/providers/", {"page_size": 1}).json()
+    assert (first["count"], first["previous"], [p["slug"] for p in first["results"]]) == (2, None, ["a-dentist"])
+    second = anon.get(first["next"]).json()
+    assert ([p["slug"] for p in second["results"]], second["next"]) == (["b-room"], None)
+    assert anon.get("/api/v1/providers/", {"page": 1}).json()["count"] == 2
+
+
+def test_a_page_size_below_one_is_a_400_naming_it(anon, provider_a):
+    response = anon.get("/api/v1/providers/", {"page_size": 0})
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["page_size"]

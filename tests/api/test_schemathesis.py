@@ -34,7 +34,7 @@ SEMANTIC_400 = [
 ]
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
 # A generated Idempotency-Key may repeat with another generated body: the documented 422.
-IDEMPOTENT_422 = ["bookings_create"]
+IDEMPOTENT_422 = ["bookings_create", "bookings_reschedule"]
 TOKEN = "fuzz" * 10  # the superuser's token (made by the fixture below), as schemathesis' own auth
 
 CONFIG = schemathesis.Config.from_dict(

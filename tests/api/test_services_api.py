@@ -120,6 +120,7 @@ def test_service_slots_name_the_providers_free_at_each_start(anon, three_dentist
         "start": start.isoformat().replace("+00:00", "Z"),
         "end": (start + timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
         "local_start": (start + timedelta(hours=9)).replace(tzinfo=None).isoformat() + "+09:00",
+        "local_end": (start + timedelta(hours=9, minutes=30)).replace(tzinfo=None).isoformat() + "+09:00",
         "providers": [first.pk, third.pk],
         "available": 2,
     }
@@ -184,3 +185,27 @@ def test_staff_cannot_take_over_a_service_another_staff_emptied_of_providers(as_
     assert taken.status_code == 404
     service.refresh_from_db()
     assert service.name != "Renamed by B"
+
+
+def test_service_slots_carry_local_end(anon, three_dentists):
+    service, _ = three_dentists
+    day = future_slot().date().isoformat()
+    slots = anon.get(f"{URL}{service.pk}/slots/", {"start": day, "end": day, "tz": "Asia/Kolkata"}).json()["slots"]
+    assert slots and all(s["local_end"].endswith("+05:30") for s in slots)
+    assert slots[0]["local_end"] == slots[1]["local_start"]  # 30-minute slots stepping by 30 minutes
+
+
+def test_a_bare_services_get_keeps_answering_the_plain_array(anon, three_dentists):
+    body = anon.get(URL).json()
+    assert isinstance(body, list)
+    assert "check-up" in [s["slug"] for s in body] and len(body) == Service.objects.count()
+
+
+def test_services_come_in_pages_like_bookings_when_asked(anon, three_dentists):
+    names = list(Service.objects.order_by("name", "pk").values_list("slug", flat=True))
+    assert len(names) == 4  # the shared service and each dentist's own
+    page = anon.get(URL, {"page_size": 1, "page": 2}).json()
+    assert set(page) == {"count", "next", "previous", "results"}
+    assert (page["count"], [s["slug"] for s in page["results"]]) == (4, names[1:2])
+    assert page["previous"] is not None
+    assert [s["slug"] for s in anon.get(page["next"]).json()["results"]] == names[2:3]

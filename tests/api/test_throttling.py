@@ -97,3 +97,19 @@ def test_the_booking_throttle_costs_no_database_statement(provider_a, rates):
 
     assert response.status_code == 429
     assert len(statements) <= 1  # the token lookup
+
+
+def test_authenticated_slot_clients_have_their_own_higher_rate(anon, as_a, provider_a, rates):
+    rates(slots="2/min", slots_user="5/min")
+    url = f"/api/v1/providers/{provider_a.pk}/slots/"
+
+    assert [anon.get(url).status_code for _ in range(3)] == [200, 200, 429]
+    # Same client address, but a token: counted per user at the integrators' rate.
+    assert [as_a.get(url).status_code for _ in range(6)] == [200] * 5 + [429]
+
+
+def test_the_authenticated_slots_rate_is_configured_apart_and_higher_by_default():
+    from booking_site import settings as configured
+
+    rates = configured.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    assert rates["slots"] == "300/min" and rates["slots_user"] == "3000/min"

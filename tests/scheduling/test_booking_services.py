@@ -7,7 +7,7 @@ from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from scheduling import manage_links
-from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
+from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer
 from scheduling.services import (
     CustomerData,
@@ -313,6 +313,25 @@ def test_reschedule_of_a_cancelled_booking_is_an_invalid_transition(provider):
     booking_cancel(booking_id=old.pk)
     with pytest.raises(InvalidTransition):
         booking_reschedule(booking_id=old.pk, start=future_slot(hour=14))
+
+
+def test_reschedule_to_the_bookings_own_time_is_refused_naming_start_and_changes_nothing(provider):
+    old = book(provider, future_slot(hour=10))
+    with pytest.raises(InvalidInput) as exc:
+        booking_reschedule(booking_id=old.pk, start=future_slot(hour=10))
+    assert list(exc.value.fields) == ["start"]
+    old.refresh_from_db()
+    assert (old.status, old.cancel_reason, Booking.objects.count()) == (BookingStatus.CONFIRMED, "", 1)
+
+
+def test_reschedule_of_a_moved_booking_is_booking_moved_naming_its_successor(provider):
+    old = book(provider, future_slot(hour=10))
+    new = booking_reschedule(booking_id=old.pk, start=future_slot(hour=12))
+    with pytest.raises(BookingMoved) as exc:
+        booking_reschedule(booking_id=old.pk, start=future_slot(hour=14))
+    assert exc.value.rescheduled_to == new.pk
+    assert isinstance(exc.value, InvalidTransition)  # still the documented 409 `invalid_transition`
+    assert Booking.objects.count() == 2
 
 
 def test_reschedule_keeps_a_pending_booking_pending_with_a_fresh_hold():

@@ -1,35 +1,33 @@
 """Bookings: list, read, create (idempotent), and the lifecycle transitions."""
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scheduling import services
 from scheduling.api import access
-from scheduling.api.idempotency import idempotent
+from scheduling.api.idempotency import Unstored, idempotent
+from scheduling.api.pagination import PagePagination
 from scheduling.api.permissions import model_permission
 from scheduling.api.schema import IDEMPOTENCY_KEY, errors
 from scheduling.api.serializers import (
+    BookingCreatedSerializer,
     BookingCreateSerializer,
     BookingFilterSerializer,
     BookingPageSerializer,
     BookingSerializer,
     CancelSerializer,
     RescheduleSerializer,
+    booking_manage_url,
 )
 from scheduling.api.throttling import BookingPostThrottle
 from scheduling.errors import InvalidInput
 from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user, providers_for_user, service_managed_by, services_for_user
-
-
-class BookingPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
@@ -63,20 +61,20 @@ class BookingListApi(APIView):
         filters.is_valid(raise_exception=True)
         bookings = _filtered(bookings_for_user(user=request.user), filters.validated_data)
         bookings = bookings.select_related("rescheduled_to").order_by("start_at", "pk")
-        paginator = BookingPagination()
+        paginator = PagePagination()
         page = paginator.paginate_queryset(bookings, request, view=self)
         return paginator.get_paginated_response(BookingSerializer(page, many=True).data)
 
     @extend_schema(
         request=BookingCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: BookingSerializer, **errors(400, 409, 422)},
+        responses={201: BookingCreatedSerializer, **errors(400, 409, 422)},
         tags=["bookings"],
     )
     def post(self, request):
         data = BookingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return idempotent(request, lambda: self._create(request.user, data.validated_data))
+        return idempotent(request, lambda: self._create(request.user, data.validated_data), unstored=MANAGE_URL)
 
     @staticmethod
     def _create(user, data: dict) -> Response:
@@ -85,7 +83,17 @@ class BookingListApi(APIView):
             _check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
         customer = data["customer"]
         booking = _booking_create(data, customer)
-        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+        return Response(BookingCreatedSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+def _remade_manage_url(body: dict) -> str | None:
+    booking = Booking.objects.only("pk", "reference", "manage_secret_version").filter(pk=body["id"]).first()
+    return booking_manage_url(booking) if booking else None
+
+
+# A replayed creation shows the manage link again without the idempotency record keeping it: signed
+# links are made from the booking, never stored (docs/decisions/0010-manage-links.md).
+MANAGE_URL = Unstored(field="manage_url", remake=_remade_manage_url)
 
 
 def _booking_create(data: dict, customer: dict) -> Booking:
@@ -190,7 +198,8 @@ class BookingRescheduleApi(APIView):
 
     @extend_schema(
         request=RescheduleSerializer,
-        responses={201: BookingSerializer, **errors(400, 409)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BookingCreatedSerializer, **errors(400, 409, 422)},
         tags=["bookings"],
         operation_id="bookings_reschedule",
     )
@@ -198,5 +207,10 @@ class BookingRescheduleApi(APIView):
         booking = access.managed_booking(request.user, pk)
         data = RescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        new = services.booking_reschedule(booking_id=booking.pk, start=data.validated_data["start"])
-        return Response(BookingSerializer(new).data, status=status.HTTP_201_CREATED)
+        start = data.validated_data["start"]
+        return idempotent(request, lambda: self._reschedule(booking.pk, start), unstored=MANAGE_URL)
+
+    @staticmethod
+    def _reschedule(booking_id: int, start: datetime) -> Response:
+        new = services.booking_reschedule(booking_id=booking_id, start=start)
+        return Response(BookingCreatedSerializer(new).data, status=status.HTTP_201_CREATED)

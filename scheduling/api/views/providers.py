@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from scheduling import services
 from scheduling.api import access
+from scheduling.api.pagination import DEPRECATED_ARRAY, PAGE_PARAMETERS, PageOrArray, listed
 from scheduling.api.permissions import PublicReadsMixin, model_permission
 from scheduling.api.schema import errors
 from scheduling.api.serializers import (
@@ -49,10 +50,16 @@ def _named_as_provider_fields():
 class ProviderListApi(PublicReadsMixin, APIView):
     permission_classes = [model_permission(Provider)]
 
-    @extend_schema(responses={200: ProviderSerializer(many=True), **errors()}, tags=["providers"])
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses={200: PageOrArray(ProviderSerializer, "Provider"), **errors(400)},
+        operation_id="providers_list",
+        description=DEPRECATED_ARRAY,
+        tags=["providers"],
+    )
     def get(self, request):
         providers = with_services(access.readable_providers(request.user)).order_by("name", "pk")
-        return Response(ProviderSerializer(providers, many=True).data)
+        return listed(request, providers, ProviderSerializer, view=self)
 
     @extend_schema(request=ProviderSerializer, responses={201: ProviderSerializer, **errors(400)}, tags=["providers"])
     def post(self, request):

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from scheduling import services
 from scheduling.api import access
+from scheduling.api.pagination import DEPRECATED_ARRAY, PAGE_PARAMETERS, PageOrArray, listed
 from scheduling.api.permissions import PublicReadsMixin, model_permission
 from scheduling.api.schema import errors
 from scheduling.api.serializers import ServiceSerializer
@@ -28,10 +29,16 @@ def _written(request, service: Service | None = None, *, partial: bool = False) 
 class ServiceListApi(PublicReadsMixin, APIView):
     permission_classes = [model_permission(Service)]
 
-    @extend_schema(responses={200: ServiceSerializer(many=True), **errors()}, tags=["services"])
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses={200: PageOrArray(ServiceSerializer, "Service"), **errors(400)},
+        operation_id="services_list",
+        description=DEPRECATED_ARRAY,
+        tags=["services"],
+    )
     def get(self, request):
         found = _with_providers(access.readable_services(request.user)).order_by("name", "pk")
-        return Response(ServiceSerializer(found, many=True).data)
+        return listed(request, found, ServiceSerializer, view=self)
 
     @extend_schema(request=ServiceSerializer, responses={201: ServiceSerializer, **errors(400)}, tags=["services"])
     def post(self, request):

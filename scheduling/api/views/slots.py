@@ -40,7 +40,6 @@ class _SlotsApi(APIView):
     permission_classes = [AllowAny]
     renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
     throttle_classes = [SlotsThrottle]
-    throttle_scope = "slots"
     query_serializer: type[SlotsQuerySerializer]
 
     def query(self, request) -> dict:
@@ -94,7 +93,13 @@ class SlotsApi(_SlotsApi):
             "service": service.pk if service else None,
             "timezone": str(viewer_tz),
             "slots": [
-                {"start": slot.start, "end": slot.end, "local_start": _local(slot.start, viewer_tz)} for slot in slots
+                {
+                    "start": slot.start,
+                    "end": slot.end,
+                    "local_start": _local(slot.start, viewer_tz),
+                    "local_end": _local(slot.end, viewer_tz),
+                }
+                for slot in slots
             ],
         }
         return Response(body)
@@ -138,6 +143,7 @@ class ServiceSlotsApi(_SlotsApi):
                     "start": slot.start,
                     "end": slot.end,
                     "local_start": _local(slot.start, viewer_tz),
+                    "local_end": _local(slot.end, viewer_tz),
                     "providers": list(slot.provider_ids),
                     "available": len(slot.provider_ids),
                 }
