@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from scheduling.models import AvailabilityRule
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import ARTIFACTS, screenshot
 from tests.factories import AvailabilityRuleFactory, ProviderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,6 +131,22 @@ def test_the_rules_table_fits_its_box_with_delete_visible(browser_context, live_
     page.locator("#rules-group").scroll_into_view_if_needed()
     fit = _rules_fit(page)
     screenshot(page, f"availability-rules-table-{name}")
+    page.locator("#rules-group").screenshot(path=str(ARTIFACTS / f"availability-rules-table-{name}-close-up.png"))
     assert fit["table"] <= fit["box"] + 1, fit
     assert fit["deleteInside"], fit
     assert fit["pageOverflow"] <= 0, fit
+
+
+@pytest.mark.parametrize("viewport, name", [(DESKTOP, "desktop"), (PHONE, "phone")])
+def test_the_availability_page_fits_the_screen(browser_context, live_server, viewport, name):
+    page = browser_context(viewport=viewport).new_page()
+    provider = ProviderFactory(name="Narrow Clinic", slug="narrow", timezone="Europe/Berlin")
+    AvailabilityRuleFactory(provider=provider, rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", end_time=time(12))
+    AvailabilityRuleFactory(provider=provider, rrule="FREQ=MONTHLY;BYDAY=1SA", start_time=time(10), end_time=time(14))
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/scheduling/provider/{provider.pk}/availability/")
+    assert page.locator("input[name=weekly-d4_0_end]").input_value() == "12:00"
+    assert "First Saturday of each month, 10:00–14:00" in page.locator(".other-rules").inner_text()
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    screenshot(page, f"availability-page-{name}")
+    assert overflow <= 0

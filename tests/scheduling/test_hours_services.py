@@ -20,7 +20,10 @@ def test_two_editors_saving_at_once_leave_one_week_not_both_merged():
     for _ in range(5):
         provider = ProviderFactory()
         results = run_concurrently(
-            [lambda day=day: weekly_hours_set(provider=provider, hours=week(day), today=TODAY) for day in (1, 2)]
+            [lambda p=provider, day=day: weekly_hours_set(provider=p, hours=week(day), today=TODAY) for day in (1, 2)]
         )
         assert not any(isinstance(r, Exception) for r in results), results
-        assert list(provider.rules.values_list("rrule", flat=True)) in (["FREQ=WEEKLY;BYDAY=TU"], ["FREQ=WEEKLY;BYDAY=WE"])
+        assert list(provider.rules.values_list("rrule", flat=True)) in (
+            ["FREQ=WEEKLY;BYDAY=TU"],
+            ["FREQ=WEEKLY;BYDAY=WE"],
+        )

@@ -8,7 +8,15 @@ from scheduling.weekly_hours import byday_rrule, grouped, overlapping, split_rul
 TODAY = date(2026, 12, 3)
 
 
-def rule(rrule="FREQ=WEEKLY;BYDAY=MO,TU", start=time(9), end=time(17), *, kind="open", starts_on=date(2026, 1, 1), ends_on=None):
+def rule(
+    rrule="FREQ=WEEKLY;BYDAY=MO,TU",
+    start=time(9),
+    end=time(17),
+    *,
+    kind="open",
+    starts_on=date(2026, 1, 1),
+    ends_on=None,
+):
     return SimpleNamespace(kind=kind, rrule=rrule, starts_on=starts_on, ends_on=ends_on, start_time=start, end_time=end)
 
 
