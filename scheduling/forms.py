@@ -18,6 +18,7 @@ from scheduling.admin.display import clock, local_span
 from scheduling.availability import Slot, local_to_utc
 from scheduling.errors import InvalidInput
 from scheduling.models import AvailabilityRule, BlockedTime, CancelReason, Customer, Provider, Service
+from scheduling.rule_text import rule_in_words
 from scheduling.services import CustomerData
 from scheduling.services.inputs import OUT_OF_RANGE, in_supported_range, require_zone
 from scheduling.validators import normalise_rrule
@@ -68,10 +69,26 @@ class AvailabilityRuleForm(forms.ModelForm):
     class Meta:
         model = AvailabilityRule
         fields = ["provider", "kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"]
-        widgets = {"rrule": forms.TextInput(attrs={"size": 40, "placeholder": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"})}
+        # Native pickers: wall-clock values with no "Now"/"Today" shortcuts (those fill the browser's
+        # clock, not the provider's) and narrow enough for the inline's row to fit its box.
+        widgets = {
+            "rrule": forms.TextInput(attrs={"size": 28, "placeholder": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"}),
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "end_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "label": forms.TextInput(attrs={"size": 14}),
+        }
 
     def clean_rrule(self):
         return normalise_rrule(self.cleaned_data.get("rrule", ""))
+
+    @property
+    def local_label(self) -> str:
+        """The saved rule in plain words (the inline's row title)."""
+        if not self.instance.pk:
+            return ""
+        return rule_in_words(self.instance, today=timezone.now().astimezone(self.instance.provider.timezone).date())
 
 
 class WallClockDateTimeField(forms.SplitDateTimeField):

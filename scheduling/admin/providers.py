@@ -12,12 +12,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from scheduling.admin.agenda import agenda_grid
+from scheduling.admin.availability import AvailabilityEditorMixin
 from scheduling.admin.display import clock, local_span, status_badge, zone_abbreviation
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin, ProviderClockMixin, ProviderScopedMixin
 from scheduling.availability import local_dates_window
 from scheduling.formatting import duration, local_time
 from scheduling.forms import AvailabilityRuleForm, BlockedTimeForm, ProviderForm
 from scheduling.models import AvailabilityRule, BlockedTime, BookingStatus, Provider
+from scheduling.rule_text import rule_in_words
 from scheduling.selectors import (
     bookings_for_user,
     provider_open_hours,
@@ -32,11 +34,14 @@ PREVIEW_DAYS = 14
 
 
 class AvailabilityRuleInline(admin.TabularInline):
+    """The raw rules, the advanced option; each saved row is titled by the rule in plain words."""
+
     model = AvailabilityRule
     form = AvailabilityRuleForm
     fields = ["kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"]
     extra = 0
-    verbose_name_plural = "Availability rules (wall-clock times in the provider's zone)"
+    template = "admin/scheduling/availabilityrule/tabular.html"
+    verbose_name_plural = "Availability rules, advanced (RRULE; wall-clock times in the provider's zone)"
 
 
 class BlockedTimeInline(admin.TabularInline):
@@ -68,7 +73,7 @@ class ZoneListFilter(admin.AllValuesFieldListFilter):
 
 
 @admin.register(Provider)
-class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
+class ProviderAdmin(AvailabilityEditorMixin, ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
     form = ProviderForm
     list_display = ["name", "kind", "timezone", "is_active", "agenda_links"]
     list_filter = ["kind", ("timezone", ZoneListFilter), "is_active"]
@@ -299,7 +304,7 @@ class ProviderAdmin(ProviderClockMixin, NotYoursIs404Mixin, admin.ModelAdmin):
 class AvailabilityRuleAdmin(ProviderScopedMixin, admin.ModelAdmin):
     form = AvailabilityRuleForm
     fields = ["provider", "kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"]
-    list_display = ["provider", "kind", "rrule", "starts_on", "ends_on", "window", "label"]
+    list_display = ["in_words", "provider", "kind", "rrule", "starts_on", "ends_on", "window", "label"]
     list_filter = ["kind", ("provider", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["provider__name", "label", "rrule"]
     list_select_related = ["provider"]
@@ -309,6 +314,10 @@ class AvailabilityRuleAdmin(ProviderScopedMixin, admin.ModelAdmin):
         # The rule form is shared with the inline, which has no provider field.
         form.base_fields["provider"].help_text = "The rule's times are wall-clock times in this provider's zone."
         return form
+
+    @admin.display(description="Rule", ordering="starts_on")
+    def in_words(self, obj: AvailabilityRule) -> str:
+        return rule_in_words(obj, today=timezone.now().astimezone(obj.provider.timezone).date())
 
     @admin.display(description="Window (provider's wall clock)")
     def window(self, obj: AvailabilityRule) -> str:
