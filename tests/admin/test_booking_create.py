@@ -283,7 +283,7 @@ def test_a_search_keeps_the_chosen_slot_and_creates_nothing(as_superuser, provid
     ).content.decode()
     checked = body.split(f'value="{slot}"')[1].split(">")[0]
     assert "checked" in checked
-    assert "errorlist" not in body and not Booking.objects.exists()
+    assert 'class="errorlist' not in body and not Booking.objects.exists()
 
 
 def test_a_customer_found_by_search_is_booked_with_their_booked_details(as_staff_b, provider_b):
