@@ -110,7 +110,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The site default (staff messages, visitors whose browser asks for neither language) is English with a
+# 24-hour clock. "en-us" is its own entry only for the clock and date order (scheduling/formatting.py):
+# it shares the English text, so it needs no catalogue. A visitor's en-GB or en-AU falls back to "en".
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("en-us", "English (US)"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
