@@ -2,12 +2,15 @@
 
 Instants are written in UTC (`DTSTART:20270315T130000Z`): every calendar shows them in its own zone,
 and no VTIMEZONE has to be shipped. The manage token is never put in the file.
+Its texts are in the active language: the customer's (Booking.language) when an email carries it, the
+visitor's on the pages.
 """
 
 from datetime import UTC
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
 from scheduling.formatting import local_time, service_with_provider
@@ -35,15 +38,17 @@ def booking_calendar(booking: Booking, *, host: str) -> bytes:
     event.add("dtstart", booking.start_at.astimezone(UTC))
     event.add("dtend", booking.end_at.astimezone(UTC))
     booked = service_with_provider(booking.service.name, booking.provider.name)
-    event.add("summary", f"{booked} – booking {booking.reference}")
+    names = {"booked": booked, "reference": booking.reference, "provider": booking.provider.name}
+    event.add("summary", gettext("%(booked)s – booking %(reference)s") % names)
     event.add(
         "description",
         "\n".join(
             [
-                f"Booking reference: {booking.reference}",
-                f"Service: {booking.service.name}, with {booking.provider.name}",
-                f"{booking.provider.name}'s time: {local_time(booking.start_at, booking.provider_timezone)}",
-                f"Status: {booking.get_status_display()}",
+                gettext("Booking reference: %(reference)s") % names,
+                gettext("Service: %(service)s, with %(provider)s") % {**names, "service": booking.service.name},
+                gettext("%(provider)s's time: %(when)s")
+                % {**names, "when": local_time(booking.start_at, booking.provider_timezone)},
+                gettext("Status: %(status)s") % {"status": booking.get_status_display()},
             ]
         ),
     )

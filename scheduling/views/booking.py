@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.vary import vary_on_cookie
 
 from scheduling import selectors
@@ -168,6 +168,7 @@ def _submit(request, *, offer: Offer, tz, zone_chosen, start, form) -> HttpRespo
             provider_id=offer.provider.pk if offer.provider else None,
             start=start,
             customer=customer,
+            language=translation.get_language(),
         )
     except SlotUnavailable:
         return again(

@@ -1,6 +1,7 @@
 """Bookings: list, read, create (idempotent), and the lifecycle transitions."""
 
 from django.db.models import QuerySet
+from django.utils import translation
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
@@ -100,6 +101,7 @@ def _booking_create(data: dict, customer: dict) -> Booking:
             timezone=customer["timezone"],
         ),
         notes=data["notes"],
+        language=data.get("language") or translation.get_language(),
     )
 
 
