@@ -4,6 +4,7 @@ from uuid import uuid4
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
 
@@ -21,6 +22,14 @@ def pytest_sessionstart(session):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """LocaleMiddleware activates a request's language in the test's thread and leaves it active: a
+    German page test must not make the next test read German."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
