@@ -91,7 +91,7 @@ def test_a_tokyo_visitor_books_a_new_york_slot_in_a_week_that_crosses_a_dst_chan
     before, after = before_ny.astimezone(UTC), after_ny.astimezone(UTC)
     monday = monday_of(change.astimezone(TOKYO).date())
     assert monday <= before.astimezone(TOKYO).date() and after.astimezone(TOKYO).date() <= monday + timedelta(days=6)
-    context = browser_context(timezone_id="Asia/Tokyo", locale="en-US")
+    context = browser_context(timezone_id="Asia/Tokyo", locale="en-GB")
     page = context.new_page()
 
     # First visit: the server only knows the provider's zone; the script detects Tokyo and reloads.
