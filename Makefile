@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 log = @printf '\033[1;34m==>\033[0m %s\n' "$(1)"
 
-.PHONY: help venv services stop migrate run test lint bench clean
+.PHONY: help venv services stop migrate run test lint bench clean messages makemessages
 
 help:
 	@echo "make run      start PostgreSQL, Redis, gunicorn, Celery worker and beat (Ctrl-C stops the app)"
@@ -53,7 +53,15 @@ migrate: venv services
 	$(call log,Applying migrations)
 	@$(PY) manage.py migrate --noinput
 
-run: venv
+# German (and any other) catalogues: compiled for every run and test, never committed (*.mo in .gitignore).
+messages:
+	$(call log,Compiling translations)
+	@scripts/messages.sh compile
+
+makemessages: venv
+	@scripts/messages.sh make
+
+run: venv messages
 	@scripts/run.sh
 
 lint: venv
@@ -61,7 +69,7 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: venv services
+test: venv services messages
 	@scripts/ensure_chromium.sh
 	@$(MAKE) --no-print-directory lint
 	$(call log,pytest $(PYTEST_ARGS))

@@ -6,6 +6,8 @@ from booking_site.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Django's set_language view: the header's language picker posts here (templates/_language_picker.html).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("scheduling.api.urls")),
     path("", include("scheduling.urls")),
 ]

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 
 from notifications.channels import Attachment, OutgoingMessage
 from notifications.models import Channel, Notification, Reminder
@@ -27,6 +29,11 @@ from scheduling.models import Booking, BookingStatus, CancelReason
 CUSTOMER, PROVIDER = Notification.Recipient.CUSTOMER, Notification.Recipient.PROVIDER
 REMINDER = "reminder"
 WITH_CALENDAR = {Notification.Kind.CONFIRMATION, Notification.Kind.CANCELLATION, Notification.Kind.RESCHEDULE}
+
+
+def message_language(booking: Booking, recipient: str) -> str:
+    """The customer reads about their booking in the language they booked in; staff in the site's."""
+    return booking.language if recipient == CUSTOMER else settings.LANGUAGE_CODE
 
 
 def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
@@ -44,7 +51,8 @@ def reminder_message(reminder: Reminder, *, now: datetime) -> OutgoingMessage:
 
 def notification_message(notification: Notification, *, now: datetime) -> OutgoingMessage:
     if notification.kind == Notification.Kind.LINKS:
-        return links_message(notification, now=now)
+        with translation.override(message_language(notification.booking, CUSTOMER)):
+            return links_message(notification, now=now)
     return _message(
         kind=notification.kind,
         booking=notification.booking,
@@ -75,13 +83,18 @@ def links_bookings(notification: Notification, *, now: datetime) -> list[Booking
 def _explained(booking: Booking) -> str:
     """Why the customer's booking was cancelled, when it was not their own doing."""
     provider = booking.provider.name
-    return {
-        CancelReason.EXPIRED: f"{provider} did not confirm your request before the time held for you ran out, "
-        "so the time has been released. Nothing is charged.",
-        CancelReason.PROVIDER: f"{provider} cancelled this booking. Nothing is charged for a cancellation "
-        "by the provider.",
-        CancelReason.PAYMENT_FAILED: "The payment for this booking did not go through, so the time has been released.",
-    }.get(booking.cancel_reason, "")
+    if booking.cancel_reason == CancelReason.EXPIRED:
+        return gettext(
+            "%(provider)s did not confirm your request before the time held for you ran out, "
+            "so the time has been released. Nothing is charged."
+        ) % {"provider": provider}
+    if booking.cancel_reason == CancelReason.PROVIDER:
+        return gettext(
+            "%(provider)s cancelled this booking. Nothing is charged for a cancellation by the provider."
+        ) % {"provider": provider}
+    if booking.cancel_reason == CancelReason.PAYMENT_FAILED:
+        return gettext("The payment for this booking did not go through, so the time has been released.")
+    return ""
 
 
 def _links(booking: Booking, *, recipient: str) -> dict:
@@ -129,6 +142,11 @@ def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -
 
 
 def _message(*, kind, booking, recipient, channel, to, key, now) -> OutgoingMessage:
+    with translation.override(message_language(booking, recipient)):
+        return _rendered(kind=kind, booking=booking, recipient=recipient, channel=channel, to=to, key=key, now=now)
+
+
+def _rendered(*, kind, booking, recipient, channel, to, key, now) -> OutgoingMessage:
     context = context_for(kind=kind, booking=booking, recipient=recipient, now=now)
     subject = " ".join(render_to_string(f"notifications/email/{kind}_subject.txt", context).split())
     if channel == Channel.EMAIL:
@@ -194,6 +212,10 @@ def humanise(delta: timedelta) -> str:
     minutes = max(0, round(delta.total_seconds() / 60))
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
-    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
-    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
-    return " ".join(words[:2]) or "less than a minute"
+    parts = [
+        ngettext("%(count)d day", "%(count)d days", days) % {"count": days},
+        ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours},
+        ngettext("%(count)d minute", "%(count)d minutes", mins) % {"count": mins},
+    ]
+    words = [part for n, part in zip((days, hours, mins), parts, strict=True) if n]
+    return " ".join(words[:2]) or gettext("less than a minute")

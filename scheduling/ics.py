@@ -4,12 +4,15 @@ Instants are written in UTC (`DTSTART:20270315T130000Z`): every calendar shows t
 and no VTIMEZONE has to be shipped. The description carries the manage link (given by the caller, who
 holds the token) so the customer can change the booking from their calendar: the file is only served
 behind that same link or to the confirmation page that shows it.
+Its texts are in the active language: the customer's (Booking.language) when an email carries it, the
+visitor's on the pages.
 """
 
 from datetime import UTC
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
 from scheduling.formatting import local_time, service_with_provider
@@ -37,16 +40,18 @@ def booking_calendar(booking: Booking, *, host: str, manage_url: str = "") -> by
     event.add("dtstart", booking.start_at.astimezone(UTC))
     event.add("dtend", booking.end_at.astimezone(UTC))
     booked = service_with_provider(booking.service.name, booking.provider.name)
-    event.add("summary", f"{booked} – booking {booking.reference}")
+    names = {"booked": booked, "reference": booking.reference, "provider": booking.provider.name}
+    event.add("summary", gettext("%(booked)s – booking %(reference)s") % names)
     event.add(
         "description",
         "\n".join(
             [
-                f"Booking reference: {booking.reference}",
-                f"Service: {booking.service.name}, with {booking.provider.name}",
-                f"{booking.provider.name}'s time: {local_time(booking.start_at, booking.provider_timezone)}",
-                f"Status: {booking.get_status_display()}",
-                *([f"See, move or cancel your booking: {manage_url}"] if manage_url else []),
+                gettext("Booking reference: %(reference)s") % names,
+                gettext("Service: %(service)s, with %(provider)s") % {**names, "service": booking.service.name},
+                gettext("%(provider)s's time: %(when)s")
+                % {**names, "when": local_time(booking.start_at, booking.provider_timezone)},
+                gettext("Status: %(status)s") % {"status": booking.get_status_display()},
+                *([gettext("See, move or cancel your booking: %(url)s") % {"url": manage_url}] if manage_url else []),
             ]
         ),
     )

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from timezone_field import TimeZoneField
 
@@ -213,22 +214,22 @@ class Customer(models.Model):
 
 
 class BookingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CONFIRMED = "confirmed", "Confirmed"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    NO_SHOW = "no_show", "No-show"
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
 
 
 LIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
 
 class CancelReason(models.TextChoices):
-    CUSTOMER = "customer", "Cancelled by the customer"
-    PROVIDER = "provider", "Cancelled by the provider"
-    EXPIRED = "expired", "Hold expired"
-    PAYMENT_FAILED = "payment_failed", "Payment failed"
-    RESCHEDULED = "rescheduled", "Rescheduled"
+    CUSTOMER = "customer", _("Cancelled by the customer")
+    PROVIDER = "provider", _("Cancelled by the provider")
+    EXPIRED = "expired", _("Hold expired")
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
 
 
 class BookingQuerySet(models.QuerySet):
@@ -297,6 +298,9 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     # Signed manage links carry this number; bumping it revokes every link made before.
     manage_secret_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     notes = models.TextField(blank=True)
+    # The language the customer booked in (a code of settings.LANGUAGES): every message to them about
+    # this booking is written in it, and its clock and date order (scheduling/formatting.py).
+    language = models.CharField(max_length=16, default="en", db_default="en")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

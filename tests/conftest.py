@@ -1,12 +1,35 @@
+import subprocess
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
+
+LOCALE = Path(__file__).resolve().parent.parent / "locale"
+
+
+def pytest_sessionstart(session):
+    """Compile any catalogue whose .mo is missing or older than its .po (`make test` compiles too,
+    scripts/messages.sh): .mo files are build output, not committed, and a stale one would test
+    yesterday's German."""
+    for po in LOCALE.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """LocaleMiddleware activates a request's language in the test's thread and leaves it active: a
+    German page test must not make the next test read German."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 
 from scheduling.admin.display import booking_label, zone_abbreviation
@@ -144,6 +144,8 @@ class BookingCreateFlowMixin:
                 start=form.cleaned_data["slot"],
                 customer=form.customer_input(),
                 notes=form.cleaned_data.get("notes", ""),
+                # The console's language, the one clue to the customer's when staff book for them.
+                language=translation.get_language(),
             )
         except SlotUnavailable as exc:
             form.add_error(None, self._conflict_message(exc))

@@ -268,7 +268,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "id", "reference", "provider", "service", "customer", "start", "end", "status", "hold_expires_at",
             "provider_timezone", "customer_timezone", "price", "currency", "free_cancel_until", "late_cancel_fee",
             "cancel_reason", "cancelled_at", "cancellation_fee", "refund_amount", "rescheduled_from",
-            "rescheduled_to", "notes", "created_at",
+            "rescheduled_to", "notes", "language", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -311,6 +311,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "rescheduled_from": booking.rescheduled_from_id,
             "rescheduled_to": self.get_rescheduled_to(booking),
             "notes": booking.notes,
+            "language": booking.language,
             "created_at": _utc(booking.created_at),
         }
 
@@ -383,6 +384,12 @@ class BookingCreateSerializer(serializers.Serializer):
     start = AwareDateTimeField()
     customer = CustomerInputSerializer()
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES],
+        required=False,
+        help_text="The customer's language, for every message about the booking; default: the request's "
+        "Accept-Language, else the site's.",
+    )
 
     def to_internal_value(self, data):
         """Neither `service` nor `provider` is reported with the other field errors, not after them."""

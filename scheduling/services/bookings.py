@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -118,6 +119,7 @@ def booking_create(
     service_id: int | None = None,
     provider_id: int | None = None,
     notes: str = "",
+    language: str = "",
 ) -> Booking:
     """Hold a slot of a service for a customer; confirm it at once when the service needs no confirmation.
 
@@ -143,8 +145,12 @@ def booking_create(
 
     The returned booking carries `manage_token`, a signed manage link token (scheduling.manage_links);
     emails make their own from the booking id, so nothing secret is stored.
+
+    `language` is the customer's (a code of settings.LANGUAGES; blank for the site default): their
+    messages about the booking are written in it.
     """
     start = require_aware(start, field="start")
+    language = booking_language(language)
     if service_id is None and provider_id is None:
         raise InvalidInput("Say which service to book.", field="service")
     attempts = 1 if connection.in_atomic_block else 2
@@ -161,7 +167,15 @@ def booking_create(
                     customer_obj = _customer_for(contact)
                 service = _bookable_service(service_id=service_id, provider_id=provider_id)
                 confirm = not service.requires_confirmation
-                new = partial(_book, start=start, customer=customer_obj, contact=contact, notes=notes, confirm=confirm)
+                new = partial(
+                    _book,
+                    start=start,
+                    customer=customer_obj,
+                    contact=contact,
+                    notes=notes,
+                    confirm=confirm,
+                    language=language,
+                )
                 if provider_id is not None:
                     booking = new(bookable=_lock_provider(provider_id=provider_id, service=service, start=start))
                 else:
@@ -181,6 +195,18 @@ def booking_create(
                 continue
             raise
     raise AssertionError("unreachable")
+
+
+def booking_language(code: str) -> str:
+    """A language a booking can be made in: one of settings.LANGUAGES, exactly as listed there;
+    blank means the site default."""
+    if not code:
+        return settings.LANGUAGE_CODE
+    for listed, _name in settings.LANGUAGES:
+        if listed.lower() == code.strip().lower():
+            return listed
+    choices = ", ".join(listed for listed, _name in settings.LANGUAGES)
+    raise InvalidInput(f"Unknown language; use one of: {choices}.", field="language")
 
 
 def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Service:
@@ -263,6 +289,7 @@ def _book(
     notes: str,
     rescheduled_from: Booking | None = None,
     confirm: bool = False,
+    language: str,
 ) -> Booking:
     """Validate and insert a booking, pending or (with `confirm`) confirmed. The caller holds the
     provider lock and must let `_Overlap` leave its atomic block (see there).
@@ -296,6 +323,7 @@ def _book(
         late_cancel_fee=terms.late_fee,
         free_cancel_until=terms.free_until,
         notes=notes or "",
+        language=language,
         rescheduled_from=rescheduled_from,
     )
     if confirm:
@@ -512,6 +540,7 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
                 notes=old.notes,
                 rescheduled_from=old,
                 confirm=was_confirmed,
+                language=old.language,
             )
             notifications.booking_rescheduled(old=old, new=new)
             return new

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_cookie
 
@@ -172,6 +172,7 @@ def _submit(request, *, offer: Offer, tz, zone_chosen, start, form) -> HttpRespo
             start=start,
             customer=customer,
             notes=data["notes"],
+            language=translation.get_language(),
         )
     except SlotUnavailable:
         return again(

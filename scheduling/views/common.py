@@ -52,7 +52,8 @@ def render_page(request: HttpRequest, template: str, context: dict | None = None
 
 def not_found(request: HttpRequest, *, what: str = "page") -> HttpResponse:
     """One friendly 404 for anything missing or not yours; it never says which part was wrong."""
-    return render_page(request, "scheduling/not_found.html", {"what": what}, status=404)
+    # No language picker: its `next` would echo the path, and this page never repeats what was asked for.
+    return render_page(request, "scheduling/not_found.html", {"what": what, "no_forms": True}, status=404)
 
 
 def method_not_allowed(request: HttpRequest) -> HttpResponse:

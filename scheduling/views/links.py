@@ -49,7 +49,8 @@ def links_request(request: HttpRequest) -> HttpResponse:
     address_key = hashlib.sha256(email.encode()).hexdigest()  # no address in the cache's key space
     if within_rate(f"pages:links-address:{address_key}", limit=limit, period=period, what="Links request"):
         manage_links_send(email=email)
-    return render_page(request, "scheduling/links_sent.html")
+    # The same bytes for a known and an unknown address: no form, whose CSRF token is masked afresh each time.
+    return render_page(request, "scheduling/links_sent.html", {"no_forms": True})
 
 
 @private

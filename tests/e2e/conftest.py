@@ -51,8 +51,8 @@ def browser_context(browser):
     contexts = []
 
     def new_context(**options):
-        # A stated locale, not whatever the machine's Chromium defaults to: en-GB reads a 24-hour
-        # clock as the pages' older tests expect; a test of the en-US 12-hour clock says so.
+        # A browser asks for its locale's language (LocaleMiddleware); en-GB reads the site's 24-hour
+        # English, so a test that wants en-US's 12-hour clock or German says so.
         options.setdefault("locale", "en-GB")
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import translation
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -108,6 +109,7 @@ def _booking_create(data: dict, customer: dict) -> Booking:
             timezone=customer["timezone"],
         ),
         notes=data["notes"],
+        language=data.get("language") or translation.get_language(),
     )
 
 
