@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from scheduling.forms_public import zone_choices, zone_from_cookie
-from scheduling.views.present import use_visitor_clock
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +23,8 @@ def viewer_zone(request: HttpRequest, fallback: ZoneInfo | str) -> tuple[ZoneInf
     """The zone to show times in: the visitor's remembered choice, else `fallback`.
 
     Returns the zone and whether it came from the visitor (False means the fallback is showing,
-    which the page's script replaces with the browser's own zone when it can). Every page that shows
-    times asks for the zone first, so this is also where the visitor's clock (12 or 24 hours) is set.
+    which the page's script replaces with the browser's own zone when it can).
     """
-    use_visitor_clock(request)
     chosen = zone_from_cookie(request.COOKIES.get(TZ_COOKIE))
     if chosen:
         return ZoneInfo(chosen), True

@@ -4,50 +4,19 @@ Every date and time a page shows goes through `when` / `clock` / `day_text` here
 to a project-wide locale-aware formatter (scheduling/formatting.py) is one place.
 """
 
-from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.http import HttpRequest
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.utils.translation.trans_real import parse_accept_lang_header
 
 from scheduling import selectors
 from scheduling.availability import Verdict
-from scheduling.formatting import as_zone
+from scheduling.formatting import as_zone, uses_12_hour_clock
 from scheduling.models import Booking, BookingStatus, CancelReason, Provider, Service
 from scheduling.views.offer import what_booked
-
-# English-speaking regions whose people read a 12-hour clock; everyone else (German, en-GB, most of
-# Europe) reads 24 hours. Without a stated region the unambiguous 24-hour clock is shown.
-TWELVE_HOUR_REGIONS = frozenset({"us", "ca", "au", "nz", "ph", "in"})
-_twelve_hour: ContextVar[bool] = ContextVar("pages_twelve_hour", default=False)
-
-
-def reads_twelve_hour(request: HttpRequest) -> bool:
-    """Whether this visitor reads a 12-hour clock: English pages for a browser whose first language
-    is en-US (or another 12-hour region's English).
-
-    The page language says English or not; only the browser's Accept-Language names the region
-    (LANGUAGES lists "en", not "en-us", so the active language alone cannot tell en-US from en-GB).
-    A visitor whose first language is another one (de-DE, fr-FR) reads their own 24-hour clock
-    even on English pages.
-    """
-    if not (translation.get_language() or "en").lower().startswith("en"):
-        return False
-    preferred = parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
-    if not preferred:
-        return False
-    language, _sep, region = preferred[0][0].lower().partition("-")
-    return language == "en" and region in TWELVE_HOUR_REGIONS
-
-
-def use_visitor_clock(request: HttpRequest) -> None:
-    """Show this request's times on the visitor's clock (set per request, like the active language)."""
-    _twelve_hour.set(reads_twelve_hour(request))
 
 
 def _date_pattern(*, long: bool, year: bool) -> str:
@@ -61,8 +30,8 @@ def _date_pattern(*, long: bool, year: bool) -> str:
 
 
 def clock(local: datetime) -> str:
-    """ "9:30 AM" on a 12-hour clock, "09:30" on a 24-hour one."""
-    if _twelve_hour.get():
+    """ "9:30 AM" on a 12-hour clock (en-us pages), "09:30" on a 24-hour one (`formatting.locale_style`)."""
+    if uses_12_hour_clock():
         return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
     return f"{local:%H:%M}"
 
