@@ -14,6 +14,9 @@ from scheduling.admin import bookings, catalogue, customers, providers, schedule
 
 admin.site.site_header = "Booking platform · provider console"
 admin.site.site_title = "Provider console"
+# The app list is on the dashboard; without the nav sidebar the bookings list, agendas and the
+# weekly-hours editor keep the width they need (the status and the customer stay in view at 1,400 px).
+admin.site.enable_nav_sidebar = False
 admin.site.index_title = "Back office"
 # The staff dashboard (scheduling/templatetags/console.py) above the app list.
 admin.site.index_template = "admin/console_index.html"

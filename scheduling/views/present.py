@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from scheduling import selectors
 from scheduling.availability import Verdict
-from scheduling.formatting import as_zone, uses_12_hour_clock
+from scheduling.formatting import as_zone, duration, uses_12_hour_clock
 from scheduling.models import Booking, BookingStatus, CancelReason, Provider, Service
 from scheduling.views.offer import what_booked
 
@@ -65,17 +65,6 @@ def money(amount: Decimal, currency: str) -> str:
 
 def minutes_text(minutes: int) -> str:
     return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
-
-
-def notice_text(minutes: int) -> str:
-    """A notice period in whole days, hours or minutes: "1 day", "36 hours", "90 minutes"."""
-    if minutes >= 1440 and minutes % 1440 == 0:
-        days = minutes // 1440
-        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
-    if minutes >= 60 and minutes % 60 == 0:
-        hours = minutes // 60
-        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
-    return minutes_text(minutes)
 
 
 def service_facts(service: Service) -> dict:
@@ -178,7 +167,7 @@ def why_not(verdict: Verdict | None, *, service: Service, provider: Provider | N
     if verdict is Verdict.TOO_SOON:
         return _("That time is too soon: %(who)s needs at least %(notice)s notice.") % {
             "who": who,
-            "notice": notice_text(service.min_notice_minutes),
+            "notice": duration(service.min_notice_minutes),
         }
     if verdict is Verdict.BEYOND_HORIZON:
         return _("That time is too far ahead: %(who)s takes bookings up to %(days)d days ahead.") % {
