@@ -59,7 +59,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions (the language may live there), before common (it may redirect with the language).
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's LocaleMiddleware, except that the API always speaks English (booking_site/middleware.py).
+    "booking_site.middleware.PagesLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, npgettext
 
 from notifications.channels import Attachment, OutgoingMessage
 from notifications.models import Channel, Notification, Reminder
@@ -132,7 +132,7 @@ def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -
         "when": local_time(booking.start_at, zone),
         "until": local_time(booking.end_at, zone, with_date=False),
         "previous_when": local_time(previous.start_at, zone) if previous else "",
-        "starts_in": humanise(booking.start_at - now),
+        "starts_in": humanise(booking.start_at - now, after_in=True),
         "reason": CancelReason(booking.cancel_reason).label if booking.cancel_reason else "",
         "by_customer": booking.cancel_reason == CancelReason.CUSTOMER,
         "fee": booking.cancellation_fee,
@@ -207,15 +207,26 @@ def calendar_attachments(kind: str, booking: Booking) -> list[Attachment]:
     return [Attachment(f"booking-{b.reference}.ics", booking_calendar(b, host=host), "text/calendar") for b in bookings]
 
 
-def humanise(delta: timedelta) -> str:
-    """A whole-minute duration in words: "1 day", "1 hour", "2 hours 30 minutes", "15 minutes"."""
+def humanise(delta: timedelta, *, after_in: bool = False) -> str:
+    """A whole-minute duration in words: "1 day", "1 hour", "2 hours 30 minutes", "15 minutes".
+
+    `after_in` gives the form that follows "in" ("starts in 2 days"), which some languages inflect:
+    German says "in 2 Tagen", not "in 2 Tage" (the "starts in" context of the catalogue).
+    """
     minutes = max(0, round(delta.total_seconds() / 60))
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
-    parts = [
-        ngettext("%(count)d day", "%(count)d days", days) % {"count": days},
-        ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours},
-        ngettext("%(count)d minute", "%(count)d minutes", mins) % {"count": mins},
-    ]
+    if after_in:
+        parts = [
+            npgettext("starts in", "%(count)d day", "%(count)d days", days) % {"count": days},
+            npgettext("starts in", "%(count)d hour", "%(count)d hours", hours) % {"count": hours},
+            npgettext("starts in", "%(count)d minute", "%(count)d minutes", mins) % {"count": mins},
+        ]
+    else:
+        parts = [
+            ngettext("%(count)d day", "%(count)d days", days) % {"count": days},
+            ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours},
+            ngettext("%(count)d minute", "%(count)d minutes", mins) % {"count": mins},
+        ]
     words = [part for n, part in zip((days, hours, mins), parts, strict=True) if n]
     return " ".join(words[:2]) or gettext("less than a minute")

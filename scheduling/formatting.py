@@ -94,11 +94,6 @@ def duration(minutes: int) -> str:
     return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
-def possessive(phrase: str) -> str:
-    """ "1 hour" -> "1 hour's", "36 hours" -> "36 hours'", for "... notice"."""
-    return f"{phrase}'" if phrase.endswith("s") else f"{phrase}'s"
-
-
 def service_with_provider(service_name: str, provider_name: str) -> str:
     """What a booking is for, as messages and calendars name it: "Cleaning with Dr Ada".
 

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 from django_fsm import TransitionNotAllowed, can_proceed
 
 from booking_site.sql import column_list, insert_skipping_conflicts, raw_first
@@ -28,7 +29,7 @@ from notifications import services as notifications
 from scheduling import manage_links, selectors
 from scheduling.availability import Verdict
 from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
-from scheduling.formatting import duration, possessive
+from scheduling.formatting import duration
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider, Service
 from scheduling.services.inputs import require_aware, require_zone
 
@@ -80,11 +81,11 @@ def _contact_details(*, data: CustomerData) -> CustomerData:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise InvalidInput("Enter a valid email address.", field="customer.email") from exc
+        raise InvalidInput(gettext("Enter a valid email address."), field="customer.email") from exc
     zone = require_zone(data.timezone or "UTC", field="customer.timezone")
     name = (data.name or "").strip()
     if not name:
-        raise InvalidInput("Enter the customer's name.", field="customer.name")
+        raise InvalidInput(gettext("Enter the customer's name."), field="customer.name")
     return CustomerData(name=name, email=email, phone=(data.phone or "").strip(), timezone=zone.key)
 
 
@@ -152,7 +153,7 @@ def booking_create(
     start = require_aware(start, field="start")
     language = booking_language(language)
     if service_id is None and provider_id is None:
-        raise InvalidInput("Say which service to book.", field="service")
+        raise InvalidInput(gettext("Say which service to book."), field="service")
     attempts = 1 if connection.in_atomic_block else 2
     for attempt in range(1, attempts + 1):
         try:
@@ -216,22 +217,23 @@ def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Ser
         try:
             offered = selectors.services_for_booking(provider_id=int(provider_id))
         except (ValueError, TypeError) as exc:
-            raise InvalidInput("No such provider.", field="provider") from exc
+            raise InvalidInput(gettext("No such provider."), field="provider") from exc
         if len(offered) > 1:
-            raise InvalidInput("This provider offers several services; say which one to book.", field="service")
+            several = gettext("This provider offers several services; say which one to book.")
+            raise InvalidInput(several, field="service")
         if not offered:  # only on this refusal path: is there such a provider at all?
             known = Provider.objects.filter(pk=int(provider_id)).exists()
-            message = "This provider is not taking bookings." if known else "No such provider."
+            message = gettext("This provider is not taking bookings.") if known else gettext("No such provider.")
             raise InvalidInput(message, field="provider")
         return offered[0]
     try:
         service = next(iter(selectors.services_for_booking(service_id=int(service_id))), None)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("No such service.", field="service") from exc
+        raise InvalidInput(gettext("No such service."), field="service") from exc
     if service is None:
-        raise InvalidInput("No such service.", field="service")
+        raise InvalidInput(gettext("No such service."), field="service")
     if not service.is_active:
-        raise InvalidInput("This service is not taking bookings.", field="service")
+        raise InvalidInput(gettext("This service is not taking bookings."), field="service")
     return service
 
 
@@ -241,13 +243,13 @@ def _lock_provider(
     try:
         bookable = selectors.provider_for_booking(provider_id=int(provider_id), service=service, start=start)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("No such provider.", field="provider") from exc
+        raise InvalidInput(gettext("No such provider."), field="provider") from exc
     if bookable is None:
-        raise InvalidInput("No such provider.", field="provider")
+        raise InvalidInput(gettext("No such provider."), field="provider")
     if not bookable.provider.is_active:
-        raise InvalidInput("This provider is not taking bookings.", field="provider")
+        raise InvalidInput(gettext("This provider is not taking bookings."), field="provider")
     if must_offer and not bookable.offers_service:
-        raise InvalidInput("This provider does not offer this service.", field="provider")
+        raise InvalidInput(gettext("This provider does not offer this service."), field="provider")
     return bookable
 
 
@@ -262,7 +264,7 @@ def _book_any_available(*, service: Service, start: datetime, book) -> Booking:
     """
     candidates = selectors.assignment_candidates(service=service, start=start)
     if not candidates:
-        raise InvalidInput("No provider offers this service at the moment.", field="service")
+        raise InvalidInput(gettext("No provider offers this service at the moment."), field="service")
     refusal: SlotNotOffered | None = None
     lost: _Overlap | None = None
     for provider_id in candidates:
@@ -277,7 +279,7 @@ def _book_any_available(*, service: Service, start: datetime, book) -> Booking:
             continue  # this provider stopped offering the service since the candidates were read
     if lost is not None:
         raise lost
-    raise refusal or InvalidInput("No provider offers this service at the moment.", field="service")
+    raise refusal or InvalidInput(gettext("No provider offers this service at the moment."), field="service")
 
 
 def _book(
@@ -335,11 +337,19 @@ def _book(
     return booking
 
 
+# Whole sentences, so a translation can place the words its own way (German says "1 Tag Vorlauf",
+# not "1 Tag's notice"); lazy because the table is built at import, before any language is active.
 _VERDICT_MESSAGES = {
-    Verdict.IN_PAST: "This time is in the past.",
-    Verdict.TOO_SOON: "This service needs at least {notice} notice.",
-    Verdict.BEYOND_HORIZON: "This service takes bookings at most {horizon} days ahead.",
-    Verdict.NOT_OFFERED: "No slot starts at this time: it is off the slot grid, outside opening hours, or blocked.",
+    Verdict.IN_PAST: gettext_lazy("This time is in the past."),
+    Verdict.TOO_SOON: gettext_lazy("This service needs at least %(notice)s notice."),
+    Verdict.BEYOND_HORIZON: ngettext_lazy(
+        "This service takes bookings at most %(horizon)d day ahead.",
+        "This service takes bookings at most %(horizon)d days ahead.",
+        "horizon",
+    ),
+    Verdict.NOT_OFFERED: gettext_lazy(
+        "No slot starts at this time: it is off the slot grid, outside opening hours, or blocked."
+    ),
 }
 
 
@@ -349,9 +359,10 @@ def _require_bookable(*, bookable: selectors.ProviderForBooking, start: datetime
     if verdict is Verdict.BOOKABLE:
         return
     service = bookable.service
-    message = _VERDICT_MESSAGES[verdict].format(
-        notice=possessive(duration(service.min_notice_minutes)), horizon=service.max_advance_days
-    )
+    message = _VERDICT_MESSAGES[verdict] % {
+        "notice": duration(service.min_notice_minutes),
+        "horizon": service.max_advance_days,
+    }
     raise SlotNotOffered(message, field="start")
 
 
@@ -424,7 +435,7 @@ def _lock_booking(booking_id: int) -> Booking:
     try:
         return Booking.objects.select_for_update().select_related("provider", "service", "customer").get(pk=booking_id)
     except (Booking.DoesNotExist, ValueError, TypeError) as exc:
-        raise InvalidInput("No such booking.", field="booking") from exc
+        raise InvalidInput(gettext("No such booking."), field="booking") from exc
 
 
 def booking_confirm(*, booking_id: int) -> Booking:
@@ -523,7 +534,7 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
         with transaction.atomic():
             current = Booking.objects.select_related("service").filter(pk=booking_id).first()
             if current is None:
-                raise InvalidInput("No such booking.", field="booking")
+                raise InvalidInput(gettext("No such booking."), field="booking")
             # A booking made may move even if its provider has stopped offering the service since.
             bookable = _lock_provider(
                 provider_id=current.provider_id, service=current.service, start=start, must_offer=False
@@ -552,11 +563,11 @@ def _refuse_pointless_move(booking: Booking, *, start: datetime) -> None:
     if booking.cancel_reason == CancelReason.RESCHEDULED:
         successor = Booking.objects.filter(rescheduled_from=booking).values_list("pk", flat=True).first()
         raise BookingMoved(
-            "This booking was moved to another time; reschedule the booking that replaced it.",
+            gettext("This booking was moved to another time; reschedule the booking that replaced it."),
             rescheduled_to=successor,
         )
     if booking.is_live and start == booking.start_at:
-        raise InvalidInput("That is already this booking's time; pick another.", field="start")
+        raise InvalidInput(gettext("That is already this booking's time; pick another."), field="start")
 
 
 def booking_expire_holds(*, limit: int = 500) -> int:

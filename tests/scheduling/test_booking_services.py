@@ -4,7 +4,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.db import IntegrityError, OperationalError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from scheduling import manage_links
 from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
@@ -397,13 +397,19 @@ def test_the_exclusion_constraint_refuses_an_overlap_and_names_the_winner():
 
 
 @pytest.mark.parametrize(
-    ("minutes", "phrase"), [(60, "1 hour's"), (2160, "36 hours'"), (1440, "1 day's"), (90, "90 minutes'")]
+    ("language", "minutes", "sentence"),
+    [
+        ("en", 60, "This service needs at least 1 hour notice."),
+        ("en", 2160, "This service needs at least 36 hours notice."),
+        ("de", 1440, "Dieser Dienst braucht mindestens 1 Tag Vorlauf."),
+        ("de", 90, "Dieser Dienst braucht mindestens 90 Minuten Vorlauf."),
+    ],
 )
-def test_the_notice_refusal_reads_naturally(minutes, phrase):
+def test_the_notice_refusal_is_a_whole_sentence_in_the_active_language(language, minutes, sentence):
     provider = open_all_day_provider(min_notice_minutes=minutes)
-    with pytest.raises(SlotNotOffered) as exc:
+    with translation.override(language), pytest.raises(SlotNotOffered) as exc:
         book(provider, timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=29))
-    assert exc.value.detail == f"This service needs at least {phrase} notice."
+    assert exc.value.detail == sentence
 
 
 def _deadlock() -> OperationalError:

@@ -1,9 +1,10 @@
 """Bookings: list, read, create (idempotent), and the lifecycle transitions."""
 
 from datetime import datetime
+from functools import partial
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import translation
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -75,15 +76,19 @@ class BookingListApi(APIView):
     def post(self, request):
         data = BookingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return idempotent(request, lambda: self._create(request.user, data.validated_data), unstored=MANAGE_URL)
+        # The client's Accept-Language (kept by booking_site.middleware.PagesLocaleMiddleware, which
+        # answers the API itself in English) is the booking's language unless the body names one.
+        asked = getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE
+        create = partial(self._create, request.user, data.validated_data, language=asked)
+        return idempotent(request, create, unstored=MANAGE_URL)
 
     @staticmethod
-    def _create(user, data: dict) -> Response:
+    def _create(user, data: dict, *, language: str) -> Response:
         # A superuser may book anything; the service layer refuses what does not exist.
         if not user.is_superuser:
             _check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
         customer = data["customer"]
-        booking = _booking_create(data, customer)
+        booking = _booking_create(data, customer, language=language)
         return Response(BookingCreatedSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
@@ -97,7 +102,7 @@ def _remade_manage_url(body: dict) -> str | None:
 MANAGE_URL = Unstored(field="manage_url", remake=_remade_manage_url)
 
 
-def _booking_create(data: dict, customer: dict) -> Booking:
+def _booking_create(data: dict, customer: dict, *, language: str) -> Booking:
     return services.booking_create(
         provider_id=data.get("provider"),
         service_id=data.get("service"),
@@ -109,7 +114,7 @@ def _booking_create(data: dict, customer: dict) -> Booking:
             timezone=customer["timezone"],
         ),
         notes=data["notes"],
-        language=data.get("language") or translation.get_language(),
+        language=data.get("language") or language,
     )
 
 
