@@ -282,7 +282,8 @@ def test_providers_come_in_pages_like_bookings_when_asked(anon, provider_a, prov
     assert anon.get("/api/v1/providers/", {"page": 1}).json()["count"] == 2
 
 
-def test_a_page_size_below_one_is_a_400_naming_it(anon, provider_a):
-    response = anon.get("/api/v1/providers/", {"page_size": 0})
+@pytest.mark.parametrize("page_size", ["0", ""], ids=["zero", "empty"])
+def test_a_page_size_below_one_or_empty_is_a_400_naming_it(anon, provider_a, page_size):
+    response = anon.get(f"/api/v1/providers/?page_size={page_size}")
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["page_size"]
