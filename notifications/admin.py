@@ -178,7 +178,17 @@ class _DeliveryLogAdmin(LocalLabelMixin, _ProviderTimes, admin.ModelAdmin):
         fields = list(self.detail_fields)
         if obj is not None and obj.status != obj.WAITING:
             fields.remove("next_attempt_local")  # nothing more will be attempted: a time here misleads
-        return [*fields, "message"]
+        return [*fields, "message_withheld" if self.withholds_message(request, obj) else "message"]
+
+    @staticmethod
+    def withholds_message(request, obj) -> bool:
+        """A "links" email lists every upcoming booking of the address, with any provider: only a
+        superuser may read it; a provider's staff see that it was sent, not what it listed."""
+        return getattr(obj, "kind", None) == Notification.Kind.LINKS and not request.user.is_superuser
+
+    @admin.display(description="Message")
+    def message_withheld(self, obj):
+        return "Not shown: this email lists all of the customer's upcoming bookings, with other providers too."
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)

@@ -12,7 +12,7 @@ from notifications import content
 from notifications.admin import NotificationInline, ReminderInline, lead_time
 from notifications.models import Notification, Reminder
 from scheduling.formatting import local_time
-from scheduling.services import CustomerData, booking_create
+from scheduling.services import CustomerData, booking_create, manage_links_send
 from tests.factories import UserFactory
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
@@ -169,3 +169,18 @@ def test_lead_times_read_as_a_person_says_them():
     assert lead_time(1440) == "1 day before"
     assert lead_time(120) == "2 hours before"
     assert lead_time(90) == "1 hour 30 minutes before"
+
+
+def test_staff_cannot_read_a_links_email_that_lists_another_providers_bookings(desk, booking):
+    elsewhere = open_all_day_provider(name="Beta Rooms", slug="beta-rooms")
+    other = booking_create(
+        provider_id=elsewhere.pk, start=future_slot(), customer=CustomerData("Ada", "ada@example.com")
+    )
+    manage_links_send(email="ada@example.com")
+    sent = Notification.objects.get(kind=Notification.Kind.LINKS)
+    assert sent.booking.provider_id == booking.provider_id  # attached to the soonest: ours
+
+    page = _page(desk, sent)
+
+    assert "Beta Rooms" not in page and other.reference not in page
+    assert "Not shown" in page
