@@ -84,6 +84,9 @@ class AvailabilityEditorMixin:
                 {"text": rule_in_words(rule, today=today), "label": rule.label, "url": self._rule_url(rule)}
                 for rule in others
             ],
+            # Open rules the grid does not show still open hours (a daily rule would keep weekends
+            # open whatever the grid says): named above the grid, not only in the list below it.
+            "other_open_rules": [rule_in_words(rule, today=today) for rule in others if rule.kind == rule.Kind.OPEN],
         }
         return TemplateResponse(request, "admin/scheduling/provider/availability.html", context)
 

@@ -199,3 +199,20 @@ def test_a_weekly_rule_not_yet_begun_is_not_the_editors(as_superuser, clinic):
     AvailabilityRuleFactory(provider=clinic, rrule="FREQ=WEEKLY;BYDAY=MO", starts_on=later)
     as_superuser.post(editor_url(clinic), weekly_post({}))
     assert clinic.rules.count() == 1
+
+
+def test_open_rules_the_grid_cannot_show_are_warned_about_above_it(as_superuser, clinic):
+    AvailabilityRuleFactory(provider=clinic, rrule="FREQ=DAILY", start_time=time(9), end_time=time(17))
+    AvailabilityRuleFactory(
+        provider=clinic, kind="closed", rrule="FREQ=DAILY;COUNT=1", start_time=time(0), end_time=time(0)
+    )
+    body = as_superuser.get(editor_url(clinic)).content.decode()
+    warning = body[body.index('data-testid="other-open-rules"') :]
+    warning = warning[: warning.index("</ul>")]
+    assert "Daily, 09:00–17:00" in warning
+    assert "Closed" not in warning  # closed rules only take hours away: no surprise there
+
+
+def test_no_warning_when_the_grid_shows_every_open_rule(as_superuser, clinic):
+    AvailabilityRuleFactory(provider=clinic, rrule="FREQ=WEEKLY;BYDAY=MO", start_time=time(9), end_time=time(17))
+    assert 'data-testid="other-open-rules"' not in as_superuser.get(editor_url(clinic)).content.decode()
