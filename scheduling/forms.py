@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -223,6 +224,14 @@ class BookingCreateForm(forms.Form):
     phone = forms.CharField(required=False, max_length=32, label="New customer's phone")
     timezone = TimeZoneFormField(required=False, label="New customer's time zone")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 40}))
+    # Asked, not guessed from the console's own language: staff may book for a customer of another.
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        required=False,
+        label="Customer's language",
+        help_text="Confirmations and reminders to the customer are written in it.",
+    )
 
     # Where the booking services name a field, and which field of this form shows it.
     SERVICE_FIELDS = {

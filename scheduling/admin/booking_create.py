@@ -10,13 +10,14 @@ user may book again (`customers_to_book_again`, ADR 0009), never a list of every
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.html import format_html
 
 from scheduling.admin.display import booking_label, zone_abbreviation
@@ -144,8 +145,7 @@ class BookingCreateFlowMixin:
                 start=form.cleaned_data["slot"],
                 customer=form.customer_input(),
                 notes=form.cleaned_data.get("notes", ""),
-                # The console's language, the one clue to the customer's when staff book for them.
-                language=translation.get_language(),
+                language=form.cleaned_data.get("language") or settings.LANGUAGE_CODE,
             )
         except SlotUnavailable as exc:
             form.add_error(None, self._conflict_message(exc))

@@ -313,3 +313,13 @@ def test_the_steps_are_numbered_consistently_out_of_five(as_superuser, provider_
     for n, name in enumerate(["Provider", "Service", "Date", "Time", "Customer"], start=1):
         assert f"{n}. {name}</li>" in body
         assert f"Step {n} of 5: {name}" in body
+
+
+@pytest.mark.parametrize(("asked", "kept"), [("de", "de"), (None, "en")], ids=["asked", "default"])
+def test_staff_book_in_the_customers_language_not_their_own(as_superuser, provider_a, asked, kept):
+    day = day_ahead(provider_a)
+    url = f"{ADD}?provider={provider_a.pk}&date={day}"
+    data = {"slot": iso(local(day, 10)), **new_customer(), **({"language": asked} if asked else {})}
+    response = as_superuser.post(url, data, HTTP_ACCEPT_LANGUAGE="en-us")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Booking.objects.get().language == kept
