@@ -40,7 +40,7 @@ class AvailabilityRuleInline(admin.TabularInline):
     form = AvailabilityRuleForm
     fields = ["kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"]
     extra = 0
-    template = "admin/scheduling/availabilityrule/tabular.html"
+    template = "admin/scheduling/local_tabular.html"
     verbose_name_plural = "Availability rules, advanced (RRULE; wall-clock times in the provider's zone)"
 
 
@@ -52,7 +52,7 @@ class BlockedTimeInline(admin.TabularInline):
     fields = ["start_at", "end_at", "reason", "note"]
     extra = 0
     show_change_link = True
-    template = "admin/scheduling/blockedtime/tabular.html"
+    template = "admin/scheduling/local_tabular.html"
     verbose_name_plural = "Upcoming blocked times"
 
     def get_queryset(self, request):
