@@ -31,7 +31,7 @@ from scheduling.availability import Verdict
 from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.formatting import duration
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider, Service
-from scheduling.services.inputs import require_aware, require_zone
+from scheduling.services.inputs import require_aware, require_zone, sole_service
 
 logger = logging.getLogger(__name__)
 
@@ -218,14 +218,12 @@ def _bookable_service(*, service_id: int | None, provider_id: int | None) -> Ser
             offered = selectors.services_for_booking(provider_id=int(provider_id))
         except (ValueError, TypeError) as exc:
             raise InvalidInput(gettext("No such provider."), field="provider") from exc
-        if len(offered) > 1:
-            several = gettext("This provider offers several services; say which one to book.")
-            raise InvalidInput(several, field="service")
-        if not offered:  # only on this refusal path: is there such a provider at all?
+        service = sole_service(offered)
+        if service is None:  # only on this refusal path: is there such a provider at all?
             known = Provider.objects.filter(pk=int(provider_id)).exists()
             message = gettext("This provider is not taking bookings.") if known else gettext("No such provider.")
             raise InvalidInput(message, field="provider")
-        return offered[0]
+        return service
     try:
         service = next(iter(selectors.services_for_booking(service_id=int(service_id))), None)
     except (ValueError, TypeError) as exc:

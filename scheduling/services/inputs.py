@@ -1,12 +1,15 @@
 """Checks on raw input shared by the services: they turn bad values into InvalidInput (HTTP 400)."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 
 from scheduling.errors import InvalidInput
+from scheduling.models import Service
 
 # in_supported_range is re-exported: input checks live here, the bounds with the rules that share them.
 from scheduling.recurrence import EARLIEST_DATE, LATEST_DATE
@@ -60,3 +63,12 @@ def full_clean_or_invalid(instance: models.Model, *, exclude: list[str] | None =
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
         raise InvalidInput.from_validation_error(exc) from exc
+
+
+def sole_service(offered: Sequence[Service]) -> Service | None:
+    """The service a provider named alone stands for: its only active one (`offered`), or None when it
+    offers none. One that offers several is an InvalidInput naming `service` (say which one). The rule
+    for every face that takes a provider alone: bookings, and the API's provider slots."""
+    if len(offered) > 1:
+        raise InvalidInput(gettext("This provider offers several services; say which one to book."), field="service")
+    return offered[0] if offered else None

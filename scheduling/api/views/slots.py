@@ -26,6 +26,7 @@ from scheduling.api.throttling import SlotsThrottle
 from scheduling.errors import InvalidInput
 from scheduling.models import Provider, Service
 from scheduling.selectors import provider_slots, service_providers, service_slots, services_offered_by
+from scheduling.services.inputs import sole_service
 
 DATE = {"type": "string", "format": "date", "pattern": YEAR_PATTERN}
 WINDOW_PARAMETERS = [
@@ -162,9 +163,7 @@ def _service_of(provider: Provider, service_id: int | None) -> Service | None:
         if chosen is None:
             raise InvalidInput("This provider does not offer this service.", field="service")
         return chosen
-    if len(offered) > 1:
-        raise InvalidInput("This provider offers several services; say which one to book.", field="service")
-    return offered[0] if offered else None
+    return sole_service(offered)
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> datetime | str:
