@@ -97,7 +97,8 @@ class ProviderSerializer(serializers.ModelSerializer):
 
     timezone = TimeZoneNameField()
     services = serializers.SerializerMethodField(
-        help_text="Ids of the services this provider offers (/api/v1/services/), by id."
+        help_text="Ids of the active services this provider offers (/api/v1/services/), by id. Inactive "
+        "ones are listed at /api/v1/services/ for the staff who manage them."
     )
     slot_minutes = _default_service_setting("duration_minutes")
     slot_step_minutes = _default_service_setting("slot_step_minutes")
@@ -118,7 +119,8 @@ class ProviderSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "kind", "timezone", *DEPRECATED_PROVIDER_FIELDS, "is_active", "services"]
 
     def get_services(self, provider: Provider) -> list[int]:
-        return [service.pk for service in _services_by_id(provider)]
+        # Active only: an inactive service's id would be a 404 at /api/v1/services/ for most callers.
+        return sorted(service.pk for service in _services_by_id(provider) if service.is_active)
 
     def default_service(self, provider: Provider) -> Service:
         """The default service, found once per provider. A provider offering nothing shows the

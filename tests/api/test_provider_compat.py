@@ -168,3 +168,9 @@ def test_the_old_fields_stand_for_the_active_service_a_booking_by_provider_alone
     assert shown["price"] == "90.00"
     assert changed.status_code == 200 and changed.json()["price"] == "70.00"
     assert (booked.json()["service"], booked.json()["price"]) == (newer.pk, "70.00")
+
+
+def test_a_provider_lists_only_its_active_services(anon, provider_a):
+    own = service_of(provider_a)
+    ServiceFactory(providers=[provider_a], is_active=False)
+    assert anon.get(f"/api/v1/providers/{provider_a.pk}/").json()["services"] == [own.pk]
