@@ -5,7 +5,7 @@ import hmac
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
@@ -120,30 +120,9 @@ def provider_slots(
     times. `exclude_booking_id` ignores one booking, as rescheduling it would (it is cancelled before
     the new time is held).
     """
-    viewer_tz = viewer_tz or provider.timezone
-    window = availability.local_dates_window(first, last, viewer_tz)
-    return _free_slots(provider, service, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
-
-
-def _free_slots(
-    provider: Provider,
-    service: Service,
-    window: Interval,
-    *,
-    now: datetime,
-    exclude_booking_id: int | None = None,
-    rules: list[RuleSpec] | None = None,
-) -> list[Slot]:
-    """The engine over `window` with this provider's busy and blocked spans (plus its rules, unless
-    the caller already has them): two or three queries."""
-    return availability.slots_between(
-        slot_spec(provider=provider, service=service),
-        rules if rules is not None else provider_rules(provider=provider),
-        busy=provider_busy(provider=provider, service=service, window=window, exclude_booking_id=exclude_booking_id),
-        blocked=provider_blocked(provider=provider, service=service, window=window),
-        window=window,
-        now=now,
-    )
+    window = availability.local_dates_window(first, last, viewer_tz or provider.timezone)
+    found = _free_starts(service, [provider], window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
+    return [Slot(s.start, s.end) for s in found]
 
 
 class ServiceSlot(NamedTuple):
@@ -167,37 +146,52 @@ def service_slots(
     viewer_tz: ZoneInfo,
     providers: list[Provider] | None = None,
     now: datetime | None = None,
+    exclude_booking_id: int | None = None,
 ) -> list[ServiceSlot]:
     """Free starts of `service` on local dates [first, last] in `viewer_tz`: the union over its active
     providers (or over `providers`, when given), each start naming who is free at it.
 
     Four queries whatever the range and however many providers: the providers, then the rules, live
     bookings and blocked times of all of them at once. The engine then runs once per provider.
+    `exclude_booking_id` ignores one booking, as rescheduling it would.
     """
-    now = now or timezone.now()
     if providers is None:
         providers = service_providers(service=service)
+    window = availability.local_dates_window(first, last, viewer_tz)
+    return _free_starts(service, providers, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
+
+
+def _engine_inputs(
+    service: Service, providers: list[Provider], window: Interval, *, exclude_booking_id: int | None = None
+):
+    """Each provider with what the engine needs for `service` over `window`: (provider, spec, rules,
+    busy, blocked). Three queries however many providers."""
+    ids = [p.pk for p in providers]
+    rules = _rules_by_provider(ids)
+    busy = _busy_by_provider(ids, service, window, exclude_booking_id=exclude_booking_id)
+    blocked = _blocked_by_provider(ids, service, window)
+    for p in providers:
+        yield p, slot_spec(provider=p, service=service), rules.get(p.pk, []), busy.get(p.pk, []), blocked.get(p.pk, [])
+
+
+def _free_starts(
+    service: Service,
+    providers: list[Provider],
+    window: Interval,
+    *,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+) -> list[ServiceSlot]:
+    """The union of the providers' free starts of `service` in `window`, each naming who is free."""
     if not providers:
         return []
-    window = availability.local_dates_window(first, last, viewer_tz)
-    ids = [p.pk for p in providers]
-    rules, busy, blocked = (
-        _rules_by_provider(ids),
-        _busy_by_provider(ids, service, window),
-        _blocked_by_provider(ids, service, window),
-    )
     free_at: dict[datetime, list[int]] = defaultdict(list)
-    length = timedelta(minutes=service.duration_minutes)
-    for provider in providers:
-        for slot in availability.slots_between(
-            slot_spec(provider=provider, service=service),
-            rules.get(provider.pk, []),
-            busy=busy.get(provider.pk, []),
-            blocked=blocked.get(provider.pk, []),
-            window=window,
-            now=now,
-        ):
+    for provider, spec, rules, busy, blocked in _engine_inputs(
+        service, providers, window, exclude_booking_id=exclude_booking_id
+    ):
+        for slot in availability.slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=now):
             free_at[slot.start].append(provider.pk)
+    length = timedelta(minutes=service.duration_minutes)
     return [ServiceSlot(start, start + length, tuple(free_at[start])) for start in sorted(free_at)]
 
 
@@ -367,23 +361,30 @@ def active_provider_by_slug(*, slug: str) -> Provider | None:
 
 def slot_verdict(
     *,
-    provider: Provider,
     service: Service,
+    providers: list[Provider],
     start: datetime,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> Verdict:
-    """Whether `start` can be booked now with this provider and service, and if not why: the checks
-    `booking_create` makes."""
+    """Whether `start` can be booked now with one of `providers` (one named, or "any available"), and
+    if not why: the checks `booking_create` makes. Bookable when one can take it, busy when it is a
+    slot of one who is booked, else the first provider's reason (the past, notice and horizon are the
+    service's, the same for all). Three queries however many providers."""
+    if not providers:
+        return Verdict.NOT_OFFERED
+    now = now or timezone.now()
     window = (start, start + timedelta(microseconds=1))
-    return availability.verdict_for_start(
-        slot_spec(provider=provider, service=service),
-        provider_rules(provider=provider),
-        busy=provider_busy(provider=provider, service=service, window=window, exclude_booking_id=exclude_booking_id),
-        blocked=provider_blocked(provider=provider, service=service, window=window),
-        start=start,
-        now=now or timezone.now(),
-    )
+    verdicts = [
+        availability.verdict_for_start(spec, rules, busy=busy, blocked=blocked, start=start, now=now)
+        for _, spec, rules, busy, blocked in _engine_inputs(
+            service, providers, window, exclude_booking_id=exclude_booking_id
+        )
+    ]
+    for wanted in (Verdict.BOOKABLE, Verdict.BUSY):
+        if wanted in verdicts:
+            return wanted
+    return verdicts[0]
 
 
 @dataclass(frozen=True)
@@ -507,132 +508,58 @@ def _json(value):
 _SEARCH_SPANS = (timedelta(days=14), timedelta(days=60), timedelta(days=180), timedelta(days=400))
 
 
-def provider_first_free_slot(
+def first_free_slot(
     *,
-    provider: Provider,
     service: Service,
+    providers: list[Provider],
     after: datetime,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> Slot | None:
-    """The earliest free slot of `service` with `provider` starting at or after `after`, within the
-    booking horizon.
+    """The earliest start of `service` at or after `after` that one of `providers` has free (one named,
+    or "any available"), within the service's horizon.
 
     Searches in widening windows: the usual case (a free slot within two weeks) is three queries.
     """
     now = now or timezone.now()
-    rules = provider_rules(provider=provider)
     horizon_end = now + timedelta(days=service.max_advance_days, microseconds=1)
     cursor, step = max(after, now), 0
     while cursor < horizon_end:
         window = (cursor, min(cursor + _SEARCH_SPANS[step], horizon_end))
-        found = _free_slots(provider, service, window, now=now, exclude_booking_id=exclude_booking_id, rules=rules)
+        found = _free_starts(service, providers, window, now=now, exclude_booking_id=exclude_booking_id)
         if found:
-            return found[0]
+            return Slot(found[0].start, found[0].end)
         cursor, step = window[1], min(step + 1, len(_SEARCH_SPANS) - 1)
     return None
 
 
-def provider_nearest_slots(
+def nearest_free_slots(
     *,
-    provider: Provider,
     service: Service,
+    providers: list[Provider],
     around: datetime,
     count: int = 3,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> list[Slot]:
-    """Up to `count` free slots of `service` with `provider` closest in time to `around`, either side,
-    in time order.
+    """Up to `count` free starts of `service` with one of `providers`, closest in time to `around`,
+    either side, in time order.
 
     For "that time was just taken" offers. Looks two days back and a week ahead, then further ahead.
     """
     now = now or timezone.now()
     window = (around - timedelta(days=2), around + timedelta(days=7))
     found = [
-        slot
-        for slot in _free_slots(provider, service, window, now=now, exclude_booking_id=exclude_booking_id)
-        if slot.start != around
-    ]
-    if not found:
-        later = provider_first_free_slot(
-            provider=provider, service=service, after=window[1], now=now, exclude_booking_id=exclude_booking_id
-        )
-        return [later] if later else []
-    return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])
-
-
-def service_first_free_slot(
-    *, service: Service, providers: list[Provider], after: datetime, now: datetime | None = None
-) -> Slot | None:
-    """The earliest start at or after `after` that one of `providers` has free for `service`, within
-    its horizon ("any available"). Searches in widening windows, four queries each."""
-    now = now or timezone.now()
-    cursor = max(after, now)
-    horizon_end = now + timedelta(days=service.max_advance_days, microseconds=1)
-    step = 0
-    while cursor < horizon_end:
-        window_end = min(cursor + _SEARCH_SPANS[step], horizon_end)
-        first, last = cursor.astimezone(UTC).date(), window_end.astimezone(UTC).date()
-        found = [
-            s
-            for s in service_slots(service=service, first=first, last=last, viewer_tz=UTC, providers=providers, now=now)
-            if cursor <= s.start < window_end
-        ]
-        if found:
-            return Slot(found[0].start, found[0].end)
-        cursor, step = window_end, min(step + 1, len(_SEARCH_SPANS) - 1)
-    return None
-
-
-def service_nearest_slots(
-    *, service: Service, providers: list[Provider], around: datetime, count: int = 3, now: datetime | None = None
-) -> list[Slot]:
-    """Up to `count` starts of `service` that one of `providers` has free, closest to `around` either
-    side, in time order: `provider_nearest_slots` for "any available"."""
-    now = now or timezone.now()
-    first = (around - timedelta(days=2)).astimezone(UTC).date()
-    last = (around + timedelta(days=7)).astimezone(UTC).date()
-    found = [
         Slot(s.start, s.end)
-        for s in service_slots(service=service, first=first, last=last, viewer_tz=UTC, providers=providers, now=now)
+        for s in _free_starts(service, providers, window, now=now, exclude_booking_id=exclude_booking_id)
         if s.start != around
     ]
     if not found:
-        later = service_first_free_slot(service=service, providers=providers, after=around + timedelta(days=7), now=now)
+        later = first_free_slot(
+            service=service, providers=providers, after=window[1], now=now, exclude_booking_id=exclude_booking_id
+        )
         return [later] if later else []
     return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])
-
-
-def service_slot_verdict(
-    *, service: Service, providers: list[Provider], start: datetime, now: datetime | None = None
-) -> Verdict:
-    """Whether `start` can be booked now with one of `providers` ("any available"): bookable when one
-    can take it, busy when it is a slot of one who is booked, else the first provider's reason (the
-    past, notice and horizon are the service's, the same for all). Three queries however many
-    providers: their rules, live bookings and blocked times at once, as `service_slots` reads them."""
-    if not providers:
-        return Verdict.NOT_OFFERED
-    now = now or timezone.now()
-    window = (start, start + timedelta(microseconds=1))
-    ids = [p.pk for p in providers]
-    rules, busy = _rules_by_provider(ids), _busy_by_provider(ids, service, window)
-    blocked = _blocked_by_provider(ids, service, window)
-    verdicts = [
-        availability.verdict_for_start(
-            slot_spec(provider=p, service=service),
-            rules.get(p.pk, []),
-            busy=busy.get(p.pk, []),
-            blocked=blocked.get(p.pk, []),
-            start=start,
-            now=now,
-        )
-        for p in providers
-    ]
-    for wanted in (Verdict.BOOKABLE, Verdict.BUSY):
-        if wanted in verdicts:
-            return wanted
-    return verdicts[0]
 
 
 @dataclass(frozen=True)

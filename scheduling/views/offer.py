@@ -94,63 +94,48 @@ class Offer:
     def slots(
         self, *, first: date, last: date, tz: ZoneInfo, now: datetime, exclude_booking_id: int | None = None
     ) -> list[Slot]:
-        """Free starts on local dates [first, last] in `tz`. `exclude_booking_id` (ignore one booking, as
-        rescheduling it would) needs a chosen provider: a booking being moved always has one."""
-        if self.provider:
-            return selectors.provider_slots(
-                provider=self.provider,
-                service=self.service,
-                first=first,
-                last=last,
-                viewer_tz=tz,
-                now=now,
-                exclude_booking_id=exclude_booking_id,
-            )
+        """Free starts on local dates [first, last] in `tz`; `exclude_booking_id` ignores one booking, as
+        rescheduling it would."""
         found = selectors.service_slots(
-            service=self.service, first=first, last=last, viewer_tz=tz, providers=list(self.providers), now=now
+            service=self.service,
+            first=first,
+            last=last,
+            viewer_tz=tz,
+            providers=self.candidates,
+            now=now,
+            exclude_booking_id=exclude_booking_id,
         )
         return [Slot(s.start, s.end) for s in found]
 
+    @property
+    def candidates(self) -> list[Provider]:
+        """Who may take a time: the chosen provider, or every provider of the service (any available)."""
+        return [self.provider] if self.provider else list(self.providers)
+
     def first_free(self, *, after: datetime, now: datetime, exclude_booking_id: int | None = None) -> Slot | None:
         """The earliest free start at or after `after`, within the service's horizon."""
-        if self.provider:
-            return selectors.provider_first_free_slot(
-                provider=self.provider,
-                service=self.service,
-                after=after,
-                now=now,
-                exclude_booking_id=exclude_booking_id,
-            )
-        return selectors.service_first_free_slot(
-            service=self.service, providers=list(self.providers), after=after, now=now
+        return selectors.first_free_slot(
+            service=self.service, providers=self.candidates, after=after, now=now, exclude_booking_id=exclude_booking_id
         )
 
     def nearest(
         self, *, around: datetime, now: datetime, count: int = 3, exclude_booking_id: int | None = None
     ) -> list[Slot]:
         """Up to `count` free starts closest to `around` (either side), in time order: the "just taken" offers."""
-        if self.provider:
-            return selectors.provider_nearest_slots(
-                provider=self.provider,
-                service=self.service,
-                around=around,
-                count=count,
-                now=now,
-                exclude_booking_id=exclude_booking_id,
-            )
-        return selectors.service_nearest_slots(
-            service=self.service, providers=list(self.providers), around=around, count=count, now=now
+        return selectors.nearest_free_slots(
+            service=self.service,
+            providers=self.candidates,
+            around=around,
+            count=count,
+            now=now,
+            exclude_booking_id=exclude_booking_id,
         )
 
     def verdict(self, *, start: datetime, exclude_booking_id: int | None = None) -> Verdict:
-        """Whether `start` can be booked now. For any available: bookable when one provider can take
-        it, "just taken" when it is a slot of one who is booked, else the first provider's reason
-        (the past, notice and horizon are the service's, the same for all)."""
-        if self.provider:
-            return selectors.slot_verdict(
-                provider=self.provider, service=self.service, start=start, exclude_booking_id=exclude_booking_id
-            )
-        return selectors.service_slot_verdict(service=self.service, providers=list(self.providers), start=start)
+        """Whether `start` can be booked now by the chosen provider, or by one of them for any available."""
+        return selectors.slot_verdict(
+            service=self.service, providers=self.candidates, start=start, exclude_booking_id=exclude_booking_id
+        )
 
 
 def service_offer(*, slug: str, provider_slug: str | None) -> Offer | None:

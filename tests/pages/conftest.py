@@ -20,8 +20,8 @@ def daily_provider(**fields):
 
 def free_start(provider, *, days: int = 3):
     """The first free slot at least `days` ahead."""
-    slot = selectors.provider_first_free_slot(
-        provider=provider, service=service_of(provider), after=timezone.now() + timedelta(days=days)
+    slot = selectors.first_free_slot(
+        service=service_of(provider), providers=[provider], after=timezone.now() + timedelta(days=days)
     )
     assert slot is not None
     return slot.start

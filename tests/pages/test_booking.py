@@ -64,7 +64,7 @@ def test_a_slot_inside_the_free_cancel_window_says_cancelling_costs_the_fee(clie
     and the confirmation say what cancelling will cost instead of promising a past deadline."""
     # At least an hour ahead, so the slot cannot start between the form and the POST.
     soon = timezone.now() + timedelta(hours=1)
-    start = selectors.provider_first_free_slot(provider=provider, service=service_of(provider), after=soon).start
+    start = selectors.first_free_slot(service=service_of(provider), providers=[provider], after=soon).start
     assert start - timezone.now() < timedelta(hours=24)
     expected = "Cancelling this booking will cost the late-cancellation fee of 25.00 USD"
 

@@ -6,11 +6,11 @@ import pytest
 
 from scheduling.availability import Verdict
 from scheduling.selectors import (
+    first_free_slot,
+    nearest_free_slots,
     provider_slots,
-    service_first_free_slot,
-    service_nearest_slots,
-    service_slot_verdict,
     service_slots,
+    slot_verdict,
 )
 from tests.factories import (
     AvailabilityRuleFactory,
@@ -118,7 +118,7 @@ def test_the_first_free_start_of_any_available_is_the_earliest_one_provider_has(
     BookingFactory(provider=early, service=service, start_at=utc(9))
     BookingFactory(provider=late, service=service, start_at=utc(9))
 
-    found = service_first_free_slot(service=service, providers=[early, late], after=NOW, now=NOW)
+    found = first_free_slot(service=service, providers=[early, late], after=NOW, now=NOW)
 
     assert found.start == utc(9, day=MONDAY + timedelta(days=1))
 
@@ -127,7 +127,7 @@ def test_the_nearest_starts_of_any_available_leave_out_the_one_asked_for():
     first, second = provider_open(9, 12), provider_open(9, 12)
     service = ServiceFactory(duration_minutes=60, providers=[first, second])
 
-    found = service_nearest_slots(service=service, providers=[first, second], around=utc(10), count=2, now=NOW)
+    found = nearest_free_slots(service=service, providers=[first, second], around=utc(10), count=2, now=NOW)
 
     assert starts(found) == [utc(9), utc(11)]
 
@@ -142,6 +142,6 @@ def test_any_available_can_book_a_start_while_one_provider_is_free(taken, expect
         BookingFactory(provider=provider, service=service, start_at=utc(10))
 
     with django_assert_num_queries(3):
-        verdict = service_slot_verdict(service=service, providers=providers, start=utc(10), now=NOW)
+        verdict = slot_verdict(service=service, providers=providers, start=utc(10), now=NOW)
 
     assert verdict is expected
