@@ -33,9 +33,9 @@ class TsTzRange(models.Func):
 
 class Provider(models.Model):
     class Kind(models.TextChoices):
-        PERSON = "person", "Person"
-        ROOM = "room", "Room"
-        EQUIPMENT = "equipment", "Equipment"
+        PERSON = "person", _("Person")
+        ROOM = "room", _("Room")
+        EQUIPMENT = "equipment", _("Equipment")
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSON)
     name = models.CharField(max_length=200)

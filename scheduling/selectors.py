@@ -291,10 +291,28 @@ def active_services() -> QuerySet[Service]:
     return Service.objects.filter(is_active=True).filter(Exists(offered)).order_by("name", "pk")
 
 
-def active_services_with_providers() -> QuerySet[Service]:
-    """`active_services()`, each with its active providers by name in `offered_by`: two queries."""
+def active_services_with_providers(*, query: str = "", kind: str = "") -> list[Service]:
+    """`active_services()`, each with its active providers by name in `offered_by` (two queries),
+    narrowed to those whose name, description or providers' names hold every word of `query`, and
+    offered by a provider of `kind` when one is given."""
     providers = Prefetch("providers", queryset=active_providers(), to_attr="offered_by")
-    return active_services().prefetch_related(providers)
+    return [
+        s
+        for s in active_services().prefetch_related(providers)
+        if (not kind or any(p.kind == kind for p in s.offered_by))
+        and _holds_every_word(query, s.name, s.description, *(p.name for p in s.offered_by))
+    ]
+
+
+def active_providers_matching(*, query: str = "", kind: str = "") -> list[Provider]:
+    """The active providers whose name holds every word of `query`, of `kind` when one is given."""
+    providers = active_providers().filter(kind=kind) if kind else active_providers()
+    return [p for p in providers if _holds_every_word(query, p.name)]
+
+
+def _holds_every_word(query: str, *texts: str) -> bool:
+    haystack = " ".join(texts).casefold()
+    return all(word in haystack for word in query.casefold().split())
 
 
 def active_service_by_slug(*, slug: str) -> Service | None:

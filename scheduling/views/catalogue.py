@@ -30,18 +30,6 @@ from scheduling.views.common import method_not_allowed, not_found, remember_zone
 from scheduling.views.offer import Offer, service_offer
 from scheduling.views.present import service_facts
 
-KINDS = {kind.value for kind in Provider.Kind}
-
-
-def kind_labels() -> dict[str, str]:
-    return {"person": _("Person"), "room": _("Room"), "equipment": _("Equipment")}
-
-
-def _matches(query: str, *texts: str) -> bool:
-    """Every word of the query appears somewhere in the texts (case-insensitive)."""
-    haystack = " ".join(texts).casefold()
-    return all(word in haystack for word in query.casefold().split())
-
 
 @require_GET
 @vary_on_cookie
@@ -50,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
     and `?kind=` (person, room, equipment): a plain GET form, so it works without script."""
     query = " ".join(request.GET.get("q", "").split())[:100]
     kind = request.GET.get("kind", "")
-    kind = kind if kind in KINDS else ""
+    kind = kind if kind in Provider.Kind.values else ""
     services = [
         {
             **service_facts(s),
@@ -58,14 +46,11 @@ def home(request: HttpRequest) -> HttpResponse:
             # A provider's own service (named like it, as the migration to services made them) needs no "with".
             "own": len(s.offered_by) == 1 and is_own_service(s.name, s.offered_by[0].name),
         }
-        for s in selectors.active_services_with_providers()
-        if (not kind or any(p.kind == kind for p in s.offered_by))
-        and _matches(query, s.name, s.description, *(p.name for p in s.offered_by))
+        for s in selectors.active_services_with_providers(query=query, kind=kind)
     ]
     providers = [
-        {"provider": p, "zone": p.timezone.key, "kind": kind_labels().get(p.kind, p.get_kind_display())}
-        for p in selectors.active_providers()
-        if (not kind or p.kind == kind) and _matches(query, p.name)
+        {"provider": p, "zone": p.timezone.key, "kind": p.get_kind_display()}
+        for p in selectors.active_providers_matching(query=query, kind=kind)
     ]
     tz, zone_chosen = viewer_zone(request, "UTC")
     context = {
@@ -73,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "providers": providers,
         "query": query,
         "kind": kind,
-        "kinds": list(kind_labels().items()),
+        "kinds": Provider.Kind.choices,
         "filtered": bool(query or kind),
         "viewer_tz": tz,
         "zone_chosen": zone_chosen,
@@ -102,7 +87,7 @@ def provider_page(request: HttpRequest, slug: str) -> HttpResponse:
     ]
     context = {
         "provider": provider,
-        "kind_label": kind_labels().get(provider.kind, provider.get_kind_display()),
+        "kind_label": provider.get_kind_display(),
         "services": offered,
         "viewer_tz": tz,
         "zone_chosen": zone_chosen,
@@ -147,7 +132,7 @@ def _week_page(request: HttpRequest, offer: Offer, template: str, extra: dict | 
     context = {
         "offer": offer,
         "provider": offer.provider,
-        "kind_label": kind_labels().get(offer.provider.kind, "") if offer.provider else "",
+        "kind_label": offer.provider.get_kind_display() if offer.provider else "",
         **service_facts(service),
         "week": week,
         "viewer_tz": tz,
