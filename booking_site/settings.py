@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "scheduling",
     "notifications",
     "waitlist",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,18 @@ SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH") or str(BASE_DIR / ".local" / "sm
 PUSH_WEBHOOK_URL = os.environ.get("PUSH_WEBHOOK_URL", "")
 PUSH_WEBHOOK_TOKEN = os.environ.get("PUSH_WEBHOOK_TOKEN", "")
 PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "webhook" if PUSH_WEBHOOK_URL else "")  # webhook, console
+
+# Payments (docs/decisions/0013-payments.md). With no STRIPE_SECRET_KEY, `make run` and the tests start
+# localstripe (a fake Stripe server) and point these at it; with real keys the same code talks to Stripe.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # blank: Stripe's own; set only for localstripe
+STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "20"))
+# Gateway calls owed after a state change (refunds, cancelling a charge) are retried until done.
+PAYMENTS_CLAIM_LEASE_SECONDS = float(os.environ.get("PAYMENTS_CLAIM_LEASE_SECONDS", "120"))
+PAYMENTS_RETRY_BACKOFF_SECONDS = float(os.environ.get("PAYMENTS_RETRY_BACKOFF_SECONDS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,1 @@
+"""Payments: charges and refunds of bookings, and the gateway work they owe (docs/decisions/0013-payments.md)."""
