@@ -9,6 +9,7 @@ urlpatterns = [
     # Django's set_language view: the header's language picker posts here (templates/_language_picker.html).
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("scheduling.api.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("scheduling.urls")),
 ]
 

@@ -99,6 +99,8 @@ class Notification(models.Model):
         REQUEST_RECEIVED = "request_received", "Request received"  # to the customer, while pending
         CONFIRM_REQUEST = "confirm_request", "New request to confirm"  # to the provider's staff
         LINKS = "links", "Manage links on request"  # every upcoming booking of one email address
+        # To the customer: paid after the hold ran out and the time had been taken, so refunded in full.
+        PAYMENT_REFUNDED = "payment_refunded", "Late payment refunded"
 
     class Recipient(models.TextChoices):
         CUSTOMER = "customer", "Customer"

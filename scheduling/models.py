@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from timezone_field import TimeZoneField
 
+from booking_site import money
 from scheduling.validators import validate_rrule, validate_rule_occurs, validate_rule_start
 
 
@@ -53,6 +54,12 @@ class Provider(models.Model):
         return self.name
 
 
+class PaymentMode(models.TextChoices):
+    NONE = "none", _("None (free, or settled outside the system)")
+    ONLINE = "online", _("Online, when booking")
+    AT_VENUE = "at_venue", _("At the venue (staff record it)")
+
+
 class Service(models.Model):
     """What a customer books (an "event type"): its length, price and booking rules, offered by one
     or more providers (docs/architecture.md §1, docs/decisions/0011-services.md).
@@ -80,6 +87,13 @@ class Service(models.Model):
     late_cancel_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     currency = models.CharField(max_length=3, default="USD")
+    payment_mode = models.CharField(
+        max_length=8,
+        choices=PaymentMode.choices,
+        default=PaymentMode.NONE,
+        db_default=PaymentMode.NONE,
+        help_text="Online: the booking is held while the customer pays and confirmed once paid.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -116,6 +130,26 @@ class Service(models.Model):
             raise ValidationError({"reminder_lead_minutes": "Reminder lead times must be positive minutes."})
         if self.currency and (len(self.currency) != 3 or not self.currency.isalpha()):
             raise ValidationError({"currency": "Use a three-letter ISO 4217 code such as USD."})
+        if self.payment_mode == PaymentMode.ONLINE and not (self.price and self.price > 0):
+            raise ValidationError({"payment_mode": "Online payment needs a price above zero."})
+        if self.payment_mode == PaymentMode.ONLINE and self.requires_confirmation:
+            # The hold that covers the payment would have to outlast the staff's decision as well.
+            raise ValidationError(
+                {"payment_mode": "Online payment confirms the booking itself; turn off staff confirmation to use it."}
+            )
+        if (
+            self.price
+            and self.currency
+            and len(self.currency) == 3
+            and not money.is_whole_minor_amount(self.price, self.currency)
+        ):
+            raise ValidationError(
+                {"price": f"{self.currency.upper()} has no smaller unit than {money.minor_unit(self.currency)}."}
+            )
+
+    @property
+    def takes_online_payment(self) -> bool:
+        return self.payment_mode == PaymentMode.ONLINE and self.price > 0
 
 
 class AvailabilityRule(models.Model):
@@ -230,6 +264,10 @@ class CancelReason(models.TextChoices):
     EXPIRED = "expired", _("Hold expired")
     PAYMENT_FAILED = "payment_failed", _("Payment failed")
     RESCHEDULED = "rescheduled", _("Rescheduled")
+
+
+# Cancellations a late successful payment may undo: nobody chose them, time or a refused card did.
+REINSTATABLE_REASONS = (CancelReason.EXPIRED, CancelReason.PAYMENT_FAILED)
 
 
 class BookingQuerySet(models.QuerySet):
@@ -367,6 +405,20 @@ class Booking(ConcurrentTransitionMixin, models.Model):
         self.cancel_reason = reason
         self.cancelled_at = timezone.now()
         self.hold_expires_at = None
+
+    @transition(
+        field=status,
+        source=BookingStatus.CANCELLED,
+        target=BookingStatus.CONFIRMED,
+        conditions=[lambda booking: booking.cancel_reason in REINSTATABLE_REASONS],
+    )
+    def reinstate(self) -> None:
+        """A payment that succeeded after its hold was released takes the slot back (if still free)."""
+        self.cancel_reason = ""
+        self.cancelled_at = None
+        self.cancellation_fee = None
+        self.refund_amount = None
+        self.confirmed_at = timezone.now()
 
     @transition(field=status, source=BookingStatus.CONFIRMED, target=BookingStatus.COMPLETED, conditions=[has_started])
     def complete(self) -> None:

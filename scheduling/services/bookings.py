@@ -26,6 +26,7 @@ from django_fsm import TransitionNotAllowed, can_proceed
 
 from booking_site.sql import column_list, insert_skipping_conflicts, raw_first
 from notifications import services as notifications
+from payments import ledger as payments
 from scheduling import manage_links, selectors
 from scheduling.availability import Verdict
 from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
@@ -167,7 +168,9 @@ def booking_create(
                     contact = _contact_details(data=customer)
                     customer_obj = _customer_for(contact)
                 service = _bookable_service(service_id=service_id, provider_id=provider_id)
-                confirm = not service.requires_confirmation
+                # An online payment confirms the booking when it succeeds (payments.services), not now.
+                pays_online = service.takes_online_payment
+                confirm = not service.requires_confirmation and not pays_online
                 new = partial(
                     _book,
                     start=start,
@@ -181,9 +184,12 @@ def booking_create(
                     booking = new(bookable=_lock_provider(provider_id=provider_id, service=service, start=start))
                 else:
                     booking = _book_any_available(service=service, start=start, book=new)
+                payments.booking_created(booking=booking)
                 if confirm:
                     notifications.booking_confirmed(booking=booking)
-                else:
+                elif not pays_online:
+                    # A hold while the customer pays is told nothing: the checkout page shows it, and the
+                    # payment's success sends the confirmation.
                     notifications.booking_requested(booking=booking)
                 return booking
         except _Overlap as overlap:
@@ -288,6 +294,7 @@ def _book(
     contact: CustomerData,
     notes: str,
     rescheduled_from: Booking | None = None,
+    new_terms: bool = False,
     confirm: bool = False,
     language: str,
 ) -> Booking:
@@ -301,9 +308,11 @@ def _book(
     now = timezone.now()
     _require_bookable(bookable=bookable, start=start, now=now)
     end = start + timedelta(minutes=service.duration_minutes)
-    # The credit and the terms the customer agreed to carry over to a rescheduled time.
-    source = rescheduled_from or service
-    terms = selectors.cancellation_terms_for(service=service, start=start, rescheduling=rescheduled_from)
+    # The credit and the terms the customer agreed to carry over to a rescheduled time, unless the move
+    # is to another service (`new_terms`): that one's price and terms are a new agreement.
+    carried = None if new_terms else rescheduled_from
+    source = carried or service
+    terms = selectors.cancellation_terms_for(service=service, start=start, rescheduling=carried)
     booking = Booking(
         provider=provider,
         service=service,
@@ -409,10 +418,12 @@ _REFUSALS = {
     "cancel": "Only a pending or confirmed booking can be cancelled; this one is {status}.",
     "complete": "Only a confirmed booking can be completed; this one is {status}.",
     "mark_no_show": "Only a confirmed booking can be marked as a no-show; this one is {status}.",
+    "reinstate": "Only a cancelled booking can be reinstated; this one is {status}.",
 }
 _CONDITION_REFUSALS = {
     "complete": "A booking cannot be completed before it starts.",
     "mark_no_show": "A booking cannot be marked as a no-show before it starts.",
+    "reinstate": "Only a booking cancelled by its hold running out or its payment failing can be reinstated.",
 }
 
 
@@ -478,8 +489,9 @@ def _cancel(booking: Booking, *, reason: str, now: datetime) -> None:
     customer = reason == CancelReason.CUSTOMER
     fee = selectors.booking_cancellation_fee(booking=booking, now=now) if customer else Decimal("0.00")
     booking.cancellation_fee = fee
-    # A rescheduled booking's credit moves to the new booking instead of being refunded.
-    booking.refund_amount = Decimal("0.00") if reason == CancelReason.RESCHEDULED else booking.price - fee
+    # What was paid goes back by the policy, and only what was paid: a booking never paid refunds
+    # nothing. A rescheduled booking's payments move to the new booking instead (payments.ledger).
+    booking.refund_amount = payments.booking_cancelled(booking=booking, reason=reason, fee=fee)
     booking.save()
 
 
@@ -514,13 +526,16 @@ def booking_update_notes(*, booking_id: int, notes: str) -> Booking:
         return booking
 
 
-def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
+def booking_reschedule(*, booking_id: int, start: datetime, service_id: int | None = None) -> Booking:
     """Move a live booking: cancel it (reason rescheduled) and book the new start, atomically.
 
-    Locks the provider row, then the booking row. The new booking is with the same provider and of
-    the same service (its current length and buffers). If the new start cannot be booked, the whole
-    transaction rolls back and the old booking is untouched. The new booking keeps the old one's
-    status (a confirmed booking stays confirmed), price, terms and contact details.
+    Locks the provider row, then the booking row, then its payment rows. The new booking is with the
+    same provider and of the same service (its current length and buffers), or of `service_id`, another
+    service the provider offers in the same currency (a longer session, say), at that service's price
+    and terms. If the new start cannot be booked, the whole transaction rolls back and the old booking
+    is untouched. The new booking keeps the old one's status (a confirmed booking stays confirmed),
+    price, terms and contact details, and its payments carry over (payments.ledger): a higher price
+    leaves the new booking pending until the difference is paid online; a lower one is refunded.
 
     Refused: a booking already moved (BookingMoved, naming the booking that replaced it: the
     customer or integrator holds a stale id), and a live booking's own current time (InvalidInput
@@ -533,12 +548,17 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
             current = Booking.objects.select_related("service").filter(pk=booking_id).first()
             if current is None:
                 raise InvalidInput(gettext("No such booking."), field="booking")
+            service = _service_to_move_to(current, service_id=service_id)
+            changes_service = service.pk != current.service_id
             # A booking made may move even if its provider has stopped offering the service since.
             bookable = _lock_provider(
-                provider_id=current.provider_id, service=current.service, start=start, must_offer=False
+                provider_id=current.provider_id, service=service, start=start, must_offer=changes_service
             )
             old = _lock_booking(booking_id)
-            _refuse_pointless_move(old, start=start)
+            if not changes_service:
+                _refuse_pointless_move(old, start=start)
+            price = service.price if changes_service else old.price
+            owes = service.takes_online_payment and payments.amount_owed(booking=old, price=price) > 0
             was_confirmed = old.status == BookingStatus.CONFIRMED
             _cancel(old, reason=CancelReason.RESCHEDULED, now=timezone.now())
             new = _book(
@@ -548,13 +568,29 @@ def booking_reschedule(*, booking_id: int, start: datetime) -> Booking:
                 contact=_contact_of(old),
                 notes=old.notes,
                 rescheduled_from=old,
-                confirm=was_confirmed,
+                new_terms=changes_service,
+                confirm=was_confirmed and not owes,
                 language=old.language,
             )
+            payments.booking_rescheduled(old=old, new=new)
             notifications.booking_rescheduled(old=old, new=new)
             return new
     except _Overlap as overlap:
         raise overlap.as_conflict() from overlap.__cause__
+
+
+def _service_to_move_to(booking: Booking, *, service_id: int | None) -> Service:
+    if service_id is None or str(service_id) == str(booking.service_id):
+        return booking.service
+    try:
+        service = Service.objects.get(pk=int(service_id), is_active=True)
+    except (Service.DoesNotExist, ValueError, TypeError) as exc:
+        raise InvalidInput(gettext("No such service."), field="service") from exc
+    if service.currency.upper() != booking.currency.upper():
+        raise InvalidInput(
+            gettext("A booking can move only to a service priced in the same currency."), field="service"
+        )
+    return service
 
 
 def _refuse_pointless_move(booking: Booking, *, start: datetime) -> None:
@@ -584,7 +620,7 @@ def booking_expire_holds(*, limit: int = 500) -> int:
             .order_by("hold_expires_at")[:limit]
         )
         for booking in expired:
-            _cancel(booking, reason=CancelReason.EXPIRED, now=now)
+            _cancel(booking, reason=payments.hold_expiry_reason(booking=booking), now=now)
             notifications.booking_cancelled(booking=booking)
     if expired:
         logger.info("Expired %d pending holds", len(expired))
