@@ -2,9 +2,12 @@
 # `make run`: the whole platform on one machine.
 #   scripts/run.sh        # venv, PostgreSQL + Redis, migrate, demo data, admin user, then gunicorn,
 #                         # a Celery worker and Celery beat; waits, and Ctrl-C stops those three
-#                         # (PostgreSQL and Redis keep running: `make stop` stops them).
-#   scripts/run.sh stop   # stop the app processes of a `make run` from another shell (pid files)
+#                         # (PostgreSQL, Redis and localstripe keep running: `make stop` stops them).
+#   scripts/run.sh stop   # stop the app processes of a `make run` from another shell (pid files),
+#                         # and localstripe
 # Pid files and logs live in .local/run/. DATABASE_URL / REDIS_URL: nothing local is started for them.
+# Payments: without STRIPE_SECRET_KEY, localstripe (a fake Stripe server, scripts/localstripe.py) runs on
+# LOCALSTRIPE_PORT and the app is pointed at it; with the STRIPE_* keys set, the app uses real Stripe.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +17,8 @@ BIN="$ROOT/.venv/bin"
 PORT="${PORT:-8000}"
 WEB_CONCURRENCY="${WEB_CONCURRENCY:-3}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-30}"
+LOCALSTRIPE_PORT="${LOCALSTRIPE_PORT:-8420}"
+export LOCALSTRIPE_PORT
 NAMES=(beat gunicorn worker)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -75,6 +80,7 @@ stop_all() {
 
 if [ "${1:-}" = stop ]; then
   stop_all
+  scripts/services.sh stop-localstripe
   exit 0
 fi
 [ -z "${1:-}" ] || die "usage: $0 [stop]"
@@ -87,6 +93,23 @@ done
 make -s --no-print-directory -C "$ROOT" venv
 # 2 + 3. PostgreSQL and Redis (nothing local when DATABASE_URL / REDIS_URL are set).
 scripts/services.sh start
+# Payments: localstripe, unless the Stripe keys are set.
+LEFT_RUNNING="PostgreSQL and Redis"
+USE_LOCALSTRIPE=0
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+  USE_LOCALSTRIPE=1
+  scripts/services.sh start-localstripe
+  export STRIPE_API_BASE="http://127.0.0.1:$LOCALSTRIPE_PORT"
+  export STRIPE_JS_URL="$STRIPE_API_BASE/js.stripe.com/v3/"
+  export STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe
+  export STRIPE_WEBHOOK_SECRET=whsec_localstripe
+  LEFT_RUNNING="PostgreSQL, Redis and localstripe"
+  log "Payments use localstripe, a fake Stripe, at $STRIPE_API_BASE (set the STRIPE_* keys for real Stripe)"
+else
+  [ -n "${STRIPE_PUBLISHABLE_KEY:-}" ] || warn "STRIPE_SECRET_KEY is set but STRIPE_PUBLISHABLE_KEY is not"
+  [ -n "${STRIPE_WEBHOOK_SECRET:-}" ] || warn "STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not"
+  log "Payments use Stripe at ${STRIPE_API_BASE:-https://api.stripe.com} (STRIPE_SECRET_KEY is set)"
+fi
 # 4. Schema.
 log "Applying migrations"
 "$BIN/python" manage.py migrate --noinput
@@ -110,7 +133,7 @@ shutdown() {
   echo
   stop_all
   wait 2>/dev/null
-  log "${2:-Stopped gunicorn, the Celery worker and beat. PostgreSQL and Redis are still running ('make stop').}"
+  log "${2:-Stopped gunicorn, the Celery worker and beat. $LEFT_RUNNING are still running ('make stop').}"
   exit "${1:-0}"
 }
 trap 'shutdown 0' INT TERM
@@ -165,6 +188,25 @@ PY
 done
 [ "$healthy" -eq 1 ] || { warn "/healthz did not answer 200 within 30s (see .local/run/gunicorn.log)"; shutdown 1; }
 
+# localstripe posts its events to every registered URL; the id makes a rerun replace, not add, ours.
+payments_line="Stripe at ${STRIPE_API_BASE:-https://api.stripe.com}"
+if [ "$USE_LOCALSTRIPE" -eq 1 ]; then
+  payments_line="localstripe at $STRIPE_API_BASE (test card 4242 4242 4242 4242)"
+  if "$BIN/python" - "$LOCALSTRIPE_PORT" "http://127.0.0.1:$PORT/payments/webhooks/stripe/" <<'PY'; then
+import os
+import sys
+import urllib.parse
+import urllib.request
+
+data = urllib.parse.urlencode({"url": sys.argv[2], "secret": os.environ["STRIPE_WEBHOOK_SECRET"]}).encode()
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/_config/webhooks/booking-site", data=data, timeout=5)
+PY
+    log "localstripe sends its webhooks to http://127.0.0.1:$PORT/payments/webhooks/stripe/"
+  else
+    warn "Could not register the webhook with localstripe: payments will not be confirmed"
+  fi
+fi
+
 # 8. Where to go.
 cat <<EOF
 
@@ -172,9 +214,10 @@ cat <<EOF
   Admin        http://127.0.0.1:$PORT/admin/
   API          http://127.0.0.1:$PORT/api/v1/  (Swagger UI: /api/docs/, guide: docs/api.md)
   Health       http://127.0.0.1:$PORT/healthz
-  Logs         .local/run/{gunicorn,gunicorn-access,worker,beat}.log
+  Payments     $payments_line
+  Logs         .local/run/{gunicorn,gunicorn-access,worker,beat}.log, .local/localstripe/localstripe.log
 
-  Ctrl-C stops gunicorn, the Celery worker and beat; 'make stop' also stops PostgreSQL and Redis.
+  Ctrl-C stops gunicorn, the Celery worker and beat; 'make stop' also stops $LEFT_RUNNING.
 
 EOF
 

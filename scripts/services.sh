@@ -3,7 +3,9 @@
 #   scripts/services.sh start   # idempotent: reuses whatever is already running
 #   scripts/services.sh stop
 #   scripts/services.sh status
-# When DATABASE_URL (or REDIS_URL) is set, nothing local is started for it.
+#   scripts/services.sh start-localstripe   # the fake Stripe for `make run` (scripts/run.sh); not `make test`,
+#   scripts/services.sh stop-localstripe    # whose fixtures start their own (tests/payments/conftest.py)
+# When DATABASE_URL (or REDIS_URL, STRIPE_SECRET_KEY) is set, nothing local is started for it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +17,9 @@ PGPORT="${PGPORT:-54320}"
 REDIS_PORT="${REDIS_PORT:-63790}"
 REDIS_DIR="$LOCAL/redis"
 PGDATABASE_NAME="${PGDATABASE_NAME:-booking}"
+LOCALSTRIPE_PORT="${LOCALSTRIPE_PORT:-8420}"
+LOCALSTRIPE_DIR="$LOCAL/localstripe"
+LOCALSTRIPE_START_TIMEOUT="${LOCALSTRIPE_START_TIMEOUT:-20}"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31mxx\033[0m %s\n' "$*" >&2; exit 1; }
@@ -121,11 +126,83 @@ stop_redis() {
   fi
 }
 
+localstripe_running() {
+  "$ROOT/.venv/bin/python" - "$LOCALSTRIPE_PORT" <<'PY' 2>/dev/null
+import sys
+import urllib.request
+
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/js.stripe.com/v3/", timeout=2)
+PY
+}
+
+# A zombie (exited, not yet reaped by this shell) counts as gone.
+alive() {
+  local state
+  state="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || true
+  if [ -n "$state" ]; then [ "$state" != Z ] && [ "$state" != X ]; else kill -0 "$1" 2>/dev/null; fi
+}
+
+# The pid in the pid file, if that process is still our launcher (guards against pid reuse).
+localstripe_pid() {
+  local file="$LOCALSTRIPE_DIR/localstripe.pid" pid
+  [ -s "$file" ] || return 1
+  pid="$(cat "$file")"
+  alive "$pid" || return 1
+  if [ -r "/proc/$pid/cmdline" ]; then
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'scripts/localstripe.py' || return 1
+  fi
+  echo "$pid"
+}
+
+# Its state lives in its memory only (scripts/localstripe.py): a restart forgets every customer and
+# payment it had, so a running one is reused.
+start_localstripe() {
+  if [ -n "${STRIPE_SECRET_KEY:-}" ]; then log "STRIPE_SECRET_KEY is set: not starting localstripe"; return; fi
+  if localstripe_running; then log "localstripe already running on 127.0.0.1:$LOCALSTRIPE_PORT"; return; fi
+  local log_file="$LOCALSTRIPE_DIR/localstripe.log" pid waited=0
+  mkdir -p "$LOCALSTRIPE_DIR"
+  log "Starting localstripe on 127.0.0.1:$LOCALSTRIPE_PORT (log: ${log_file#"$ROOT/"})"
+  # Its own session: a Ctrl-C in the terminal of `make run` leaves it running, like PostgreSQL and Redis.
+  setsid "$ROOT/.venv/bin/python" "$ROOT/scripts/localstripe.py" --host 127.0.0.1 --port "$LOCALSTRIPE_PORT" \
+    >>"$log_file" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$LOCALSTRIPE_DIR/localstripe.pid"
+  until localstripe_running; do
+    if ! alive "$pid"; then
+      tail -n 20 "$log_file" >&2 || true
+      rm -f "$LOCALSTRIPE_DIR/localstripe.pid"
+      die "localstripe exited at start (log: $log_file)"
+    fi
+    if [ "$waited" -ge $((LOCALSTRIPE_START_TIMEOUT * 5)) ]; then
+      tail -n 20 "$log_file" >&2 || true
+      kill -TERM "$pid" 2>/dev/null || true
+      rm -f "$LOCALSTRIPE_DIR/localstripe.pid"
+      die "localstripe did not answer on 127.0.0.1:$LOCALSTRIPE_PORT within ${LOCALSTRIPE_START_TIMEOUT}s (log: $log_file)"
+    fi
+    sleep 0.2
+    waited=$((waited + 1))
+  done
+}
+
+stop_localstripe() {
+  local pid
+  if pid="$(localstripe_pid)"; then
+    log "Stopping localstripe (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$LOCALSTRIPE_DIR/localstripe.pid"
+}
+
 case "${1:-start}" in
   start) start_postgres; start_redis ;;
-  stop) stop_redis; stop_postgres ;;
+  stop) stop_localstripe; stop_redis; stop_postgres ;;
+  start-localstripe) start_localstripe ;;
+  stop-localstripe) stop_localstripe ;;
   status)
     if pg_running; then echo "postgres: up (127.0.0.1:$PGPORT)"; else echo "postgres: down"; fi
-    if redis_running; then echo "redis: up (127.0.0.1:$REDIS_PORT)"; else echo "redis: down"; fi ;;
-  *) die "usage: $0 start|stop|status" ;;
+    if redis_running; then echo "redis: up (127.0.0.1:$REDIS_PORT)"; else echo "redis: down"; fi
+    if localstripe_running; then echo "localstripe: up (127.0.0.1:$LOCALSTRIPE_PORT)"; else echo "localstripe: down"; fi ;;
+  *) die "usage: $0 start|stop|status|start-localstripe|stop-localstripe" ;;
 esac
