@@ -23,8 +23,8 @@ from localstripe import resources, server  # noqa: E402
 
 def _in_memory_only() -> None:
     """localstripe pickles its whole store to the fixed path /tmp/localstripe.pickle after every write
-    and loads it at start. That makes each write slower as the store grows, and parallel instances
-    (tests, `make run`, a CI clone on the same machine) overwrite and load each other's data. Each of
+    (and its own start() loads it). That makes each write slower as the store grows, and parallel
+    instances (tests, `make run`, a CI clone on the same machine) overwrite each other's file. Each of
     our processes is a fresh fake that lives as long as its test session or `make run`, so the state
     stays in memory. This only configures where the fake keeps its state: the API behaves the same.
     """
@@ -41,11 +41,10 @@ def main() -> None:
 
     _in_memory_only()
     # Webhook deliveries are logged on aiohttp.access too (localstripe.webhooks), so --verbose shows both.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     access_log = logging.getLogger("aiohttp.access")
     if args.verbose:
         access_log.setLevel(logging.INFO)
-        access_log.addHandler(logging.StreamHandler())
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     def listening(*_args: object) -> None:
         print(f"localstripe listening on http://{args.host}:{args.port}", flush=True)

@@ -163,8 +163,9 @@ start_localstripe() {
   mkdir -p "$LOCALSTRIPE_DIR"
   log "Starting localstripe on 127.0.0.1:$LOCALSTRIPE_PORT (log: ${log_file#"$ROOT/"})"
   # Its own session: a Ctrl-C in the terminal of `make run` leaves it running, like PostgreSQL and Redis.
+  # --verbose: the log shows each request and each webhook delivery's outcome.
   setsid "$ROOT/.venv/bin/python" "$ROOT/scripts/localstripe.py" --host 127.0.0.1 --port "$LOCALSTRIPE_PORT" \
-    >>"$log_file" 2>&1 </dev/null &
+    --verbose >>"$log_file" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$LOCALSTRIPE_DIR/localstripe.pid"
   until localstripe_running; do
