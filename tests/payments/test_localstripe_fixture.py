@@ -10,7 +10,7 @@ import pytest
 import stripe
 from django.conf import settings
 
-from tests.payments.conftest import free_port
+from tests.stripe_fixtures import free_port
 
 
 def _client() -> stripe.StripeClient:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import stripe
 
-from tests.payments.conftest import SECRET_KEY
+from tests.stripe_fixtures import SECRET_KEY
 
 UPSTREAM_STATE_FILE = Path("/tmp/localstripe.pickle")
 

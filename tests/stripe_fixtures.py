@@ -1,4 +1,4 @@
-"""localstripe, the fake Stripe server, for the payments tests.
+"""localstripe, the fake Stripe server, for every test that pays (a plugin of tests/conftest.py).
 
 `localstripe_server` runs one per test session (scripts/localstripe.py, state in memory, a free port);
 `stripe_local` points the settings at it for one test and hands out card tokens and webhook
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-LAUNCHER = Path(__file__).resolve().parents[2] / "scripts" / "localstripe.py"
+LAUNCHER = Path(__file__).resolve().parents[1] / "scripts" / "localstripe.py"
 START_TIMEOUT_SECONDS = 20
 PUBLISHABLE_KEY = "pk_test_localstripe"
 SECRET_KEY = "sk_test_localstripe"
