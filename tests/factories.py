@@ -138,3 +138,18 @@ class BookingFactory(factory.django.DjangoModelFactory):
     currency = factory.LazyAttribute(lambda b: b.service.currency)
     late_cancel_fee = factory.LazyAttribute(lambda b: b.service.late_cancel_fee)
     manage_token_hash = factory.LazyFunction(lambda: hashlib.sha256(b"factory-token").hexdigest())
+
+
+class PaidChargeFactory(factory.django.DjangoModelFactory):
+    """A charge the customer has paid (at the venue unless told otherwise), as if staff had marked it."""
+
+    class Meta:
+        model = "payments.Payment"
+
+    booking = factory.SubFactory(BookingFactory)
+    kind = "charge"
+    amount = factory.LazyAttribute(lambda payment: payment.booking.price)
+    currency = factory.LazyAttribute(lambda payment: payment.booking.currency)
+    status = "succeeded"
+    gateway = "at_venue"
+    succeeded_at = factory.LazyFunction(timezone.now)

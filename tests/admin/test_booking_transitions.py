@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from scheduling.models import Booking, BookingStatus
 from tests.admin.conftest import messages_of
-from tests.factories import BookingFactory, ServiceFactory
+from tests.factories import BookingFactory, PaidChargeFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +133,7 @@ def test_cancel_page_after_the_deadline_says_what_the_customer_would_pay(as_supe
 
 def test_customer_cancelling_after_the_deadline_pays_the_late_fee(as_superuser, provider_a):
     booking = BookingFactory(provider=provider_a, start_at=at(3))  # free cancellation ended 21 hours ago
+    PaidChargeFactory(booking=booking)
     as_superuser.post(f"/admin/scheduling/booking/{booking.pk}/cancel/", {"reason": "customer"})
     booking.refresh_from_db()
     assert (booking.cancellation_fee, booking.refund_amount) == (25, 75)
@@ -140,6 +141,7 @@ def test_customer_cancelling_after_the_deadline_pays_the_late_fee(as_superuser, 
 
 def test_provider_cancelling_after_the_deadline_charges_nothing(as_superuser, provider_a):
     booking = BookingFactory(provider=provider_a, start_at=at(3))
+    PaidChargeFactory(booking=booking)
     as_superuser.post(f"/admin/scheduling/booking/{booking.pk}/cancel/", {"reason": "provider"})
     booking.refresh_from_db()
     assert (booking.cancellation_fee, booking.refund_amount) == (0, 100)

@@ -12,7 +12,7 @@ from notifications import services
 from notifications.content import humanise
 from notifications.models import Channel, Notification, Reminder
 from scheduling.services import CustomerData, booking_create, booking_reschedule
-from tests.factories import CustomerFactory, UserFactory, service_of
+from tests.factories import CustomerFactory, PaidChargeFactory, UserFactory, service_of
 from tests.notifications.conftest import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, due_reminders
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +175,7 @@ def test_a_cancellation_states_the_fee_and_the_refund(provider, mailoutbox):
     service.price, service.late_cancel_fee, service.free_cancel_hours = "80.00", "20.00", 24 * 365 * 10
     service.save()
     booking = booking_create(provider_id=provider.pk, start=START, customer=CustomerData("Ada", "ada@example.com"))
+    PaidChargeFactory(booking=booking)
     booking_cancel(booking_id=booking.pk)
     services.notifications_dispatch()
 

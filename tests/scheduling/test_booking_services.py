@@ -17,7 +17,7 @@ from scheduling.services import (
     booking_expire_holds,
     booking_reschedule,
 )
-from tests.factories import BlockedTimeFactory, CustomerFactory
+from tests.factories import BlockedTimeFactory, CustomerFactory, PaidChargeFactory
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
 pytestmark = pytest.mark.django_db
@@ -225,8 +225,9 @@ def test_create_inside_another_bookings_buffer_is_unavailable():
 # --- cancel ------------------------------------------------------------------------------------
 
 
-def test_cancel_before_the_free_cancel_deadline_costs_no_fee(provider):
+def test_cancel_before_the_free_cancel_deadline_costs_no_fee_and_refunds_what_was_paid(provider):
     booking = book(provider, future_slot(days=3))
+    PaidChargeFactory(booking=booking)
     cancelled = booking_cancel(booking_id=booking.pk, reason=CancelReason.CUSTOMER)
     assert cancelled.status == BookingStatus.CANCELLED
     assert cancelled.cancellation_fee == Decimal("0.00")
@@ -236,6 +237,7 @@ def test_cancel_before_the_free_cancel_deadline_costs_no_fee(provider):
 def test_cancel_after_the_free_cancel_deadline_costs_the_late_fee():
     provider = open_all_day_provider(price="100.00", late_cancel_fee="25.00", free_cancel_hours=72)
     booking = book(provider, future_slot(days=2))
+    PaidChargeFactory(booking=booking)
     cancelled = booking_cancel(booking_id=booking.pk, reason=CancelReason.CUSTOMER)
     assert cancelled.cancellation_fee == Decimal("25.00")
     assert cancelled.refund_amount == Decimal("75.00")
@@ -244,9 +246,17 @@ def test_cancel_after_the_free_cancel_deadline_costs_the_late_fee():
 def test_cancel_by_the_provider_never_charges_the_late_fee():
     provider = open_all_day_provider(price="100.00", late_cancel_fee="25.00", free_cancel_hours=72)
     booking = book(provider, future_slot(days=2))
+    PaidChargeFactory(booking=booking)
     cancelled = booking_cancel(booking_id=booking.pk, reason=CancelReason.PROVIDER)
     assert cancelled.cancellation_fee == Decimal("0.00")
     assert cancelled.refund_amount == Decimal("100.00")
+
+
+def test_cancel_of_a_booking_never_paid_refunds_nothing(provider):
+    booking = book(provider, future_slot(days=3))
+    cancelled = booking_cancel(booking_id=booking.pk, reason=CancelReason.PROVIDER)
+    assert cancelled.refund_amount == Decimal("0.00")
+    assert not cancelled.payments.filter(kind="refund").exists()
 
 
 def test_cancel_uses_the_policy_snapshot_not_the_providers_current_policy(provider):
