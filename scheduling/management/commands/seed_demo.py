@@ -76,7 +76,8 @@ PROVIDERS = [
     },
 ]
 
-# What customers book. The dentist offers two services (they can never overlap: the constraint is
+# What customers book (the check-up is paid at the practice, the cleaning online through the checkout,
+# which `make run` serves with localstripe). The dentist offers two services (they can never overlap: the constraint is
 # per provider); the meeting room service is offered by both rooms, so it can be booked with
 # "any available" room.
 SERVICES = [
@@ -86,6 +87,7 @@ SERVICES = [
         "fields": {
             "name": "Dental check-up", "duration_minutes": 30, "buffer_after_minutes": 10,
             "price": Decimal("120.00"), "currency": "USD", "late_cancel_fee": Decimal("40.00"),
+            "payment_mode": "at_venue",
         },
     },
     {
@@ -94,6 +96,7 @@ SERVICES = [
         "fields": {
             "name": "Dental cleaning", "duration_minutes": 60, "buffer_after_minutes": 10,
             "price": Decimal("180.00"), "currency": "USD", "late_cancel_fee": Decimal("60.00"),
+            "payment_mode": "online",
         },
     },
     {
@@ -121,7 +124,8 @@ CUSTOMERS = [
 # first, None the start of the booking made just before)
 BOOKINGS = [
     ("check-up", "dentist", 0, 2),
-    ("cleaning", "dentist", 1, 9),
+    # A cleaning is paid online when booked: a demo booking of it would only wait for a payment.
+    ("check-up", "dentist", 1, 9),
     ("meeting-room-hour", None, 1, 4),
     ("meeting-room-hour", None, 0, None),  # the same time: "any available" gives it the other room
     ("3d-print", "3d-printer", 2, 0),
