@@ -154,7 +154,8 @@ def payment_succeeded(*, payment_id: int) -> Payment:
       taken back if it is still free (and confirmed); otherwise the payment is refunded in full and the
       customer told. No customer ever pays without a booking or a refund;
     - cancelled otherwise (the customer gave up at checkout): refunded in full;
-    - confirmed already: nothing more (this was a repeat, or a price difference now paid).
+    - confirmed already: nothing more (a price difference now paid), except that whatever takes the
+      payments above the booking's price (a replaced charge paid anyway) is refunded.
     """
     with transaction.atomic():
         booking_id = Payment.objects.values_list("booking_id", flat=True).get(pk=payment_id)
@@ -162,13 +163,18 @@ def payment_succeeded(*, payment_id: int) -> Payment:
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status == Payment.Status.SUCCEEDED:
             return payment
-        was = payment.status
         payment.status, payment.failure_reason, payment.succeeded_at = Payment.Status.SUCCEEDED, "", timezone.now()
         payment.save(update_fields=["status", "failure_reason", "succeeded_at", "updated_at"])
         if booking.status == BookingStatus.PENDING and not _other_unpaid_charges(booking, payment):
             booking_confirm_paid(booking_id=booking.pk)
         elif booking.status == BookingStatus.CANCELLED:
-            _settle_late_payment(booking=booking, payment=payment, was=was)
+            _settle_late_payment(booking=booking, payment=payment)
+            return payment
+        # A charge replaced meanwhile (a reschedule) but paid anyway must not leave the customer
+        # paying twice for one booking: what exceeds the price goes back.
+        excess = ledger.paid(booking=booking) - booking.price
+        if excess > 0:
+            ledger.refund(booking=booking, amount=excess, reason=Payment.Reason.LATE_PAYMENT)
         return payment
 
 
@@ -180,7 +186,7 @@ def _other_unpaid_charges(booking: Booking, payment: Payment) -> bool:
     )
 
 
-def _settle_late_payment(*, booking: Booking, payment: Payment, was: str) -> None:
+def _settle_late_payment(*, booking: Booking, payment: Payment) -> None:
     if booking.cancel_reason in REINSTATABLE_REASONS:
         try:
             with transaction.atomic():

@@ -8,7 +8,7 @@ from django.utils import timezone
 from notifications.models import Notification, Reminder
 from payments.gateways import gateway_for
 from payments.models import Payment
-from payments.services import PaymentDeclined, checkout_charge, payment_pay
+from payments.services import PaymentDeclined, checkout_charge, payment_pay, payment_succeeded
 from scheduling.errors import InvalidTransition
 from scheduling.models import Booking, BookingStatus
 from tests.payments.conftest import DECLINED_CARD, book
@@ -83,3 +83,24 @@ def test_paying_after_the_hold_ran_out_is_refused_before_any_money_moves(online_
     with pytest.raises(InvalidTransition, match="run out"):
         payment_pay(payment_id=charge.pk, card_token=stripe_local.card_token())
     assert gateway_for("stripe").charge_state(reference=charge.reference).status == "requires_payment"
+
+
+def test_a_second_charge_paid_for_a_booking_already_paid_is_refunded(online_provider, stripe_local):
+    booking = book(online_provider)
+    first = checkout_charge(booking=booking)
+    payment_pay(payment_id=first.pk, card_token=stripe_local.card_token())
+    stray = Payment.objects.create(
+        booking=booking, kind="charge", amount=Decimal("120.00"), currency="EUR", gateway="stripe"
+    )
+    started = gateway_for("stripe").start_charge(
+        amount=stray.amount, currency="EUR", idempotency_key=f"stray-{stray.pk}", metadata={}
+    )
+    Payment.objects.filter(pk=stray.pk).update(reference=started.reference)
+    gateway_for("stripe").pay(
+        reference=started.reference, card_token=stripe_local.card_token(), email="a@example.com", idempotency_key="x"
+    )
+
+    payment_succeeded(payment_id=stray.pk)
+
+    refund = booking.payments.get(kind="refund")
+    assert (refund.amount, refund.refund_of_id, refund.reason) == (Decimal("120.00"), stray.pk, "late_payment")
