@@ -237,7 +237,12 @@ def payment_refund(*, booking_id: int, amount: Decimal | None = None, user=None)
                 f"At most {refundable} {booking.currency} can be refunded: that is what was paid and not yet refunded.",
                 field="amount",
             )
-        return ledger.refund(booking=booking, amount=amount, reason=Payment.Reason.STAFF, user=user)
+        rows = ledger.refund(booking=booking, amount=amount, reason=Payment.Reason.STAFF, user=user)
+        if booking.status == BookingStatus.CANCELLED:
+            # The cancelled booking's pages and messages state what was refunded; keep it whole.
+            booking.refund_amount = (booking.refund_amount or Decimal("0.00")) + amount
+            booking.save(update_fields=["refund_amount", "updated_at"])
+        return rows
 
 
 def payment_mark_paid(*, payment_id: int, user=None) -> Payment:
