@@ -129,3 +129,15 @@ def test_a_demo_database_from_before_services_offers_only_the_demos_services():
     offered = set(Provider.objects.get(slug="dentist").services.filter(is_active=True).values_list("slug", flat=True))
     assert migrated.slug not in offered
     assert len(offered) == 2
+
+
+def test_a_demo_made_before_payments_gets_the_demos_payment_modes():
+    seed()
+    Service.objects.filter(slug__in=["check-up", "cleaning"]).update(payment_mode="none")
+
+    seed()
+
+    assert dict(Service.objects.filter(slug__in=["check-up", "cleaning"]).values_list("slug", "payment_mode")) == {
+        "check-up": "at_venue",
+        "cleaning": "online",
+    }

@@ -178,6 +178,11 @@ class Command(BaseCommand):
                 missing = [p for p in offering if not service.providers.filter(pk=p.pk).exists()]
                 if missing:
                     service_update(service=service, providers=[*service.providers.all(), *missing])
+                mode = seed["fields"].get("payment_mode", "none")
+                if service.payment_mode == "none" and mode != "none":
+                    # A demo database made before payments gets the demo's way of paying.
+                    service_update(service=service, payment_mode=mode)
+                    self.stdout.write(f"Service {service.name} is now paid {service.get_payment_mode_display()}")
                 self.stdout.write(f"Kept service {service.name}")
             services[service.slug] = service
         self._retire_migrated_services(providers, services)
