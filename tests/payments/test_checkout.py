@@ -11,7 +11,8 @@ from payments.models import Payment
 from payments.services import PaymentDeclined, checkout_charge, payment_pay, payment_succeeded
 from scheduling.errors import InvalidTransition
 from scheduling.models import Booking, BookingStatus
-from tests.payments.conftest import DECLINED_CARD, book
+from scheduling.services import booking_expire_holds
+from tests.payments.conftest import DECLINED_CARD, book, run_gateway_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +105,35 @@ def test_a_second_charge_paid_for_a_booking_already_paid_is_refunded(online_prov
 
     refund = booking.payments.get(kind="refund")
     assert (refund.amount, refund.refund_of_id, refund.reason) == (Decimal("120.00"), stray.pk, "late_payment")
+
+
+def test_a_hold_that_runs_out_after_a_declined_card_is_cancelled_as_payment_failed_and_its_intent_cancelled(
+    online_provider, stripe_local
+):
+    booking = book(online_provider)
+    charge = checkout_charge(booking=booking)
+    with pytest.raises(PaymentDeclined):
+        payment_pay(payment_id=charge.pk, card_token=stripe_local.card_token(DECLINED_CARD))
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now())
+
+    assert booking_expire_holds() == 1
+    run_gateway_calls()
+
+    booking.refresh_from_db()
+    charge.refresh_from_db()
+    assert (booking.status, booking.cancel_reason, booking.refund_amount) == ("cancelled", "payment_failed", 0)
+    assert charge.status == Payment.Status.CANCELLED
+    assert gateway_for("stripe").charge_state(reference=charge.reference).status == "cancelled"
+    assert Notification.objects.filter(booking=booking, kind="cancellation").exists()
+    assert not booking.payments.filter(kind="refund").exists()
+
+
+def test_a_hold_that_runs_out_without_any_attempt_is_cancelled_as_expired(online_provider, stripe_local):
+    booking = book(online_provider)
+    checkout_charge(booking=booking)
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now())
+
+    booking_expire_holds()
+
+    booking.refresh_from_db()
+    assert booking.cancel_reason == "expired"
