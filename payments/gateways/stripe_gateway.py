@@ -151,7 +151,8 @@ class StripeGateway:
             event = stripe.Webhook.construct_event(body, signature, settings.STRIPE_WEBHOOK_SECRET)
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise base.InvalidWebhook(str(exc)) from exc
-        obj = event.data.object
+        # A plain dict: the SDK's objects refuse dict methods such as .get (stripe >= 12).
+        obj = event.data.object.to_dict()
         reference = obj.get("id", "") if obj.get("object") == "payment_intent" else ""
         error = obj.get("last_payment_error") or {}
         return base.WebhookEvent(
