@@ -132,7 +132,7 @@ class StripeGateway:
             # An idempotency key lives 24 hours at Stripe (and not at all in localstripe): a refund made
             # before a crash, found by our marker, is never made twice however late the retry.
             for existing in client.v1.refunds.list(params={"payment_intent": reference, "limit": 100}).data:
-                if (existing.metadata or {}).get("idempotency_key") == idempotency_key:
+                if (existing.to_dict().get("metadata") or {}).get("idempotency_key") == idempotency_key:
                     return existing.id
             refund = client.v1.refunds.create(
                 params={

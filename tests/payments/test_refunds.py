@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from payments.gateways import gateway_for
 from payments.models import GatewayCall, Payment
-from payments.services import checkout_charge, payment_mark_paid, payment_pay
+from payments.services import checkout_charge, payment_mark_paid, payment_pay, payment_refund
 from scheduling.models import Booking, BookingStatus, CancelReason
 from scheduling.services import booking_cancel
 from tests.payments.conftest import book, paid_online_provider, run_gateway_calls
@@ -79,6 +79,19 @@ def test_the_refund_reaches_stripe_in_minor_units_once_the_worker_runs(online_pr
     assert refund.status == Payment.Status.SUCCEEDED
     [at_gateway] = stripe_client().v1.refunds.list(params={"payment_intent": charge.reference}).data
     assert (at_gateway.id, at_gateway.amount, at_gateway.currency) == (refund.reference, 10000, "eur")
+
+
+def test_a_second_partial_refund_of_the_same_charge_reaches_stripe_too(online_provider, stripe_local):
+    booking, charge = paid_booking(online_provider, stripe_local)
+    payment_refund(booking_id=booking.pk, amount=Decimal("30.00"))
+    assert run_gateway_calls() == 1
+
+    payment_refund(booking_id=booking.pk, amount=Decimal("20.00"))  # Stripe now lists a refund of ours first
+    assert run_gateway_calls() == 1
+
+    amounts = sorted(r.amount for r in stripe_client().v1.refunds.list(params={"payment_intent": charge.reference}))
+    assert amounts == [2000, 3000]
+    assert not GatewayCall.objects.filter(status=GatewayCall.Status.PENDING).exists()
 
 
 def test_a_booking_never_paid_refunds_nothing_and_its_intent_is_cancelled_at_stripe(online_provider, stripe_local):
