@@ -132,7 +132,7 @@ class StripeGateway:
             # An idempotency key lives 24 hours at Stripe (and not at all in localstripe): a refund made
             # before a crash, found by our marker, is never made twice however late the retry.
             for existing in client.v1.refunds.list(params={"payment_intent": reference, "limit": 100}).data:
-                if (existing.metadata or {}).get("idempotency_key") == idempotency_key:
+                if (existing.to_dict().get("metadata") or {}).get("idempotency_key") == idempotency_key:
                     return existing.id
             refund = client.v1.refunds.create(
                 params={
@@ -151,7 +151,8 @@ class StripeGateway:
             event = stripe.Webhook.construct_event(body, signature, settings.STRIPE_WEBHOOK_SECRET)
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise base.InvalidWebhook(str(exc)) from exc
-        obj = event.data.object
+        # A plain dict: the SDK's objects refuse dict methods such as .get (stripe >= 12).
+        obj = event.data.object.to_dict()
         reference = obj.get("id", "") if obj.get("object") == "payment_intent" else ""
         error = obj.get("last_payment_error") or {}
         return base.WebhookEvent(
