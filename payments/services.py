@@ -338,11 +338,12 @@ def _make_call(call: GatewayCall) -> bool:
     state = gateway.cancel_charge(reference=payment.reference, idempotency_key=call.idempotency_key)
     if state.status == base.PROCESSING:
         raise base.GatewayError("The charge is still processing; it will be cancelled or settled later.")
-    done = _record_call(call, payment_fields={})
     if state.status == base.SUCCEEDED:
-        # Paid after all, just before the cancellation reached the gateway: the late-payment rule.
+        # Paid after all, just before the cancellation reached the gateway: the late-payment rule,
+        # settled before the call is marked done, so a crash between the two retries the call, which
+        # finds the payment settled (payment_succeeded does nothing twice).
         payment_succeeded(payment_id=payment.pk)
-    return done
+    return _record_call(call, payment_fields={})
 
 
 def _record_call(call: GatewayCall, *, payment_fields: dict) -> bool:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from notifications.models import Notification
+from payments import services as payments_services
 from payments.gateways.stripe_gateway import StripeGateway
 from payments.models import GatewayCall, Payment
 from payments.services import checkout_charge, payment_succeeded
@@ -127,3 +128,26 @@ def test_the_owed_cancellation_finding_the_charge_paid_refunds_when_the_slot_is_
     assert (refund.reason, refund.status) == (Payment.Reason.LATE_PAYMENT, Payment.Status.SUCCEEDED)
     assert [r.amount for r in refunds_at_gateway(charge.reference)] == [12000]
     assert Notification.objects.filter(booking=booking, kind=Notification.Kind.PAYMENT_REFUNDED).exists()
+
+
+def test_a_crash_while_settling_what_the_owed_cancellation_found_leaves_the_call_due_until_settled(
+    online_provider, stripe_local, monkeypatch
+):
+    booking, charge = expired_hold_paid_at_the_gateway(online_provider, stripe_local)
+    settle = payments_services.payment_succeeded
+
+    def dies_once(**kwargs):
+        monkeypatch.setattr(payments_services, "payment_succeeded", settle)
+        raise RuntimeError("worker killed while settling")
+
+    monkeypatch.setattr(payments_services, "payment_succeeded", dies_once)
+    run_gateway_calls()
+    call = GatewayCall.objects.get(payment=charge)
+    assert call.status == GatewayCall.Status.PENDING  # not done: the payment is not settled yet
+    GatewayCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
+
+    run_gateway_calls()
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert GatewayCall.objects.get(payment=charge).status == GatewayCall.Status.DONE
