@@ -49,10 +49,9 @@ class PaymentSummary:
 
 
 def with_payments(bookings: QuerySet[Booking]) -> QuerySet[Booking]:
-    """Bookings with their payment rows prefetched (one query for all of them) and their service joined."""
-    return bookings.select_related("service").prefetch_related(
-        Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id"))
-    )
+    """Bookings with their payment rows prefetched: one query for all of them. The summary also reads
+    the booking's service (its payment mode): join it where many bookings are read."""
+    return bookings.prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")))
 
 
 def booking_payments(booking: Booking) -> list[Payment]:

@@ -30,9 +30,10 @@ from payments.services import payment_mark_paid, payment_refund
 from scheduling.admin.display import booking_label
 from scheduling.errors import DomainError
 from scheduling.formatting import local_time
-from scheduling.models import Booking
+from scheduling.models import Booking, PaymentMode
 
 STATUS_LABELS = dict(PAYMENT_STATUSES)
+MODE_LABELS = {PaymentMode.NONE: "no payment taken", PaymentMode.ONLINE: "online", PaymentMode.AT_VENUE: "at the venue"}
 
 
 class PaymentFilter(admin.SimpleListFilter):
@@ -67,7 +68,7 @@ class BookingPaymentsMixin:
     @admin.display(description="Summary")
     def payments_summary(self, obj: Booking) -> str:
         summary = payment_summary(obj)
-        mode = obj.service.get_payment_mode_display()
+        mode = MODE_LABELS.get(summary.mode, summary.mode)
         return (
             f"{STATUS_LABELS[summary.status]} ({mode}). Due {summary.amount_due}, paid {summary.amount_paid}, "
             f"refunded {summary.amount_refunded} {summary.currency}."

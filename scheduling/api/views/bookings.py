@@ -70,7 +70,7 @@ class BookingListApi(APIView):
         filters = BookingFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         bookings = _filtered(bookings_for_user(user=request.user), filters.validated_data)
-        bookings = with_payments(bookings.select_related("rescheduled_to")).order_by("start_at", "pk")
+        bookings = with_payments(bookings.select_related("rescheduled_to", "service")).order_by("start_at", "pk")
         paginator = PagePagination()
         page = paginator.paginate_queryset(bookings, request, view=self)
         return paginator.get_paginated_response(BookingSerializer(page, many=True).data)
