@@ -10,6 +10,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
+from payments.models import Payment
 from scheduling.models import Booking, BookingStatus
 from tests.admin.conftest import messages_of
 from tests.factories import BookingFactory, ServiceFactory
@@ -131,15 +132,24 @@ def test_cancel_page_after_the_deadline_says_what_the_customer_would_pay(as_supe
     assert "if the\n    customer cancels now, they pay 25.00 USD." in body
 
 
+def paid_at_the_venue(booking):
+    """The refund is what was paid, less any fee: a booking never paid is refunded nothing."""
+    Payment.objects.create(
+        booking=booking, kind="charge", amount=booking.price, currency=booking.currency, gateway="at_venue",
+        status="succeeded",
+    )  # fmt: skip
+    return booking
+
+
 def test_customer_cancelling_after_the_deadline_pays_the_late_fee(as_superuser, provider_a):
-    booking = BookingFactory(provider=provider_a, start_at=at(3))  # free cancellation ended 21 hours ago
+    booking = paid_at_the_venue(BookingFactory(provider=provider_a, start_at=at(3)))  # free cancel ended 21 h ago
     as_superuser.post(f"/admin/scheduling/booking/{booking.pk}/cancel/", {"reason": "customer"})
     booking.refresh_from_db()
     assert (booking.cancellation_fee, booking.refund_amount) == (25, 75)
 
 
 def test_provider_cancelling_after_the_deadline_charges_nothing(as_superuser, provider_a):
-    booking = BookingFactory(provider=provider_a, start_at=at(3))
+    booking = paid_at_the_venue(BookingFactory(provider=provider_a, start_at=at(3)))
     as_superuser.post(f"/admin/scheduling/booking/{booking.pk}/cancel/", {"reason": "provider"})
     booking.refresh_from_db()
     assert (booking.cancellation_fee, booking.refund_amount) == (0, 100)
