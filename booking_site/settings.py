@@ -268,5 +268,7 @@ SPECTACULAR_SETTINGS = {
         "BookingStatusEnum": "scheduling.models.BookingStatus",
         "CancelReasonEnum": "scheduling.models.CancelReason",
         "ApiCancelReasonEnum": "scheduling.api.serializers.API_CANCEL_REASON_CHOICES",
+        "PaymentModeEnum": "scheduling.models.PaymentMode",
+        "BookingPaymentStatusEnum": "payments.selectors.PAYMENT_STATUSES",
     },
 }

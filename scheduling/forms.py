@@ -51,7 +51,7 @@ class ServiceForm(forms.ModelForm):
             "name", "slug", "description", "is_active", "providers", "duration_minutes", "slot_step_minutes",
             "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes", "max_advance_days",
             "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours", "late_cancel_fee",
-            "price", "currency",
+            "price", "currency", "payment_mode",
         ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_fsm import can_proceed
 
 from notifications.admin import NotificationInline, ReminderInline
+from payments.selectors import with_payments
 from scheduling.admin.booking_create import BookingCreateFlowMixin
 from scheduling.admin.booking_list import (
     DaysFilter,
@@ -31,6 +32,7 @@ from scheduling.admin.booking_list import (
     list_mode,
     show_tabs,
 )
+from scheduling.admin.booking_payments import BookingPaymentsMixin, PaymentFilter
 from scheduling.admin.booking_reschedule import BookingRescheduleMixin
 from scheduling.admin.display import booking_label, local_span, status_badge, utc_span
 from scheduling.admin.scoping import LocalLabelMixin, NotYoursIs404Mixin
@@ -102,15 +104,21 @@ class BookingDateFilter(admin.SimpleListFilter):
 
 @admin.register(Booking)
 class BookingAdmin(
-    BookingRescheduleMixin, BookingCreateFlowMixin, LocalLabelMixin, NotYoursIs404Mixin, admin.ModelAdmin
+    BookingPaymentsMixin,
+    BookingRescheduleMixin,
+    BookingCreateFlowMixin,
+    LocalLabelMixin,
+    NotYoursIs404Mixin,
+    admin.ModelAdmin,
 ):
     # The status stays in the first few hundred pixels: it is what people scan the list for.
-    list_display = ["reference", "when", "status_badge", "customer_name", "service", "provider"]
+    list_display = ["reference", "when", "status_badge", "customer_name", "service", "provider", "payment_shown"]
     list_filter = [
         ShowFilter,
         "status",
         ("provider", admin.RelatedOnlyFieldListFilter),
         ("service", admin.RelatedOnlyFieldListFilter),
+        PaymentFilter,
         BookingDateFilter,
         DaysFilter,
     ]
@@ -123,6 +131,7 @@ class BookingAdmin(
         (None, {"fields": ["reference", "status_badge", "service_link", "provider_link", "contact"]}),
         ("When", {"fields": ["time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold"]}),
         ("Cancellation terms", {"fields": ["cancellation_terms", "cancellation_outcome"]}),
+        ("Payments", {"fields": ["payments_summary", "payments_table"]}),
         ("Rescheduling", {"fields": ["rescheduled_from_link", "rescheduled_to_link"]}),
         ("Notes", {"fields": ["notes"]}),
         ("Record", {"fields": ["confirmed", "created", "updated"]}),
@@ -131,10 +140,12 @@ class BookingAdmin(
         "reference", "status_badge", "service_link", "provider_link", "contact", "customer_record",
         "time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold", "cancellation_terms",
         "cancellation_outcome", "rescheduled_from_link", "rescheduled_to_link", "confirmed", "created", "updated",
+        "payments_summary", "payments_table",
     ]  # fmt: skip
 
     def get_queryset(self, request):
-        return super().get_queryset(request) & bookings_for_user(user=request.user)
+        # The payment rows come in one query for a whole page (the list's payment column, the booking page).
+        return with_payments(super().get_queryset(request) & bookings_for_user(user=request.user))
 
     def get_fieldsets(self, request, obj=None):
         if not request.user.is_superuser:
@@ -311,6 +322,7 @@ class BookingAdmin(
         buttons = [self._button(booking, name) for name in names]
         if self.may_reschedule(request, booking):
             buttons.append(self.reschedule_button(booking))
+        buttons.extend(self.payment_buttons(request, booking))
         context = {"transition_buttons": buttons, "show_save_and_add_another": False, **(extra_context or {})}
         # Any datetime the page shows without our own formatting (an inline's, say) reads in the
         # provider's zone rather than in UTC.
@@ -421,6 +433,7 @@ class BookingAdmin(
             ),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="scheduling_booking_cancel"),
             *self.reschedule_urls(),
+            *self.payment_urls(),
             *super().get_urls(),
         ]
 

@@ -35,7 +35,8 @@ class ServiceAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
         ("Length and slots", {"fields": ["duration_minutes", "slot_step_minutes", "buffer_before_minutes",
                                          "buffer_after_minutes", "min_notice_minutes", "max_advance_days"]}),
         ("Confirmation and reminders", {"fields": ["requires_confirmation", "hold_minutes", "reminder_lead_minutes"]}),
-        ("Price and cancellation", {"fields": ["price", "currency", "free_cancel_hours", "late_cancel_fee"]}),
+        ("Price and payment", {"fields": ["price", "currency", "payment_mode"]}),
+        ("Cancellation", {"fields": ["free_cancel_hours", "late_cancel_fee"]}),
     ]  # fmt: skip
 
     def get_queryset(self, request):

@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from payments.selectors import PAYMENT_STATUSES, payment_summary
 from scheduling import manage_links
 from scheduling.api.fields import AwareDateTimeField, BoundedDateField, ClockTimeField, TimeZoneNameField
-from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, Provider, Service
+from scheduling.models import AvailabilityRule, BlockedTime, Booking, CancelReason, PaymentMode, Provider, Service
 from scheduling.selectors import DEFAULT_SERVICE_FIRST, providers_for_user
 
 CENTS = Decimal("0.01")
@@ -162,7 +163,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "id", "name", "slug", "description", "is_active", "providers", "duration_minutes", "slot_step_minutes",
             "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes", "max_advance_days",
             "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours", "late_cancel_fee",
-            "price", "currency",
+            "price", "currency", "payment_mode",
         ]  # fmt: skip
         extra_kwargs = SERVICE_BOUNDS
 
@@ -251,6 +252,52 @@ class BookingContactSerializer(serializers.Serializer):
     timezone = TimeZoneNameField(source="customer_timezone", default="UTC")
 
 
+@extend_schema_serializer(component_name="BookingPayment")
+class PaymentSerializer(serializers.Serializer):
+    """What the booking owes, has paid and has had refunded (payments.selectors.payment_summary)."""
+
+    mode = serializers.ChoiceField(choices=PaymentMode.choices, help_text="The service's payment mode.")
+    status = serializers.ChoiceField(choices=PAYMENT_STATUSES)
+    amount_due = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, help_text="Charges not paid yet (online or at the venue)."
+    )
+    amount_paid = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    amount_refunded = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, help_text="Refunds made or on their way (owed to the gateway)."
+    )
+    currency = serializers.CharField()
+    gateway = serializers.CharField(allow_null=True, help_text="`stripe` or `at_venue`, of the latest charge.")
+    reference = serializers.CharField(allow_null=True, help_text="The latest charge's gateway reference.")
+    failure_reason = serializers.CharField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="CreatedBookingPayment")
+class CreatedPaymentSerializer(PaymentSerializer):
+    client_secret = serializers.CharField(
+        allow_null=True,
+        help_text="For Stripe.js to pay the charge owed online (`confirmCardPayment`). Only in the answer "
+        "that creates the booking (or its replay); hand it to the paying customer alone.",
+    )
+
+
+def _payment(booking: Booking, *, with_secret: bool) -> dict:
+    summary = payment_summary(booking)
+    rendered = {
+        "mode": summary.mode,
+        "status": summary.status,
+        "amount_due": _money(summary.amount_due),
+        "amount_paid": _money(summary.amount_paid),
+        "amount_refunded": _money(summary.amount_refunded),
+        "currency": summary.currency,
+        "gateway": summary.gateway,
+        "reference": summary.reference,
+        "failure_reason": summary.failure_reason,
+    }
+    if with_secret:
+        rendered["client_secret"] = summary.client_secret
+    return rendered
+
+
 class BookingSerializer(serializers.ModelSerializer):
     start = AwareDateTimeField(source="start_at", read_only=True)
     end = AwareDateTimeField(source="end_at", read_only=True)
@@ -263,6 +310,7 @@ class BookingSerializer(serializers.ModelSerializer):
     created_at = AwareDateTimeField(read_only=True)
     rescheduled_to = serializers.SerializerMethodField()
     cancel_reason = OptionalChoiceField(choices=CancelReason.choices, allow_null=True, read_only=True)
+    payment = serializers.SerializerMethodField()
 
     class Meta:
         model = Booking
@@ -270,9 +318,13 @@ class BookingSerializer(serializers.ModelSerializer):
             "id", "reference", "provider", "service", "customer", "start", "end", "status", "hold_expires_at",
             "provider_timezone", "customer_timezone", "price", "currency", "free_cancel_until", "late_cancel_fee",
             "cancel_reason", "cancelled_at", "cancellation_fee", "refund_amount", "rescheduled_from",
-            "rescheduled_to", "notes", "language", "created_at",
+            "rescheduled_to", "notes", "language", "created_at", "payment",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(PaymentSerializer)
+    def get_payment(self, booking: Booking) -> dict:
+        return _payment(booking, with_secret=False)
 
     def get_rescheduled_to(self, booking: Booking) -> int | None:
         try:
@@ -315,6 +367,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "notes": booking.notes,
             "language": booking.language,
             "created_at": _utc(booking.created_at),
+            "payment": self.get_payment(booking),
         }
 
 
@@ -330,6 +383,10 @@ class BookingCreatedSerializer(BookingSerializer):
     class Meta(BookingSerializer.Meta):
         fields = [*BookingSerializer.Meta.fields, "manage_url"]
         read_only_fields = fields
+
+    @extend_schema_field(CreatedPaymentSerializer)
+    def get_payment(self, booking: Booking) -> dict:
+        return _payment(booking, with_secret=True)
 
     def get_manage_url(self, booking: Booking) -> str:
         return booking_manage_url(booking)
@@ -429,3 +486,19 @@ class CancelSerializer(serializers.Serializer):
 
 class RescheduleSerializer(serializers.Serializer):
     start = AwareDateTimeField()
+    service = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Move to another service of the same provider and currency (a longer session, say), at its "
+        "price and terms; default: the booking's own service.",
+    )
+
+
+class RefundSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="How much to refund; default: everything paid and not yet refunded. Never more than that.",
+    )

@@ -27,6 +27,7 @@ v1 = [
     path("bookings/<int:pk>/cancel/", bookings.BookingCancelApi.as_view(), name="booking-cancel"),
     path("bookings/<int:pk>/complete/", bookings.BookingCompleteApi.as_view(), name="booking-complete"),
     path("bookings/<int:pk>/no-show/", bookings.BookingNoShowApi.as_view(), name="booking-no-show"),
+    path("bookings/<int:pk>/refund/", bookings.BookingRefundApi.as_view(), name="booking-refund"),
     path("bookings/<int:pk>/reschedule/", bookings.BookingRescheduleApi.as_view(), name="booking-reschedule"),
 ]
 

@@ -22,6 +22,7 @@ def service_post_data(**overrides):
         "duration_minutes": 60, "slot_step_minutes": "", "buffer_before_minutes": 0, "buffer_after_minutes": 0,
         "min_notice_minutes": 60, "max_advance_days": 90, "hold_minutes": 15, "reminder_lead_minutes": "1440,60",
         "free_cancel_hours": 24, "late_cancel_fee": "0.00", "price": "80.00", "currency": "USD",
+        "payment_mode": "none",
     }  # fmt: skip
     data.update(overrides)
     return data
@@ -72,6 +73,25 @@ def test_changing_a_service_goes_through_service_update(as_staff_a, provider_a):
     assert as_staff_a.post(change_url(mine), data).status_code == 302
     mine.refresh_from_db()
     assert mine.duration_minutes == 45
+
+
+def test_the_payment_mode_is_set_with_the_price(as_staff_a, provider_a):
+    mine = service_of(provider_a)
+    data = service_post_data(name=mine.name, slug=mine.slug, payment_mode="at_venue", providers=[provider_a.pk])
+    assert as_staff_a.post(change_url(mine), data).status_code == 302
+    mine.refresh_from_db()
+    assert mine.payment_mode == "at_venue"
+
+
+def test_online_payment_of_a_free_service_is_refused_on_the_form(as_staff_a, provider_a):
+    mine = service_of(provider_a)
+    data = service_post_data(
+        name=mine.name, slug=mine.slug, price="0.00", payment_mode="online", providers=[provider_a.pk]
+    )
+    response = as_staff_a.post(change_url(mine), data)
+    assert "Online payment needs a price above zero." in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.payment_mode == "none"
 
 
 def test_a_late_fee_above_the_price_is_refused(as_superuser, provider_a):

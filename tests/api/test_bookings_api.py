@@ -48,10 +48,11 @@ def test_post_books_a_slot_and_returns_201_with_the_documented_fields(as_a, prov
     ("who", "key", "most"),
     [
         # token, customer read + insert, the provider's only service, provider lock (rules and blocked
-        # times in the same statement), booking, reminders, staff emails, outbox; and the transaction's two ends
-        ("superuser", None, 11),
-        ("staff", None, 14),  # + may this user book this provider, + their permissions (own, groups')
-        ("staff", "k-1", 20),  # + the idempotency record (insert, update) and two savepoints
+        # times in the same statement), booking, reminders, staff emails, outbox; and the transaction's two
+        # ends; after it, the booking's payment rows (its `payment`)
+        ("superuser", None, 12),
+        ("staff", None, 15),  # + may this user book this provider, + their permissions (own, groups')
+        ("staff", "k-1", 21),  # + the idempotency record (insert, update) and two savepoints
     ],
 )
 def test_a_booking_post_stays_within_its_statement_budget(who, key, most, staff_a, superuser, provider_a):

@@ -23,6 +23,7 @@ ENDPOINTS = {
     "/api/v1/bookings/{id}/complete/": {"post"},
     "/api/v1/bookings/{id}/no-show/": {"post"},
     "/api/v1/bookings/{id}/reschedule/": {"post"},
+    "/api/v1/bookings/{id}/refund/": {"post"},
 }
 
 

@@ -1,15 +1,20 @@
-"""Bookings: list, read, create (idempotent), and the lifecycle transitions."""
+"""Bookings: list, read, create (idempotent), the lifecycle transitions and staff refunds."""
 
+import logging
 from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments import services as payments
+from payments.gateways.base import GatewayError
+from payments.selectors import with_payments
 from scheduling import services
 from scheduling.api import access
 from scheduling.api.idempotency import Unstored, idempotent
@@ -23,13 +28,16 @@ from scheduling.api.serializers import (
     BookingPageSerializer,
     BookingSerializer,
     CancelSerializer,
+    RefundSerializer,
     RescheduleSerializer,
     booking_manage_url,
 )
 from scheduling.api.throttling import BookingPostThrottle
 from scheduling.errors import InvalidInput
-from scheduling.models import Booking
+from scheduling.models import Booking, BookingStatus
 from scheduling.selectors import bookings_for_user, providers_for_user, service_managed_by, services_for_user
+
+logger = logging.getLogger(__name__)
 
 
 def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
@@ -62,7 +70,7 @@ class BookingListApi(APIView):
         filters = BookingFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         bookings = _filtered(bookings_for_user(user=request.user), filters.validated_data)
-        bookings = bookings.select_related("rescheduled_to").order_by("start_at", "pk")
+        bookings = with_payments(bookings.select_related("rescheduled_to", "service")).order_by("start_at", "pk")
         paginator = PagePagination()
         page = paginator.paginate_queryset(bookings, request, view=self)
         return paginator.get_paginated_response(BookingSerializer(page, many=True).data)
@@ -89,7 +97,20 @@ class BookingListApi(APIView):
             _check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
         customer = data["customer"]
         booking = _booking_create(data, customer, language=language)
+        _start_checkout(booking)
         return Response(BookingCreatedSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+def _start_checkout(booking: Booking) -> None:
+    """Start the online charge a new booking waits for, after its transaction committed, so the 201
+    carries the PaymentIntent's reference and client secret. A gateway that is down does not undo
+    the booking: it stays held, and the charge is started on the next visit to the checkout."""
+    if not booking.service.takes_online_payment or booking.status != BookingStatus.PENDING:
+        return
+    try:
+        payments.checkout_charge(booking=booking)
+    except GatewayError as exc:
+        logger.warning("Booking %s: the charge could not be started yet (%s)", booking.reference, exc)
 
 
 def _remade_manage_url(body: dict) -> str | None:
@@ -138,7 +159,8 @@ class BookingDetailApi(APIView):
 
     @extend_schema(responses={200: BookingSerializer, **errors()}, tags=["bookings"])
     def get(self, request, pk: int):
-        return Response(BookingSerializer(access.managed_booking(request.user, pk)).data)
+        booking = get_object_or_404(with_payments(bookings_for_user(user=request.user)), pk=pk)
+        return Response(BookingSerializer(booking).data)
 
 
 class _TransitionApi(APIView):
@@ -214,10 +236,34 @@ class BookingRescheduleApi(APIView):
         booking = access.managed_booking(request.user, pk)
         data = RescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        start = data.validated_data["start"]
-        return idempotent(request, lambda: self._reschedule(booking.pk, start), unstored=MANAGE_URL)
+        start, service_id = data.validated_data["start"], data.validated_data.get("service")
+        return idempotent(request, lambda: self._reschedule(booking.pk, start, service_id), unstored=MANAGE_URL)
 
     @staticmethod
-    def _reschedule(booking_id: int, start: datetime) -> Response:
-        new = services.booking_reschedule(booking_id=booking_id, start=start)
+    def _reschedule(booking_id: int, start: datetime, service_id: int | None) -> Response:
+        new = services.booking_reschedule(booking_id=booking_id, start=start, service_id=service_id)
+        _start_checkout(new)  # a higher price leaves the difference to pay online
         return Response(BookingCreatedSerializer(new).data, status=status.HTTP_201_CREATED)
+
+
+class BookingRefundApi(_TransitionApi):
+    """Staff give money back: as for the transitions, a booking of a provider they manage and
+    `change_booking`. The refund rows commit at once; a worker makes the gateway calls."""
+
+    @extend_schema(
+        request=RefundSerializer,
+        responses={200: BookingSerializer, **errors(400)},
+        tags=["bookings"],
+        operation_id="bookings_refund",
+        description="Refunds `amount` (default: everything paid and not yet refunded). More than that, or a "
+        "booking with nothing paid, is a 400 `invalid` naming `amount`. The answer's `payment` shows the "
+        "refund as made; the gateway is called right after.",
+    )
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def transition(self, booking, request):
+        data = RefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payments.payment_refund(booking_id=booking.pk, amount=data.validated_data.get("amount"), user=request.user)
+        return get_object_or_404(with_payments(Booking.objects.all()), pk=booking.pk)
