@@ -4,7 +4,8 @@ snapshot on the booking), with the zone named; the .ics attachments carry UTC in
 Templates, under templates/notifications/:
     email/<kind>_subject.txt, email/<kind>.txt, email/<kind>.html   (kind: confirmation, cancellation,
     sms/<kind>.txt                                                    reschedule, reminder,
-                                                                      request_received, confirm_request, links)
+                                                                      request_received, confirm_request, links,
+                                                                      payment_refunded)
 A push message is the email subject as its title and the SMS text as its body.
 
 Customer messages carry the booking's private manage link, made here at render time
@@ -21,6 +22,7 @@ from django.utils.translation import gettext, ngettext, npgettext
 
 from notifications.channels import Attachment, OutgoingMessage
 from notifications.models import Channel, Notification, Reminder
+from payments import selectors as payment_selectors
 from scheduling import manage_links, selectors
 from scheduling.formatting import is_own_service, local_time, service_with_provider
 from scheduling.ics import booking_calendar
@@ -97,12 +99,17 @@ def _explained(booking: Booking) -> str:
     return ""
 
 
-def _links(booking: Booking, *, recipient: str) -> dict:
+# Cancellations nobody chose (time ran out, a card was refused), and a late payment sent back: the
+# customer is shown the way to choose another time.
+_BOOK_AGAIN_REASONS = (CancelReason.EXPIRED, CancelReason.PAYMENT_FAILED)
+
+
+def _links(booking: Booking, *, recipient: str, kind: str) -> dict:
     if recipient == PROVIDER:
         console = reverse("admin:scheduling_booking_change", args=[booking.pk])
         return {"console_url": settings.SITE_URL + console}
     links = {"manage_url": manage_links.manage_url(booking), "links_url": manage_links.links_request_url()}
-    if booking.cancel_reason == CancelReason.EXPIRED:
+    if booking.cancel_reason in _BOOK_AGAIN_REASONS or kind == Notification.Kind.PAYMENT_REFUNDED:
         links["book_again_url"] = settings.SITE_URL + reverse("pages:provider", args=[booking.provider.slug])
     return links
 
@@ -112,7 +119,7 @@ def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -
     zone = booking.provider_timezone if for_provider else booking.customer_timezone
     previous = booking.rescheduled_from if kind == Notification.Kind.RESCHEDULE else None
     return {
-        **_links(booking, recipient=recipient),
+        **_links(booking, recipient=recipient, kind=kind),
         "reason_explained": "" if for_provider else _explained(booking),
         "hold_until": local_time(booking.hold_expires_at, zone) if booking.hold_expires_at else "",
         "kind": kind,
@@ -138,6 +145,11 @@ def context_for(*, kind: str, booking: Booking, recipient: str, now: datetime) -
         "fee": booking.cancellation_fee,
         "refund": booking.refund_amount,
         "currency": booking.currency,
+        "late_refund": (
+            payment_selectors.late_payment_refunded(booking=booking)
+            if kind == Notification.Kind.PAYMENT_REFUNDED
+            else None
+        ),
     }
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_cookie
 
+from payments.ledger import awaits_online_payment
 from scheduling import selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, SlotNotOffered, SlotUnavailable
@@ -195,17 +196,20 @@ def _submit(request, *, offer: Offer, tz, zone_chosen, start, form) -> HttpRespo
         if not mapped:
             form.add_error(None, exc.detail)
         return again("", status=400, offer_times=False)
-    response = redirect("pages:confirmation", reference=booking.reference)
+    # A booking paid online is held until paid: its customer goes on to the checkout, not a confirmation.
+    page = "pages:checkout" if awaits_online_payment(booking=booking) else "pages:confirmation"
+    response = redirect(page, reference=booking.reference)
     hand_over_token(response, request, booking)
     remember_zone(response, request, data["timezone"])
     return response
 
 
-def hand_over_token(response: HttpResponse, request: HttpRequest, booking: Booking) -> None:
-    """Give the new booking's plain manage token to its confirmation page, and only to it."""
+def hand_over_token(response: HttpResponse, request: HttpRequest, booking: Booking, *, token: str = "") -> None:
+    """Give the booking's plain manage token (a new booking's own, unless `token` is given) to its
+    confirmation page, and only to it."""
     response.set_signed_cookie(
         CONFIRMATION_COOKIE,
-        booking.manage_token,
+        token or booking.manage_token,
         salt=f"{_SALT}:{booking.reference}",
         max_age=CONFIRMATION_AGE,
         path=reverse("pages:confirmation", args=[booking.reference]),
@@ -215,7 +219,9 @@ def hand_over_token(response: HttpResponse, request: HttpRequest, booking: Booki
     )
 
 
-def _confirmed_booking(request: HttpRequest, reference: str) -> tuple[Booking | None, str | None]:
+def booking_from_cookie(request: HttpRequest, reference: str) -> tuple[Booking | None, str | None]:
+    """The booking (and its plain manage token) whose cookie this browser holds: the confirmation
+    page's and the checkout's (scheduling.views.checkout) access, under /booked/<reference>/."""
     reference = reference.upper()
     token = request.get_signed_cookie(
         CONFIRMATION_COOKIE, default=None, salt=f"{_SALT}:{reference}", max_age=CONFIRMATION_AGE
@@ -228,9 +234,12 @@ def _confirmed_booking(request: HttpRequest, reference: str) -> tuple[Booking | 
 
 @private
 def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
-    booking, token = _confirmed_booking(request, reference)
+    booking, token = booking_from_cookie(request, reference)
     if booking is None:
         return not_found(request, what="booking")
+    if awaits_online_payment(booking=booking):
+        # Never "requested" or "confirmed" while the money is still owed: the checkout says what is.
+        return redirect("pages:checkout", reference=booking.reference)
     tz, _zone_chosen = viewer_zone(request, booking.customer_timezone)
     context = booking_summary(booking, viewer_tz=tz, now=timezone.now())
     manage_path = reverse("pages:manage", args=[booking.reference, token])
@@ -242,6 +251,7 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
             "ics_url": reverse("pages:confirmation_ics", args=[booking.reference]),
             "moved_from": span(previous.start_at, previous.end_at, tz) if previous else None,
             "moved_from_reference": previous.reference if previous else None,
+            "again_url": Offer.of_booking(booking).page_url(),
         }
     )
     return render_page(request, "scheduling/confirmation.html", context)
@@ -249,7 +259,7 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
 
 @private
 def confirmation_ics(request: HttpRequest, reference: str) -> HttpResponse:
-    booking, token = _confirmed_booking(request, reference)
+    booking, token = booking_from_cookie(request, reference)
     if booking is None:
         return not_found(request, what="booking")
     manage_url = request.build_absolute_uri(reverse("pages:manage", args=[booking.reference, token]))

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from payments import selectors as payment_selectors
+from payments.ledger import awaits_online_payment
 from scheduling import selectors
 from scheduling.availability import Verdict
 from scheduling.errors import InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
@@ -45,7 +47,7 @@ from scheduling.views.common import (
     viewer_zone,
 )
 from scheduling.views.offer import Offer
-from scheduling.views.present import booking_summary, money, slot_terms, span, why_not
+from scheduling.views.present import booking_summary, clock, money, slot_terms, span, why_not
 
 
 def _manage_path(booking: Booking, token: str) -> str:
@@ -102,7 +104,38 @@ def manage(request: HttpRequest, reference: str, token: str) -> HttpResponse:
         return not_found(request, what="booking")
     context = _base_context(request, booking, token)
     context["fee_now"] = _fee_now(booking)
+    context.update(_payment_due(booking, context["viewer_tz"]))
     return render_page(request, "scheduling/manage.html", context)
+
+
+def _payment_due(booking: Booking, tz) -> dict:
+    """A booking held until its customer pays online: what is due, until when, and the way to pay."""
+    charge = payment_selectors.checkout_charge_due(booking=booking) if awaits_online_payment(booking=booking) else None
+    if charge is None:
+        return {"payment_due": None}
+    return {
+        "payment_due": money(charge.amount, charge.currency),
+        "payment_held_until": clock(booking.hold_expires_at.astimezone(tz)) if booking.hold_expires_at else "",
+        "status_text": _("Awaiting payment"),
+        "pay_now_url": reverse("pages:pay_now", args=[booking.reference]),
+    }
+
+
+@private
+def pay_now(request: HttpRequest, reference: str) -> HttpResponse:
+    """From the manage page to the checkout: the token comes in the POST body and goes on in the
+    checkout's own cookie (hand_over_token), never in a URL that a log would keep."""
+    if request.method != "POST":
+        return method_not_allowed(request)
+    token = request.POST.get("token", "")
+    booking = selectors.booking_by_manage_token(reference=reference, token=token)
+    if booking is None:
+        return not_found(request, what="booking")
+    if not awaits_online_payment(booking=booking):
+        return redirect(_manage_path(booking, token))
+    response = redirect("pages:checkout", reference=booking.reference)
+    hand_over_token(response, request, booking, token=token)
+    return response
 
 
 @private
@@ -127,12 +160,14 @@ def _render_cancel(
 ) -> HttpResponse:
     context = _base_context(request, booking, token)
     fee = _fee_now(booking)
+    refund = payment_selectors.refund_preview(booking=booking, fee=fee)
     context.update(
         {
             "form": form or CancelForm(),
             "fee": fee,
             "fee_text": money(fee, booking.currency) if fee > 0 else None,
-            "refund_text": money(booking.price - fee, booking.currency) if booking.price > 0 else None,
+            # Only money actually paid comes back: nothing is promised for a booking never paid.
+            "refund_text": money(refund, booking.currency) if refund > 0 else None,
             "notice": notice,
             "action_url": reverse("pages:cancel", args=[booking.reference]),
         }

@@ -117,6 +117,7 @@ CUSTOMER_KINDS = [
     Notification.Kind.REQUEST_RECEIVED,
     REMINDER,
     Notification.Kind.RESCHEDULE,
+    Notification.Kind.PAYMENT_REFUNDED,
 ]
 
 
@@ -156,7 +157,7 @@ def test_the_links_email_has_no_english_left_in_german(provider):
     _assert_message_german(render, values_of(provider))
 
 
-def _pages(provider, client: Client) -> dict[str, str]:
+def _pages(provider, client: Client, paid_online=None) -> dict[str, str]:
     """Every customer page, as this client sees it: the booking made through the form is its own."""
     service = service_of(provider)
     start = free_start(provider)
@@ -176,13 +177,19 @@ def _pages(provider, client: Client) -> dict[str, str]:
     }
     pages = {name: client.get(url).content.decode() for name, url in urls.items()}
     pages["confirmation"] = confirmation.content.decode()
+    pages["checkout"] = client.get(
+        post_booking(client, paid_online, free_start(paid_online))["Location"]
+    ).content.decode()
+    held = make_booking(paid_online, free_start(paid_online, days=6), name="Ann Example")
+    pages["manage, payment due"] = client.get(manage_links.manage_path(held)).content.decode()
     return pages
 
 
 def test_the_customer_pages_have_no_english_left_in_german(provider):
-    english = _pages(provider, Client(HTTP_ACCEPT_LANGUAGE="en"))
-    german = _pages(provider, Client(HTTP_ACCEPT_LANGUAGE="de"))
-    values = [*values_of(provider), "Kenji Sato"]
+    paid_online = daily_provider(name="Studio Nord", slug="studio-nord", price="80.00", payment_mode="online")
+    english = _pages(provider, Client(HTTP_ACCEPT_LANGUAGE="en"), paid_online)
+    german = _pages(provider, Client(HTTP_ACCEPT_LANGUAGE="de"), paid_online)
+    values = [*values_of(provider), "Kenji Sato", "Studio Nord"]
     left = {
         name: english_left(english[name], german[name], html=True, values=values)
         for name in english
