@@ -1,4 +1,5 @@
-"""Reads of a booking's payments: the summary the API and the console show, and the console's filter.
+"""Reads of a booking's payments: the summary the API and the console show, the console's filter, and
+what the customer pages and messages state (the charge due, a refund preview, a late-payment refund).
 
 The summary is worked out from the booking's `Payment` rows in Python, so a list that prefetched
 them (`with_payments`) pays one query for the whole page, never one per booking.

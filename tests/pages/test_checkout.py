@@ -162,3 +162,13 @@ def test_the_cancel_page_of_a_paid_booking_states_what_was_paid_less_the_fee(cli
     html = client.get(f"{manage_links.manage_path(booking)}cancel/").content.decode()
     assert "A late cancellation fee of 20.00 EUR applies." in html
     assert "You will be refunded 100.00 EUR." in html
+
+
+def test_giving_up_at_the_checkout_within_the_late_window_records_no_late_fee(client, db, stripe_local):
+    shop = paid_online_provider(name="Late Studio", slug="late-studio", free_cancel_hours=24 * 30)
+    booking, _response = checkout_of(client, shop)  # three days ahead: inside the 30-day late window
+
+    client.post(reverse("pages:checkout_cancel", args=[booking.reference]))
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.cancellation_fee) == (BookingStatus.CANCELLED, 0)
