@@ -82,6 +82,9 @@ class Service(models.Model):
     max_advance_days = models.PositiveIntegerField(default=90, help_text="Booking horizon.")
     requires_confirmation = models.BooleanField(default=False)
     hold_minutes = models.PositiveIntegerField(default=15, help_text="How long a pending booking holds its slot.")
+    waitlist_offer_minutes = models.PositiveIntegerField(
+        default=30, db_default=30, help_text="How long a time freed for the first customer on the waitlist is held."
+    )
     reminder_lead_minutes = ArrayField(models.PositiveIntegerField(), default=default_reminder_leads, blank=True)
     free_cancel_hours = models.PositiveIntegerField(default=24)
     late_cancel_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
@@ -264,6 +267,7 @@ class CancelReason(models.TextChoices):
     EXPIRED = "expired", _("Hold expired")
     PAYMENT_FAILED = "payment_failed", _("Payment failed")
     RESCHEDULED = "rescheduled", _("Rescheduled")
+    DECLINED = "declined", _("Waitlist offer declined")
 
 
 # Cancellations a late successful payment may undo: nobody chose them, time or a refused card did.

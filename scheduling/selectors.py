@@ -195,6 +195,14 @@ def _free_starts(
     return [ServiceSlot(start, start + length, tuple(free_at[start])) for start in sorted(free_at)]
 
 
+def free_starts_between(
+    *, service: Service, providers: list[Provider], start: datetime, end: datetime, now: datetime | None = None
+) -> list[ServiceSlot]:
+    """Free starts of `service` in [start, end) with any of `providers`, each naming who is free at it
+    (the waitlist's offer search). Four queries, like service_slots."""
+    return _free_starts(service, providers, (start, end), now=now or timezone.now())
+
+
 def live_booking_overlapping(*, provider_id: int, blocked_from: datetime, blocked_until: datetime) -> Booking | None:
     """The live booking whose buffered span meets [blocked_from, blocked_until), if any."""
     return (

@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 SERVICE_SETTINGS = {
     "duration_minutes", "slot_step_minutes", "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
     "max_advance_days", "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours",
-    "late_cancel_fee", "price", "currency", "payment_mode",
+    "late_cancel_fee", "price", "currency", "payment_mode", "waitlist_offer_minutes",
 }  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, Slo
 from scheduling.formatting import duration
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider, Service
 from scheduling.services.inputs import require_aware, require_zone, sole_service
+from waitlist import hooks as waitlist
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +123,12 @@ def booking_create(
     provider_id: int | None = None,
     notes: str = "",
     language: str = "",
+    hold_minutes: int | None = None,
 ) -> Booking:
     """Hold a slot of a service for a customer; confirm it at once when the service needs no confirmation.
+
+    `hold_minutes` holds it pending for that long whatever the service says, and tells nobody: a
+    waitlist offer (waitlist.services), which the customer accepts or declines.
 
     Which provider and service (docs/decisions/0011-services.md):
     - `service_id` and `provider_id`: that provider, which must offer that service;
@@ -170,7 +175,7 @@ def booking_create(
                 service = _bookable_service(service_id=service_id, provider_id=provider_id)
                 # An online payment confirms the booking when it succeeds (payments.services), not now.
                 pays_online = service.takes_online_payment
-                confirm = not service.requires_confirmation and not pays_online
+                confirm = not service.requires_confirmation and not pays_online and hold_minutes is None
                 new = partial(
                     _book,
                     start=start,
@@ -179,6 +184,7 @@ def booking_create(
                     notes=notes,
                     confirm=confirm,
                     language=language,
+                    hold_minutes=hold_minutes,
                 )
                 if provider_id is not None:
                     booking = new(bookable=_lock_provider(provider_id=provider_id, service=service, start=start))
@@ -187,7 +193,7 @@ def booking_create(
                 payments.booking_created(booking=booking)
                 if confirm:
                     notifications.booking_confirmed(booking=booking)
-                elif not pays_online:
+                elif not pays_online and hold_minutes is None:
                     # A hold while the customer pays is told nothing: the checkout page shows it, and the
                     # payment's success sends the confirmation.
                     notifications.booking_requested(booking=booking)
@@ -297,6 +303,7 @@ def _book(
     new_terms: bool = False,
     confirm: bool = False,
     language: str,
+    hold_minutes: int | None = None,
 ) -> Booking:
     """Validate and insert a booking, pending or (with `confirm`) confirmed. The caller holds the
     provider lock and must let `_Overlap` leave its atomic block (see there).
@@ -326,7 +333,7 @@ def _book(
         customer_email=contact.email,
         customer_phone=contact.phone,
         customer_timezone=ZoneInfo(contact.timezone),
-        hold_expires_at=now + timedelta(minutes=service.hold_minutes),
+        hold_expires_at=now + timedelta(minutes=hold_minutes or service.hold_minutes),
         price=source.price,
         currency=source.currency,
         late_cancel_fee=terms.late_fee,
@@ -456,6 +463,7 @@ def booking_confirm(*, booking_id: int) -> Booking:
         _apply(booking, "confirm")
         booking.save()
         notifications.booking_confirmed(booking=booking)
+        waitlist.booking_confirmed(booking=booking)
         return booking
 
 
@@ -494,6 +502,8 @@ def _cancel(booking: Booking, *, reason: str, now: datetime) -> None:
     # nothing. A rescheduled booking's payments move to the new booking instead (payments.ledger).
     booking.refund_amount = payments.booking_cancelled(booking=booking, reason=reason, fee=fee)
     booking.save()
+    # Its time is free again: the first in line on the waitlist may get it (after the commit).
+    waitlist.booking_cancelled(booking=booking)
 
 
 def booking_complete(*, booking_id: int) -> Booking:

@@ -18,6 +18,7 @@ SERVICE_SETTINGS = {
     "duration_minutes", "slot_step_minutes", "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
     "max_advance_days", "requires_confirmation", "hold_minutes", "reminder_lead_minutes", "free_cancel_hours",
     "late_cancel_fee", "price", "currency", "payment_mode",
+    "waitlist_offer_minutes",
 }  # fmt: skip
 SERVICE_FIELDS = {"name", "slug", "description", "is_active"} | SERVICE_SETTINGS
 

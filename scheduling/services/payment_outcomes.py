@@ -20,6 +20,7 @@ from scheduling.services.bookings import (
     _Overlap,
     _sqlstate,
 )
+from waitlist import hooks as waitlist
 
 
 def booking_lock_for_payment(*, booking_id: int) -> Booking:
@@ -40,6 +41,7 @@ def booking_confirm_paid(*, booking_id: int) -> Booking:
         _apply(booking, "confirm")
         booking.save()
         notifications.booking_confirmed(booking=booking)
+        waitlist.booking_confirmed(booking=booking)
         return booking
 
 
@@ -67,4 +69,5 @@ def booking_reinstate(*, booking_id: int) -> Booking:
                 raise _Overlap(booking).as_conflict() from exc
             raise
         notifications.booking_confirmed(booking=booking)
+        waitlist.booking_confirmed(booking=booking)
         return booking

@@ -14,6 +14,7 @@ from scheduling.models import AvailabilityRule, BlockedTime, Provider
 from scheduling.services import catalogue
 from scheduling.services.inputs import full_clean_or_invalid, require_aware, require_zone
 from scheduling.validators import normalise_rrule
+from waitlist import hooks as waitlist
 
 PROVIDER_FIELDS = {"kind", "name", "slug", "timezone", "is_active"}
 RULE_FIELDS = {"kind", "rrule", "starts_on", "ends_on", "start_time", "end_time", "label"}
@@ -91,6 +92,7 @@ def availability_rule_create(
     )
     full_clean_or_invalid(rule)
     rule.save()
+    waitlist.slot_may_have_freed(provider_id=rule.provider_id)
     return rule
 
 
@@ -100,6 +102,7 @@ def availability_rule_update(*, rule: AvailabilityRule, **fields: Any) -> Availa
         rule.rrule = normalise_rrule(rule.rrule)
     full_clean_or_invalid(rule)
     rule.save()
+    waitlist.slot_may_have_freed(provider_id=rule.provider_id)
     return rule
 
 
@@ -138,9 +141,14 @@ def provider_delete(*, provider: Provider) -> bool:
 
 
 def availability_rule_delete(*, rule: AvailabilityRule) -> None:
-    """Remove a rule. Existing bookings stay; only future availability changes."""
+    """Remove a rule. Existing bookings stay; only future availability changes (a closed rule removed
+    frees time for the waitlist)."""
+    provider_id = rule.provider_id
     rule.delete()
+    waitlist.slot_may_have_freed(provider_id=provider_id)
 
 
 def blocked_time_delete(*, blocked_time: BlockedTime) -> None:
+    provider_id = blocked_time.provider_id
     blocked_time.delete()
+    waitlist.slot_may_have_freed(provider_id=provider_id)

@@ -1,0 +1,47 @@
+"""Hooks the scheduling services call inside their transactions (docs/decisions/0014-waitlist.md).
+
+Like notifications.services and payments.ledger, this module imports scheduling models, never
+scheduling services. The offers themselves are made by a task sent on commit (waitlist.tasks), so a
+rolled-back change offers nothing and the change itself never waits for the offer search.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from scheduling.models import Booking, CancelReason
+from waitlist.models import EntryStatus, WaitlistEntry
+
+
+def slot_may_have_freed(*, provider_id: int) -> None:
+    """A booking of this provider ended, its hours widened or a block was lifted: look for offers after
+    the commit. The Beat sweep does the same every minute, so a lost task only delays an offer."""
+    from waitlist import tasks  # tasks import services, which import scheduling services
+
+    transaction.on_commit(lambda: tasks.kick_offers(provider_id), robust=True)
+
+
+def booking_cancelled(*, booking: Booking) -> None:
+    """A cancelled offer closes its entry: declined (withdrawn) or lapsed (expired). Either way the slot
+    goes on to the next in line."""
+    entry = WaitlistEntry.objects.select_for_update().filter(offer_booking=booking, status=EntryStatus.OFFERED).first()
+    if entry is not None:
+        declined = booking.cancel_reason in (CancelReason.CUSTOMER, CancelReason.DECLINED)
+        entry.status = EntryStatus.WITHDRAWN if declined else EntryStatus.EXPIRED
+        entry.closed_at = timezone.now()
+        entry.save(update_fields=["status", "closed_at", "updated_at"])
+        from waitlist import messages
+
+        messages.offer_closed(entry=entry, booking=booking)
+    slot_may_have_freed(provider_id=booking.provider_id)
+
+
+def booking_confirmed(*, booking: Booking) -> None:
+    """An offer confirmed (accepted, paid, or confirmed by staff) books its entry."""
+    entry = WaitlistEntry.objects.select_for_update().filter(offer_booking=booking).first()
+    if entry is not None and entry.status in (EntryStatus.OFFERED, EntryStatus.EXPIRED):
+        entry.status = EntryStatus.BOOKED
+        entry.closed_at = timezone.now()
+        entry.save(update_fields=["status", "closed_at", "updated_at"])
+        from waitlist import messages
+
+        messages.offer_booked(entry=entry, booking=booking)
