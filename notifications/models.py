@@ -79,12 +79,47 @@ class Reminder(models.Model):
         return f"reminder:{self.booking_id}:{self.channel}:{self.lead_minutes}"
 
 
-class NotificationQuerySet(models.QuerySet):
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class OutboxMessage(models.Model):
+    """One message to one address on one channel, as `notifications.dispatch` claims, sends and records
+    it: the booking outbox (`Notification`) and the waitlist's (`waitlist.WaitlistMessage`)."""
+
+    Status = OutboxStatus
+
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    address = models.CharField(max_length=254, help_text="Email address, phone number or push recipient.")
+    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    dedup_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    WAITING = OutboxStatus.PENDING
+
+    class Meta:
+        abstract = True
+
+
+class OutboxQuerySet(models.QuerySet):
     def due(self, *, now):
-        return self.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+        return self.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
 
 
-class Notification(models.Model):
+NotificationQuerySet = OutboxQuerySet
+
+
+class Notification(OutboxMessage):
     """The outbox: one message about one booking event to one address on one channel.
 
     Written in the booking's transaction, so a rolled-back change sends nothing; dispatched by a
@@ -106,31 +141,11 @@ class Notification(models.Model):
         CUSTOMER = "customer", "Customer"
         PROVIDER = "provider", "Provider"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     recipient = models.CharField(max_length=8, choices=Recipient.choices)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    address = models.CharField(max_length=254, help_text="Email address, phone number or push recipient.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    provider_message_id = models.CharField(max_length=128, blank=True)
-    dedup_key = models.CharField(max_length=200, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = NotificationQuerySet.as_manager()
-
-    WAITING = Status.PENDING
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from timezone_field import TimeZoneField
 
+from notifications.models import OutboxMessage, OutboxQuerySet
 from scheduling.models import Booking, Customer, Provider, Service, TsTzRange
 
 
@@ -99,12 +100,7 @@ class WaitlistEntry(models.Model):
         return self.status in LIVE_ENTRY_STATUSES
 
 
-class WaitlistMessageQuerySet(models.QuerySet):
-    def due(self, *, now):
-        return self.filter(status=WaitlistMessage.Status.PENDING, next_attempt_at__lte=now)
-
-
-class WaitlistMessage(models.Model):
+class WaitlistMessage(OutboxMessage):
     """The waitlist's outbox: one message about one entry to its customer on one channel, written in the
     transaction of the change and sent by notifications.dispatch like the booking outbox. An entry
     may have no booking (joined, the window passed), so these are not booking notifications."""
@@ -116,31 +112,11 @@ class WaitlistMessage(models.Model):
         BOOKED = "booked", "Booked from the waitlist"
         ENDED = "ended", "The window passed"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-
     entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="messages")
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    channel = models.CharField(max_length=8)
-    address = models.CharField(max_length=254)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    provider_message_id = models.CharField(max_length=128, blank=True)
-    dedup_key = models.CharField(max_length=200, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WaitlistMessageQuerySet.as_manager()
-
-    WAITING = Status.PENDING
+    objects = OutboxQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
