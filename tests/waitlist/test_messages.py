@@ -16,7 +16,7 @@ from scheduling.services import CustomerData, booking_cancel
 from tests.factories import service_of
 from tests.waitlist.conftest import join
 from waitlist.dispatch import messages_dispatch
-from waitlist.models import WaitlistMessage
+from waitlist.models import WaitlistEntry, WaitlistMessage
 from waitlist.services import offers_make, waitlist_accept, waitlist_decline, waitlist_sweep
 
 pytestmark = pytest.mark.django_db
@@ -109,9 +109,10 @@ def test_the_booked_email_carries_the_bookings_manage_link(full_day, mailoutbox,
 def test_the_ended_email_names_the_days_in_the_customers_zone(full_day, mailoutbox, language, words):
     provider, start, _ = full_day
     entry = join(provider, KEN, start, language=language)
-    from waitlist.models import WaitlistEntry
-
-    WaitlistEntry.objects.filter(pk=entry.pk).update(window_end=timezone.now() - timedelta(minutes=1))
+    now = timezone.now()
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        window_start=now - timedelta(days=1), window_end=now - timedelta(minutes=1)
+    )
     waitlist_sweep()
     email = send(entry, "ended", mailoutbox)
     assert words in email.subject
