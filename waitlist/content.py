@@ -79,9 +79,7 @@ def context_for(message: WaitlistMessage) -> dict:
             }
         )
     if message.kind == Kind.BOOKED:
-        context.update(
-            {"manage_url": manage_links.manage_url(booking), "links_url": manage_links.links_request_url()}
-        )
+        context.update({"manage_url": manage_links.manage_url(booking), "links_url": manage_links.links_request_url()})
     return context
 
 
@@ -99,4 +97,3 @@ def message_for(message: WaitlistMessage, *, now: datetime) -> OutgoingMessage:
             html=render_to_string(f"waitlist/email/{kind}.html", context),
             key=message.dedup_key,
         )
-

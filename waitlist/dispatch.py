@@ -29,7 +29,9 @@ def _triage(message: WaitlistMessage, now: datetime) -> tuple[str, str] | None:
     return None
 
 
-def messages_dispatch(*, pks: list[int] | None = None, limit: int = BATCH_SIZE, now: datetime | None = None) -> BatchResult:
+def messages_dispatch(
+    *, pks: list[int] | None = None, limit: int = BATCH_SIZE, now: datetime | None = None
+) -> BatchResult:
     """Send one batch of due waitlist messages (or only those of `pks` that are due and unclaimed)."""
     return dispatch.dispatch_batch(
         WaitlistMessage,

@@ -89,5 +89,3 @@ def initial_days(query, *, today: date) -> dict:
     first = parsed("first") or today
     last = parsed("last")
     return {"first": first, "last": last if last and last > first else None}
-
-

@@ -70,7 +70,9 @@ def _join(request: HttpRequest, *, form: JoinForm, offer, context: dict) -> Http
         entry = waitlist_join(
             service_id=offer.service.pk,
             provider_id=provider.pk if provider else None,
-            customer=CustomerData(name=data["name"], email=data["email"], phone=data["phone"], timezone=data["timezone"]),
+            customer=CustomerData(
+                name=data["name"], email=data["email"], phone=data["phone"], timezone=data["timezone"]
+            ),
             window=form.window(),
             language=translation.get_language(),
         )
@@ -179,4 +181,3 @@ def _answer(request: HttpRequest, entry_id: int, token: str, *, accepting: bool)
     response = redirect(page, reference=booking.reference)
     hand_over_token(response, request, booking, token=manage_links.token_for(booking))
     return response
-

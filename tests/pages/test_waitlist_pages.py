@@ -4,13 +4,12 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from scheduling.models import Booking, BookingStatus
 from scheduling.services import booking_cancel, booking_expire_holds
 from tests.factories import service_of
-from tests.waitlist.conftest import ANN, BEN, DAN, book, day_ahead, full_day, join, one_slot_a_day_provider  # noqa: F401
+from tests.waitlist.conftest import ANN, BEN, DAN, book, day_ahead, join, one_slot_a_day_provider
 from waitlist import links
 from waitlist.models import EntryStatus, WaitlistEntry
 from waitlist.services import offers_make
@@ -18,6 +17,14 @@ from waitlist.services import offers_make
 pytestmark = pytest.mark.django_db
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.fixture
+def full_day(db):
+    """A provider open for one slot a day, three days ahead already booked by Dan."""
+    provider = one_slot_a_day_provider()
+    start = day_ahead()
+    return provider, start, book(provider, DAN, start)
 
 
 def join_form(day, **fields):
@@ -55,7 +62,13 @@ def test_joining_from_tokyo_waits_from_local_midnight_to_local_midnight_after_th
     first = start.astimezone(TOKYO).date()
     response = client.post(
         f"/s/{service_of(provider).slug}/waitlist/",
-        join_form(first, last=(first + timedelta(days=1)).isoformat(), timezone="Asia/Tokyo", from_time="09:00", to_time="20:00"),
+        join_form(
+            first,
+            last=(first + timedelta(days=1)).isoformat(),
+            timezone="Asia/Tokyo",
+            from_time="09:00",
+            to_time="20:00",
+        ),
     )
     assert response.status_code == 200
     entry = WaitlistEntry.objects.get()
