@@ -3,6 +3,7 @@
 from django.urls import path
 
 from scheduling.views import booking, catalogue, checkout, links, manage
+from waitlist import views as waitlist
 
 app_name = "pages"
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("p/<slug:slug>/book/", booking.book, name="book"),
     path("s/<slug:slug>/", catalogue.service_page, name="service"),
     path("s/<slug:slug>/book/", booking.service_book, name="service_book"),
+    path("s/<slug:slug>/waitlist/", waitlist.join, name="waitlist_join"),
     path("booked/<str:reference>/", booking.confirmation, name="confirmation"),
     path("booked/<str:reference>/calendar.ics", booking.confirmation_ics, name="confirmation_ics"),
     # Under the confirmation's path, so the cookie that opens it opens these (booking.hand_over_token).
@@ -21,6 +23,11 @@ urlpatterns = [
     path("booked/<str:reference>/pay/return/", checkout.pay_return, name="checkout_pay_return"),
     path("booked/<str:reference>/cancel/", checkout.checkout_cancel, name="checkout_cancel"),
     path("links/", links.links_request, name="links_request"),
+    # A waitlist entry's private pages (waitlist.links): the token is in the path, as a booking's.
+    path("w/<int:entry_id>/<str:token>/", waitlist.entry_page, name="waitlist_entry"),
+    path("w/<int:entry_id>/<str:token>/withdraw/", waitlist.withdraw, name="waitlist_withdraw"),
+    path("w/<int:entry_id>/<str:token>/accept/", waitlist.accept, name="waitlist_accept"),
+    path("w/<int:entry_id>/<str:token>/decline/", waitlist.decline, name="waitlist_decline"),
     # Actions carry the token in the POST body; these come before the token patterns below.
     path("b/<str:reference>/cancel/", manage.cancel, name="cancel"),
     path("b/<str:reference>/reschedule/", manage.reschedule_action, name="reschedule_action"),

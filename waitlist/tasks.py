@@ -10,7 +10,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from waitlist import services
+from waitlist import dispatch, services
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,10 @@ def make_service_offers(service_id: int) -> int:
 
 @shared_task(name=SWEEP_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def sweep() -> int:
-    return services.waitlist_sweep()
+    """Offers first, so the messages they write go out in the same run."""
+    made = services.waitlist_sweep()
+    dispatch.messages_drain()
+    return made
 
 
 def kick_offers(provider_id: int) -> None:
@@ -63,4 +66,4 @@ SEND_MESSAGES_TASK = "waitlist.tasks.send_messages"
 @shared_task(name=SEND_MESSAGES_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def send_messages(*message_ids: int) -> int:
     ids = list(message_ids)
-    return services.messages_dispatch(pks=ids).sent if ids else 0
+    return dispatch.messages_dispatch(pks=ids).sent if ids else 0

@@ -129,6 +129,7 @@ def _week_page(request: HttpRequest, offer: Offer, template: str, extra: dict | 
     if not slots:
         next_free = offer.first_free(after=week_end_instant(monday, tz), now=now)
     place_zone = offer.place_zone
+    today = now.astimezone(tz).date()
     context = {
         "offer": offer,
         "provider": offer.provider,
@@ -147,10 +148,22 @@ def _week_page(request: HttpRequest, offer: Offer, template: str, extra: dict | 
         # Named in the visitor's zone (a template's date filter would show the server's).
         "next_free_week": week_title(monday_of(next_free.start.astimezone(tz).date())) if next_free else None,
         "horizon_days": service.max_advance_days,
+        # A full day or week offers the waitlist (waitlist.views.join), prefilled in the visitor's zone.
+        "waitlist_base": _waitlist_url(offer, {}) + ("&" if offer.provider else "?"),
+        "waitlist_week_url": _waitlist_url(
+            offer,
+            {"first": max(monday, today).isoformat(), "last": min(monday + timedelta(days=6), last_day).isoformat()},
+        ),
         **jump_context(asked=asked, monday=monday, bounds=bounds, last_day=last_day, page_url=offer.page_url()),
         **(extra or {}),
     }
     return render_page(request, template, context)
+
+
+def _waitlist_url(offer: Offer, params: dict) -> str:
+    if offer.provider is not None:
+        params = {"provider": offer.provider.slug, **params}
+    return reverse("pages:waitlist_join", args=[offer.service.slug]) + (f"?{urlencode(params)}" if params else "")
 
 
 def zone_change(request: HttpRequest) -> HttpResponse:

@@ -197,3 +197,65 @@ def test_the_customer_pages_have_no_english_left_in_german(provider):
     }
     assert not left, f"English left in German: {left}"
     assert '<html lang="de"' in german["home"]
+
+
+def _waitlist_entry(provider, language: str):
+    """An entry with a live offer on the provider's day three ahead, made full and then freed."""
+    from scheduling.services import CustomerData, booking_cancel
+    from waitlist.services import Window, offers_make, waitlist_join
+
+    start = free_start(provider)
+    day = start.replace(hour=0, minute=0, second=0)
+    taken = make_booking(provider, start, name="Someone Else", email="else@example.com")
+    for _ in range(17):  # fill the rest of the day, so the freed slot is the only one
+        slot = free_start(provider)
+        if slot >= day + timedelta(days=1):
+            break
+        make_booking(provider, slot, name="Someone Else", email="else@example.com")
+    entry = waitlist_join(
+        service_id=service_of(provider).pk,
+        customer=CustomerData(name="Ann Example", email=f"ann-{language}@example.com", timezone="Europe/Berlin"),
+        window=Window(start=day, end=day + timedelta(days=1)),
+        language=language,
+    )
+    booking_cancel(booking_id=taken.pk)
+    offers_make(service_id=service_of(provider).pk)
+    entry.refresh_from_db()
+    assert entry.status == "offered"
+    return entry
+
+
+@pytest.mark.parametrize("kind", ["joined", "offer", "closed", "booked", "ended"])
+def test_a_waitlist_email_has_no_english_left_in_german(provider, kind):
+    from waitlist.content import message_for
+    from waitlist.models import WaitlistMessage
+
+    entry = _waitlist_entry(provider, "en")
+    message = WaitlistMessage(
+        entry=entry, booking=entry.offer_booking, kind=kind, address=entry.customer_email, dedup_key="k"
+    )
+
+    def render(language):
+        entry.language = language
+        return message_for(message, now=timezone.now())
+
+    _assert_message_german(render, values_of(provider))
+
+
+def test_the_waitlist_pages_have_no_english_left_in_german(provider):
+    from waitlist import links
+
+    entry = _waitlist_entry(provider, "en")
+    service = service_of(provider)
+    urls = {
+        "join": f"/s/{service.slug}/waitlist/",
+        "entry": links.entry_path(entry),
+        "accept": links.entry_path(entry, "waitlist_accept"),
+        "decline": links.entry_path(entry, "waitlist_decline"),
+    }
+    english = {name: Client(HTTP_ACCEPT_LANGUAGE="en").get(url).content.decode() for name, url in urls.items()}
+    german = {name: Client(HTTP_ACCEPT_LANGUAGE="de").get(url).content.decode() for name, url in urls.items()}
+    values = [*values_of(provider), "Europe/Berlin"]
+    left = {name: english_left(english[name], german[name], html=True, values=values) for name in urls}
+    assert not any(left.values()), f"English left in German: {left}"
+    assert "Warteliste" in german["entry"]
