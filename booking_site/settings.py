@@ -270,5 +270,6 @@ SPECTACULAR_SETTINGS = {
         "ApiCancelReasonEnum": "scheduling.api.serializers.API_CANCEL_REASON_CHOICES",
         "PaymentModeEnum": "scheduling.models.PaymentMode",
         "BookingPaymentStatusEnum": "payments.selectors.PAYMENT_STATUSES",
+        "WaitlistStatusEnum": "waitlist.models.EntryStatus",
     },
 }

@@ -4,6 +4,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import PermissionDenied
 
+from scheduling.errors import InvalidInput
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, Provider, Service
 from scheduling.selectors import bookings_for_user, providers_for_user, service_managed_by, services_for_user
 
@@ -55,3 +56,19 @@ def managed_blocked_time(user, provider_pk: int, blocked_pk: int) -> BlockedTime
 
 def managed_booking(user, pk: int) -> Booking:
     return get_object_or_404(bookings_for_user(user=user), pk=pk)
+
+
+def check_bookable_by(user, *, provider_id: int | None, service_id: int | None) -> None:
+    """Staff book for the providers they manage: a provider they name must be theirs, and "any
+    available" of a service only when every provider offering it is theirs (else the booking could
+    land with someone else's provider, out of their sight). Joining the waitlist is checked the same
+    way: its offers are bookings of those providers."""
+    if provider_id is not None:
+        if not providers_for_user(user=user).filter(pk=provider_id).exists():
+            raise InvalidInput("No such provider.", field="provider")
+        return
+    service = services_for_user(user=user).filter(pk=service_id).first()
+    if service is None:
+        raise InvalidInput("No such service.", field="service")
+    if not service_managed_by(service=service, user=user):
+        raise InvalidInput("Providers you do not manage offer this service too; say which provider.", field="provider")

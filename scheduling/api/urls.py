@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scheduling.api.views import bookings, providers, services, slots
+from scheduling.api.views import bookings, providers, services, slots, waitlist
 from scheduling.api.views.fallback import api_not_found
 
 app_name = "api"
@@ -29,6 +29,11 @@ v1 = [
     path("bookings/<int:pk>/no-show/", bookings.BookingNoShowApi.as_view(), name="booking-no-show"),
     path("bookings/<int:pk>/refund/", bookings.BookingRefundApi.as_view(), name="booking-refund"),
     path("bookings/<int:pk>/reschedule/", bookings.BookingRescheduleApi.as_view(), name="booking-reschedule"),
+    path("waitlist/", waitlist.WaitlistListApi.as_view(), name="waitlist"),
+    path("waitlist/<int:pk>/", waitlist.WaitlistDetailApi.as_view(), name="waitlist-entry"),
+    path("waitlist/<int:pk>/accept/", waitlist.WaitlistAcceptApi.as_view(), name="waitlist-accept"),
+    path("waitlist/<int:pk>/decline/", waitlist.WaitlistDeclineApi.as_view(), name="waitlist-decline"),
+    path("waitlist/<int:pk>/withdraw/", waitlist.WaitlistWithdrawApi.as_view(), name="waitlist-withdraw"),
 ]
 
 urlpatterns = [

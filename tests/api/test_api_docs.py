@@ -27,9 +27,9 @@ def documented_calls() -> list[tuple[int, str | None, str]]:
 
 def test_the_documentation_shows_book_conflict_reschedule_and_cancel():
     scripts = " ".join(script for _, _, script in documented_calls())
-    for fragment in ("/bookings/", "/reschedule/", "/cancel/", "Idempotency-Key"):
+    for fragment in ("/bookings/", "/reschedule/", "/cancel/", "Idempotency-Key", "/waitlist/"):
         assert fragment in scripts
-    assert [status for status, _, _ in documented_calls()] == [200, 201, 200, 201, 409, 201, 409, 200, 409]
+    assert [status for status, _, _ in documented_calls()] == [200, 201, 200, 201, 409, 201, 409, 200, 409, 201, 409]
 
 
 def test_the_first_example_defines_every_variable_it_uses():

@@ -24,6 +24,11 @@ ENDPOINTS = {
     "/api/v1/bookings/{id}/no-show/": {"post"},
     "/api/v1/bookings/{id}/reschedule/": {"post"},
     "/api/v1/bookings/{id}/refund/": {"post"},
+    "/api/v1/waitlist/": {"get", "post"},
+    "/api/v1/waitlist/{id}/": {"get"},
+    "/api/v1/waitlist/{id}/accept/": {"post"},
+    "/api/v1/waitlist/{id}/decline/": {"post"},
+    "/api/v1/waitlist/{id}/withdraw/": {"post"},
 }
 
 

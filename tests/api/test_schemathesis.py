@@ -18,10 +18,10 @@ from tests.scheduling.conftest import open_all_day_provider
 
 # Schema-valid is not the same as acceptable: a booking start in the past or off the slot grid, an RRULE
 # that does not parse, a blocked time that ends before it starts, a zone that does not exist, a second
-# provider with the same slug, a refund of a booking nothing was paid for. These operations document 400
-# for that, and only for these is a 400 to schema-valid data accepted; every other operation must accept
-# every schema-valid request. A provider's slots without `service` and a service's slots for a `provider`
-# not offering it are 400s too.
+# provider with the same slug, a refund of a booking nothing was paid for, a waitlist window already
+# over. These operations document 400 for that, and only for these is a 400 to schema-valid data
+# accepted; every other operation must accept every schema-valid request. A provider's slots without
+# `service` and a service's slots for a `provider` not offering it are 400s too.
 SEMANTIC_400 = [
     "providers_create",
     "providers_partial_update",
@@ -35,6 +35,7 @@ SEMANTIC_400 = [
     "bookings_create",
     "bookings_reschedule",
     "bookings_refund",  # nothing paid, or more than was paid
+    "waitlist_create",  # a window already over or longer than 92 days, half a time-of-day range
 ]
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
 # A generated Idempotency-Key may repeat with another generated body: the documented 422.

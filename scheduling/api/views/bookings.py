@@ -33,9 +33,8 @@ from scheduling.api.serializers import (
     booking_manage_url,
 )
 from scheduling.api.throttling import BookingPostThrottle
-from scheduling.errors import InvalidInput
 from scheduling.models import Booking, BookingStatus
-from scheduling.selectors import bookings_for_user, providers_for_user, service_managed_by, services_for_user
+from scheduling.selectors import bookings_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ class BookingListApi(APIView):
     def _create(user, data: dict, *, language: str) -> Response:
         # A superuser may book anything; the service layer refuses what does not exist.
         if not user.is_superuser:
-            _check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
+            access.check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
         customer = data["customer"]
         booking = _booking_create(data, customer, language=language)
         _start_checkout(booking)
@@ -137,21 +136,6 @@ def _booking_create(data: dict, customer: dict, *, language: str) -> Booking:
         notes=data["notes"],
         language=data.get("language") or language,
     )
-
-
-def _check_bookable_by(user, *, provider_id: int | None, service_id: int | None) -> None:
-    """Staff book for the providers they manage: a provider they name must be theirs, and "any
-    available" of a service only when every provider offering it is theirs (else the booking could
-    land with someone else's provider, out of their sight)."""
-    if provider_id is not None:
-        if not providers_for_user(user=user).filter(pk=provider_id).exists():
-            raise InvalidInput("No such provider.", field="provider")
-        return
-    service = services_for_user(user=user).filter(pk=service_id).first()
-    if service is None:
-        raise InvalidInput("No such service.", field="service")
-    if not service_managed_by(service=service, user=user):
-        raise InvalidInput("Providers you do not manage offer this service too; say which provider.", field="provider")
 
 
 class BookingDetailApi(APIView):
