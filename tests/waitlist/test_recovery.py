@@ -84,6 +84,8 @@ def test_a_cancellations_commit_wakes_a_running_worker_which_makes_the_offer(que
     start = day_ahead()
     dans = book(provider, DAN, start)
     ann = join(provider, ANN, start)
+    joined = f"Task {tasks.MAKE_SERVICE_OFFERS_TASK}"
+    wait_until(lambda: joined in log.read_text() and "succeeded" in log.read_text(), timeout=30, what="the join's run")
 
     booking_cancel(booking_id=dans.pk)  # its commit kicks waitlist.tasks.make_offers
 
