@@ -286,6 +286,7 @@ def offers_make_for_provider(*, provider_id: int, freed: tuple[datetime, datetim
     """Offers for every service the provider offers that has someone waiting (near `freed`, if given)."""
     service_ids = (
         WaitlistEntry.objects.filter(status=EntryStatus.WAITING, service__providers=provider_id)
+        .order_by()  # the line's default ordering would make DISTINCT per entry, not per service
         .values_list("service_id", flat=True)
         .distinct()
     )
@@ -307,6 +308,9 @@ def waitlist_sweep(*, now: datetime | None = None) -> int:
             entry.save(update_fields=["status", "closed_at", "updated_at"])
             messages.window_passed(entry=entry)
     service_ids = (
-        WaitlistEntry.objects.filter(status=EntryStatus.WAITING).values_list("service_id", flat=True).distinct()
+        WaitlistEntry.objects.filter(status=EntryStatus.WAITING)
+        .order_by()  # see offers_make_for_provider
+        .values_list("service_id", flat=True)
+        .distinct()
     )
     return sum(offers_make(service_id=service_id, now=now) for service_id in list(service_ids))
