@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "booking_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "booking_bench")  # another name keeps parallel runs apart
 DEFAULT_URL = f"postgres://postgres@127.0.0.1:{os.environ.get('PGPORT', '54320')}/booking"
 
 

@@ -5,6 +5,8 @@ scheduling services. The offers themselves are made by a task sent on commit (wa
 rolled-back change offers nothing and the change itself never waits for the offer search.
 """
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,12 +14,13 @@ from scheduling.models import Booking, CancelReason
 from waitlist.models import EntryStatus, WaitlistEntry
 
 
-def slot_may_have_freed(*, provider_id: int) -> None:
+def slot_may_have_freed(*, provider_id: int, freed: tuple[datetime, datetime] | None = None) -> None:
     """A booking of this provider ended, its hours widened or a block was lifted: look for offers after
-    the commit. The Beat sweep does the same every minute, so a lost task only delays an offer."""
+    the commit, only around `freed` when the change freed just that span (a booking's). The Beat sweep
+    searches everything every minute, so a lost task only delays an offer."""
     from waitlist import tasks  # tasks import services, which import scheduling services
 
-    transaction.on_commit(lambda: tasks.kick_offers(provider_id), robust=True)
+    transaction.on_commit(lambda: tasks.kick_offers(provider_id, freed=freed), robust=True)
 
 
 def booking_cancelled(*, booking: Booking) -> None:
@@ -32,7 +35,7 @@ def booking_cancelled(*, booking: Booking) -> None:
         from waitlist import messages
 
         messages.offer_closed(entry=entry, booking=booking)
-    slot_may_have_freed(provider_id=booking.provider_id)
+    slot_may_have_freed(provider_id=booking.provider_id, freed=(booking.blocked_from, booking.blocked_until))
 
 
 def booking_confirmed(*, booking: Booking) -> None:

@@ -168,31 +168,46 @@ def _entry(entry_id: int) -> WaitlistEntry:
     return entry
 
 
-def offers_make(*, service_id: int, now: datetime | None = None, limit: int = BATCH) -> int:
+def offers_make(
+    *,
+    service_id: int,
+    now: datetime | None = None,
+    limit: int = BATCH,
+    freed: tuple[datetime, datetime] | None = None,
+) -> int:
     """Offer free slots of a service to its waiting entries, first in line first; return how many.
 
     One transaction holding the service's advisory lock. Each entry in line order (up to `limit`)
     whose window holds a free slot gets the earliest one held for it, through booking_create in a
     savepoint; a slot lost to a concurrent booking (the constraint's verdict) is skipped and the next
     free one tried. An entry with nothing free keeps its place.
+
+    `freed`, the span a change just freed (a cancelled booking's buffered span), narrows the search
+    to the slots that could meet it and the entries whose window overlaps them: whatever was free
+    before the change was offered already, or is left to the sweep, which searches everything.
     """
     now = now or timezone.now()
     made = 0
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, int(service_id)])
-        entries = list(
-            WaitlistEntry.objects.select_for_update(skip_locked=True)
-            .filter(service_id=service_id, status=EntryStatus.WAITING, window_end__gt=now)
-            .order_by("created_at", "id")[:limit]
-        )
-        if not entries:
-            return 0
         service = Service.objects.get(pk=service_id)
         if not service.is_active:
             return 0
+        waiting = WaitlistEntry.objects.filter(service_id=service_id, status=EntryStatus.WAITING, window_end__gt=now)
+        around = None
+        if freed is not None:
+            around = _slots_meeting(service, freed)
+            waiting = waiting.filter(window_start__lt=around[1] + service_length(service), window_end__gt=around[0])
+        entries = list(waiting.select_for_update(skip_locked=True).order_by("created_at", "id")[:limit])
+        if not entries:
+            return 0
         providers = selectors.service_providers(service=service)
         span = (max(now, min(e.window_start for e in entries)), max(e.window_end for e in entries))
+        if around is not None:
+            span = (max(span[0], around[0]), min(span[1], around[1]))
+            if span[1] <= span[0]:
+                return 0
         free = selectors.free_starts_between(service=service, providers=providers, start=span[0], end=span[1], now=now)
         taken: set[tuple[datetime, int]] = set()
         for entry in entries:
@@ -201,6 +216,17 @@ def offers_make(*, service_id: int, now: datetime | None = None, limit: int = BA
     if made:
         logger.info("Made %d waitlist offers for service %s", made, service_id)
     return made
+
+
+def service_length(service: Service) -> timedelta:
+    return timedelta(minutes=service.duration_minutes)
+
+
+def _slots_meeting(service: Service, freed: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
+    """The starts [first, last) of every slot of `service` whose buffered span meets `freed`."""
+    before = timedelta(minutes=service.buffer_before_minutes)
+    after = timedelta(minutes=service.buffer_after_minutes)
+    return freed[0] - after - service_length(service) - before, freed[1] + before
 
 
 def _fits(entry: WaitlistEntry, slot) -> bool:
@@ -256,14 +282,15 @@ def _offer(entry: WaitlistEntry, *, service: Service, free: list, taken: set, no
     return False
 
 
-def offers_make_for_provider(*, provider_id: int) -> int:
-    """Offers for every service the provider offers that has someone waiting."""
+def offers_make_for_provider(*, provider_id: int, freed: tuple[datetime, datetime] | None = None) -> int:
+    """Offers for every service the provider offers that has someone waiting (near `freed`, if given)."""
     service_ids = (
         WaitlistEntry.objects.filter(status=EntryStatus.WAITING, service__providers=provider_id)
+        .order_by()  # the line's default ordering would make DISTINCT per entry, not per service
         .values_list("service_id", flat=True)
         .distinct()
     )
-    return sum(offers_make(service_id=service_id) for service_id in list(service_ids))
+    return sum(offers_make(service_id=service_id, freed=freed) for service_id in list(service_ids))
 
 
 def waitlist_sweep(*, now: datetime | None = None) -> int:
@@ -281,6 +308,9 @@ def waitlist_sweep(*, now: datetime | None = None) -> int:
             entry.save(update_fields=["status", "closed_at", "updated_at"])
             messages.window_passed(entry=entry)
     service_ids = (
-        WaitlistEntry.objects.filter(status=EntryStatus.WAITING).values_list("service_id", flat=True).distinct()
+        WaitlistEntry.objects.filter(status=EntryStatus.WAITING)
+        .order_by()  # see offers_make_for_provider
+        .values_list("service_id", flat=True)
+        .distinct()
     )
     return sum(offers_make(service_id=service_id, now=now) for service_id in list(service_ids))

@@ -6,6 +6,7 @@ by an advisory lock (waitlist.services.offers_make).
 """
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 from django.db import OperationalError
@@ -20,8 +21,11 @@ SWEEP_TASK = "waitlist.tasks.sweep"
 
 
 @shared_task(name=MAKE_OFFERS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def make_offers(provider_id: int) -> int:
-    return services.offers_make_for_provider(provider_id=provider_id)
+def make_offers(provider_id: int, freed_start: str | None = None, freed_end: str | None = None) -> int:
+    freed = None
+    if freed_start and freed_end:
+        freed = (datetime.fromisoformat(freed_start), datetime.fromisoformat(freed_end))
+    return services.offers_make_for_provider(provider_id=provider_id, freed=freed)
 
 
 @shared_task(name=MAKE_SERVICE_OFFERS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -37,10 +41,11 @@ def sweep() -> int:
     return made
 
 
-def kick_offers(provider_id: int) -> None:
+def kick_offers(provider_id: int, *, freed: tuple[datetime, datetime] | None = None) -> None:
     """Best effort: if the broker is down, the minute sweep makes the offer."""
+    span = (freed[0].isoformat(), freed[1].isoformat()) if freed else ()
     try:
-        make_offers.apply_async((provider_id,), retry=False)
+        make_offers.apply_async((provider_id, *span), retry=False)
     except Exception:
         logger.warning("Could not kick waitlist offers for provider %s; the sweep will", provider_id, exc_info=True)
 

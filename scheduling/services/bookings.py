@@ -449,7 +449,14 @@ def _apply(booking: Booking, name: str, **kwargs) -> None:
 
 def _lock_booking(booking_id: int) -> Booking:
     try:
-        return Booking.objects.select_for_update().select_related("provider", "service", "customer").get(pk=booking_id)
+        # Only the booking row: locking the joined provider, service and customer rows too would take
+        # them in the opposite order to booking_create (service FOR KEY SHARE, then provider FOR UPDATE),
+        # so a cancellation racing a new booking of the same provider deadlocked.
+        return (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("provider", "service", "customer")
+            .get(pk=booking_id)
+        )
     except (Booking.DoesNotExist, ValueError, TypeError) as exc:
         raise InvalidInput(gettext("No such booking."), field="booking") from exc
 
