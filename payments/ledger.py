@@ -9,12 +9,13 @@ booking.
 """
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from booking_site import money
 from payments.models import GatewayCall, Payment
 from scheduling.models import Booking, CancelReason, PaymentMode
 
@@ -79,13 +80,19 @@ def booking_cancelled(*, booking: Booking, reason: str, fee: Decimal) -> Decimal
     """
     if reason == CancelReason.RESCHEDULED:
         return ZERO
-    _cancel_unpaid_charges(booking=booking)
-    owed = max(ZERO, paid(booking=booking) - fee)
+    cancel_unpaid_charges(booking=booking)
+    owed = max(ZERO, paid(booking=booking) - _whole_minor(fee, booking.currency))
     refund(booking=booking, amount=owed, reason=Payment.Reason.CANCELLATION)
     return owed
 
 
-def _cancel_unpaid_charges(*, booking: Booking, keep: Payment | None = None) -> None:
+def _whole_minor(amount: Decimal, currency: str) -> Decimal:
+    """Down to the currency's smallest unit, so a refund is an amount the gateway can pay (a fee of
+    100.50 JPY keeps 100 yen)."""
+    return amount.quantize(money.minor_unit(currency), rounding=ROUND_DOWN)
+
+
+def cancel_unpaid_charges(*, booking: Booking, keep: Payment | None = None) -> None:
     unpaid = Payment.objects.select_for_update().filter(
         booking=booking, kind=CHARGE, status__in=(Payment.Status.PENDING, Payment.Status.FAILED)
     )
@@ -161,7 +168,7 @@ def booking_rescheduled(*, old: Booking, new: Booking) -> Payment | None:
     )
     # An unpaid charge of exactly what is owed (a checkout in progress) stays; any other is replaced.
     keep = next((c for c in unpaid if c.amount == owed and c.gateway == gateway), None)
-    _cancel_unpaid_charges(booking=new, keep=keep)
+    cancel_unpaid_charges(booking=new, keep=keep)
     if owed < 0:
         refund(booking=new, amount=-owed, reason=Payment.Reason.PRICE_DIFFERENCE)
         return None

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from booking_site import money
 from booking_site.sql import insert_ignoring_conflicts
 from notifications import services as notifications
 from notifications.models import Notification
@@ -29,6 +30,7 @@ from payments.models import GatewayCall, GatewayEvent, Payment
 from scheduling.errors import DomainError, InvalidInput, InvalidTransition, SlotUnavailable
 from scheduling.models import REINSTATABLE_REASONS, Booking, BookingStatus
 from scheduling.services.payment_outcomes import booking_confirm_paid, booking_lock_for_payment, booking_reinstate
+from waitlist import hooks as waitlist_hooks
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,10 @@ def checkout_charge(*, booking: Booking) -> Payment | None:
         if not payment.reference:  # a concurrent visit may have stored the same intent (same idempotency key)
             payment.reference, payment.client_secret = state.reference, state.client_secret
             payment.save(update_fields=["reference", "client_secret", "updated_at"])
+            if payment.status == Payment.Status.CANCELLED:
+                # Cancelled (the hold ran out, the customer gave up) while the intent was being made: it
+                # owes the gateway a cancellation like any other, so nobody can pay it.
+                ledger.owe_call(payment=payment, action=GatewayCall.Action.CANCEL_CHARGE)
     return payment
 
 
@@ -165,8 +171,15 @@ def payment_succeeded(*, payment_id: int) -> Payment:
             return payment
         payment.status, payment.failure_reason, payment.succeeded_at = Payment.Status.SUCCEEDED, "", timezone.now()
         payment.save(update_fields=["status", "failure_reason", "succeeded_at", "updated_at"])
-        if booking.status == BookingStatus.PENDING and not _other_unpaid_charges(booking, payment):
-            booking_confirm_paid(booking_id=booking.pk)
+        if booking.status == BookingStatus.PENDING:
+            if waitlist_hooks.is_offer(booking=booking) and booking.hold_expires_at <= timezone.now():
+                # A waitlist offer is the customer's only within its time; the slot goes on in line.
+                _refund_late(booking=booking, payment=payment)
+                return payment
+            if ledger.paid(booking=booking) >= booking.price:
+                # Paid in full: other charges still open (replaced, or refused) are not wanted any more.
+                ledger.cancel_unpaid_charges(booking=booking)
+                booking_confirm_paid(booking_id=booking.pk)
         elif booking.status == BookingStatus.CANCELLED:
             _settle_late_payment(booking=booking, payment=payment)
             return payment
@@ -178,16 +191,15 @@ def payment_succeeded(*, payment_id: int) -> Payment:
         return payment
 
 
-def _other_unpaid_charges(booking: Booking, payment: Payment) -> bool:
-    return (
-        Payment.objects.filter(booking=booking, kind=Payment.Kind.CHARGE, status=Payment.Status.PENDING)
-        .exclude(pk=payment.pk)
-        .exists()
-    )
-
-
 def _settle_late_payment(*, booking: Booking, payment: Payment) -> None:
-    if booking.cancel_reason in REINSTATABLE_REASONS:
+    """The slot back only for the booking's own lapsed hold, paid in full, and never for a waitlist
+    offer (the next in line has its turn); otherwise the payment goes back."""
+    takes_back = (
+        booking.cancel_reason in REINSTATABLE_REASONS
+        and not waitlist_hooks.is_offer(booking=booking)
+        and ledger.paid(booking=booking) >= booking.price
+    )
+    if takes_back:
         try:
             with transaction.atomic():
                 booking_reinstate(booking_id=booking.pk)
@@ -195,6 +207,10 @@ def _settle_late_payment(*, booking: Booking, payment: Payment) -> None:
             return
         except (SlotUnavailable, InvalidTransition) as exc:
             logger.info("Late payment %s refunded: booking %s's slot is gone (%s)", payment.pk, booking.reference, exc)
+    _refund_late(booking=booking, payment=payment)
+
+
+def _refund_late(*, booking: Booking, payment: Payment) -> None:
     ledger.refund(booking=booking, amount=payment.amount, reason=Payment.Reason.LATE_PAYMENT)
     booking.refresh_from_db()
     notifications.notifications_enqueue(booking=booking, kind=Notification.Kind.PAYMENT_REFUNDED, provider=False)
@@ -232,6 +248,9 @@ def payment_refund(*, booking_id: int, amount: Decimal | None = None, user=None)
         amount = refundable if amount is None else amount
         if amount <= 0:
             raise InvalidInput("The amount to refund must be above zero.", field="amount")
+        if not money.is_whole_minor_amount(amount, booking.currency):
+            unit = money.minor_unit(booking.currency)
+            raise InvalidInput(f"{booking.currency} has no smaller unit than {unit}.", field="amount")
         if amount > refundable:
             raise InvalidInput(
                 f"At most {refundable} {booking.currency} can be refunded: that is what was paid and not yet refunded.",
@@ -312,6 +331,11 @@ def gateway_calls_run(*, limit: int = BATCH_SIZE) -> int:
     lease = timedelta(seconds=settings.PAYMENTS_CLAIM_LEASE_SECONDS)
     done = 0
     for call in ledger.claim_due_calls(limit=limit, lease=lease):
+        # The batch's lease started when it was claimed: renew it for this call, or leave the call to
+        # the worker that claimed it since (a slow gateway ran the lease out), never make it twice.
+        renewed = GatewayCall.objects.filter(pk=call.pk, status=GatewayCall.Status.PENDING, attempts=call.attempts)
+        if not renewed.update(next_attempt_at=timezone.now() + lease):
+            continue
         try:
             if _make_call(call):
                 done += 1

@@ -140,15 +140,12 @@ class Service(models.Model):
             raise ValidationError(
                 {"payment_mode": "Online payment confirms the booking itself; turn off staff confirmation to use it."}
             )
-        if (
-            self.price
-            and self.currency
-            and len(self.currency) == 3
-            and not money.is_whole_minor_amount(self.price, self.currency)
-        ):
-            raise ValidationError(
-                {"price": f"{self.currency.upper()} has no smaller unit than {money.minor_unit(self.currency)}."}
-            )
+        if self.currency and len(self.currency) == 3:
+            for name in ("price", "late_cancel_fee"):
+                amount = getattr(self, name)
+                if amount and not money.is_whole_minor_amount(amount, self.currency):
+                    unit = money.minor_unit(self.currency)
+                    raise ValidationError({name: f"{self.currency.upper()} has no smaller unit than {unit}."})
 
     @property
     def takes_online_payment(self) -> bool:

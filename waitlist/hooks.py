@@ -38,10 +38,15 @@ def booking_cancelled(*, booking: Booking) -> None:
     slot_may_have_freed(provider_id=booking.provider_id, freed=(booking.blocked_from, booking.blocked_until))
 
 
+def is_offer(*, booking: Booking) -> bool:
+    """Whether the booking is (or was) a waitlist offer."""
+    return WaitlistEntry.objects.filter(offer_booking=booking).exists()
+
+
 def booking_confirmed(*, booking: Booking) -> None:
     """An offer confirmed (accepted, paid, or confirmed by staff) books its entry."""
     entry = WaitlistEntry.objects.select_for_update().filter(offer_booking=booking).first()
-    if entry is not None and entry.status in (EntryStatus.OFFERED, EntryStatus.EXPIRED):
+    if entry is not None and entry.status == EntryStatus.OFFERED:
         entry.status = EntryStatus.BOOKED
         entry.closed_at = timezone.now()
         entry.save(update_fields=["status", "closed_at", "updated_at"])

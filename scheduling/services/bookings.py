@@ -502,7 +502,8 @@ def _cancel(booking: Booking, *, reason: str, now: datetime) -> None:
     _apply(booking, "cancel", reason=reason)
     # Only a customer's own late cancellation costs anything; the fee rule lives in one selector. A
     # customer giving up at the checkout of an online payment has agreed to nothing yet.
-    customer = reason == CancelReason.CUSTOMER and not payments.awaits_online_payment(booking=booking)
+    gave_up_unpaid = payments.awaits_online_payment(booking=booking) and payments.paid(booking=booking) <= 0
+    customer = reason == CancelReason.CUSTOMER and not gave_up_unpaid
     fee = selectors.booking_cancellation_fee(booking=booking, now=now) if customer else Decimal("0.00")
     booking.cancellation_fee = fee
     # What was paid goes back by the policy, and only what was paid: a booking never paid refunds

@@ -231,3 +231,25 @@ def test_online_payment_for_a_free_service_is_a_400_naming_payment_mode(as_a, pr
     response = as_a.patch(f"/api/v1/services/{service.pk}/", {"payment_mode": "online", "price": "0.00"}, format="json")
     assert response.status_code == 400
     assert "payment_mode" in response.json()["fields"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_charge_starts_outside_the_bookings_transaction_even_with_an_idempotency_key(
+    as_a, online_a, stripe_local, monkeypatch
+):
+    from payments.gateways.stripe_gateway import StripeGateway
+    from scheduling.models import IdempotencyRecord
+
+    start_charge, seen = StripeGateway.start_charge, []
+
+    def recording(self, **kwargs):
+        seen.append(connection.in_atomic_block)
+        return start_charge(self, **kwargs)
+
+    monkeypatch.setattr(StripeGateway, "start_charge", recording)
+    response = as_a.post(URL, body(online_a, future_slot()), format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+
+    assert response.status_code == 201 and response.json()["payment"]["client_secret"]
+    assert seen == [False]  # no provider lock or idempotency record held while the gateway answers
+    stored = IdempotencyRecord.objects.get(key="pay-1").response_body
+    assert not stored["payment"].get("client_secret")  # the secret is never kept in the record

@@ -98,7 +98,7 @@ def test_a_payment_after_the_offer_went_to_the_next_in_line_is_refunded(offered_
     assert ben.offer_booking.status == BookingStatus.PENDING  # Ben keeps the slot held for him
 
 
-def test_a_payment_after_the_offer_lapsed_takes_a_still_free_slot_back_and_books_the_entry(
+def test_a_payment_after_the_offer_lapsed_is_refunded_and_the_slot_goes_to_the_next_in_line(
     offered_to_ann, stripe_local
 ):
     service, ann, ben = offered_to_ann
@@ -110,6 +110,23 @@ def test_a_payment_after_the_offer_lapsed_takes_a_still_free_slot_back_and_books
 
     payment_succeeded(payment_id=charge.pk)
 
-    assert Booking.objects.get(pk=ann.offer_booking_id).status == BookingStatus.CONFIRMED
-    assert entry_status(ann) == EntryStatus.BOOKED
-    assert offers_make(service_id=service.pk) == 0 and entry_status(ben) == EntryStatus.WAITING
+    # The offer was Ann's only within its time: her money goes back, and Ben's turn comes.
+    assert Booking.objects.get(pk=ann.offer_booking_id).status == BookingStatus.CANCELLED
+    assert entry_status(ann) == EntryStatus.EXPIRED
+    refund = Payment.objects.get(kind=Payment.Kind.REFUND, refund_of=charge)
+    assert (refund.amount, refund.reason) == (charge.amount, Payment.Reason.LATE_PAYMENT)
+    assert offers_make(service_id=service.pk) == 1 and entry_status(ben) == EntryStatus.OFFERED
+
+
+def test_a_payment_arriving_after_the_offer_time_but_before_the_sweep_is_refunded(offered_to_ann, stripe_local):
+    _service, ann, _ben = offered_to_ann
+    charge = checkout_charge(booking=waitlist_accept(entry_id=ann.pk))
+    Booking.objects.filter(pk=ann.offer_booking_id).update(hold_expires_at=timezone.now())  # lapsed, not yet swept
+    StripeGateway().pay(
+        reference=charge.reference, card_token=stripe_local.card_token(), email=ANN.email, idempotency_key="late2"
+    )
+
+    payment_succeeded(payment_id=charge.pk)
+
+    assert Booking.objects.get(pk=ann.offer_booking_id).status == BookingStatus.PENDING  # the sweep cancels it
+    assert Payment.objects.filter(kind=Payment.Kind.REFUND, refund_of=charge, reason="late_payment").exists()

@@ -87,7 +87,7 @@ class BookingListApi(APIView):
         # answers the API itself in English) is the booking's language unless the body names one.
         asked = getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE
         create = partial(self._create, request.user, data.validated_data, language=asked)
-        return idempotent(request, create, unstored=MANAGE_URL)
+        return _with_checkout(idempotent(request, create, unstored=MANAGE_URL))
 
     @staticmethod
     def _create(user, data: dict, *, language: str) -> Response:
@@ -96,20 +96,30 @@ class BookingListApi(APIView):
             access.check_bookable_by(user, provider_id=data.get("provider"), service_id=data.get("service"))
         customer = data["customer"]
         booking = _booking_create(data, customer, language=language)
-        _start_checkout(booking)
         return Response(BookingCreatedSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
-def _start_checkout(booking: Booking) -> None:
-    """Start the online charge a new booking waits for, after its transaction committed, so the 201
-    carries the PaymentIntent's reference and client secret. A gateway that is down does not undo
-    the booking: it stays held, and the charge is started on the next visit to the checkout."""
-    if not booking.service.takes_online_payment or booking.status != BookingStatus.PENDING:
-        return
+def _with_checkout(response: Response) -> Response:
+    """Start the online charge a new (or moved) booking waits for, and answer with it: after
+    `idempotent` has committed the booking and its record, so no gateway call is ever made inside a
+    transaction or under the provider's lock (docs/decisions/0013-payments.md). The stored record
+    therefore never holds the client secret; a replay shows it again, from the live charge, to the same
+    user. A gateway that is down does not undo the booking: it stays held, and the charge is started on
+    the next visit to the checkout."""
+    if response.status_code != status.HTTP_201_CREATED or not isinstance(response.data, dict):
+        return response
+    owed = response.data.get("payment") or {}
+    if owed.get("mode") != "online" or owed.get("status") not in ("awaiting_payment", "failed"):
+        return response  # nothing to pay online: no query more than before
+    booking = Booking.objects.select_related("service").filter(pk=response.data.get("id")).first()
+    if booking is None or not booking.service.takes_online_payment or booking.status != BookingStatus.PENDING:
+        return response
     try:
         payments.checkout_charge(booking=booking)
     except GatewayError as exc:
         logger.warning("Booking %s: the charge could not be started yet (%s)", booking.reference, exc)
+    response.data = {**response.data, "payment": BookingCreatedSerializer().get_payment(booking)}
+    return response
 
 
 def _remade_manage_url(body: dict) -> str | None:
@@ -221,12 +231,12 @@ class BookingRescheduleApi(APIView):
         data = RescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         start, service_id = data.validated_data["start"], data.validated_data.get("service")
-        return idempotent(request, lambda: self._reschedule(booking.pk, start, service_id), unstored=MANAGE_URL)
+        moved = idempotent(request, lambda: self._reschedule(booking.pk, start, service_id), unstored=MANAGE_URL)
+        return _with_checkout(moved)
 
     @staticmethod
     def _reschedule(booking_id: int, start: datetime, service_id: int | None) -> Response:
         new = services.booking_reschedule(booking_id=booking_id, start=start, service_id=service_id)
-        _start_checkout(new)  # a higher price leaves the difference to pay online
         return Response(BookingCreatedSerializer(new).data, status=status.HTTP_201_CREATED)
 
 
