@@ -33,10 +33,12 @@ STARTED = "The appointment had already started; a reminder is never sent late."
 # --- hooks called by scheduling.services, inside the booking transaction ------------------------
 
 
-def booking_confirmed(*, booking: Booking) -> None:
-    """Schedule the reminders and write the confirmation to the customer and the provider."""
+def booking_confirmed(*, booking: Booking, tell_customer: bool = True) -> None:
+    """Schedule the reminders and write the confirmation to the customer and the provider.
+
+    `tell_customer=False` when another message tells the customer (a waitlist offer accepted)."""
     reminders_schedule(booking=booking)
-    notifications_enqueue(booking=booking, kind=Notification.Kind.CONFIRMATION)
+    notifications_enqueue(booking=booking, kind=Notification.Kind.CONFIRMATION, customer=tell_customer)
 
 
 def booking_cancelled(*, booking: Booking) -> None:

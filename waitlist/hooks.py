@@ -23,19 +23,26 @@ def slot_may_have_freed(*, provider_id: int, freed: tuple[datetime, datetime] | 
     transaction.on_commit(lambda: tasks.kick_offers(provider_id, freed=freed), robust=True)
 
 
-def booking_cancelled(*, booking: Booking) -> None:
-    """A cancelled offer closes its entry: declined (withdrawn) or lapsed (expired). Either way the slot
-    goes on to the next in line."""
+def booking_cancelled(*, booking: Booking) -> bool:
+    """A cancelled offer closes its entry: declined (withdrawn) or lapsed (expired), and the slot goes on
+    to the next in line. An offer the provider cancelled was nobody's fault on the customer's side: the
+    entry goes back to waiting in its old place, and nothing is said. Returns whether the booking was a
+    live offer (its customer hears about it from the waitlist's messages, not the booking's)."""
     entry = WaitlistEntry.objects.select_for_update().filter(offer_booking=booking, status=EntryStatus.OFFERED).first()
     if entry is not None:
-        declined = booking.cancel_reason in (CancelReason.CUSTOMER, CancelReason.DECLINED)
-        entry.status = EntryStatus.WITHDRAWN if declined else EntryStatus.EXPIRED
-        entry.closed_at = timezone.now()
-        entry.save(update_fields=["status", "closed_at", "updated_at"])
-        from waitlist import messages
+        if booking.cancel_reason == CancelReason.PROVIDER:
+            entry.status, entry.offer_booking, entry.offer_expires_at = EntryStatus.WAITING, None, None
+            entry.save(update_fields=["status", "offer_booking", "offer_expires_at", "updated_at"])
+        else:
+            declined = booking.cancel_reason in (CancelReason.CUSTOMER, CancelReason.DECLINED)
+            entry.status = EntryStatus.WITHDRAWN if declined else EntryStatus.EXPIRED
+            entry.closed_at = timezone.now()
+            entry.save(update_fields=["status", "closed_at", "updated_at"])
+            from waitlist import messages
 
-        messages.offer_closed(entry=entry, booking=booking)
+            messages.offer_closed(entry=entry, booking=booking)
     slot_may_have_freed(provider_id=booking.provider_id, freed=(booking.blocked_from, booking.blocked_until))
+    return entry is not None
 
 
 def is_offer(*, booking: Booking) -> bool:
@@ -43,13 +50,16 @@ def is_offer(*, booking: Booking) -> bool:
     return WaitlistEntry.objects.filter(offer_booking=booking).exists()
 
 
-def booking_confirmed(*, booking: Booking) -> None:
-    """An offer confirmed (accepted, paid, or confirmed by staff) books its entry."""
+def booking_confirmed(*, booking: Booking) -> bool:
+    """An offer confirmed (accepted, paid, or confirmed by staff) books its entry. Returns whether it
+    was an offer: its customer is told by the waitlist's "booked" message, not the booking's."""
     entry = WaitlistEntry.objects.select_for_update().filter(offer_booking=booking).first()
-    if entry is not None and entry.status == EntryStatus.OFFERED:
-        entry.status = EntryStatus.BOOKED
-        entry.closed_at = timezone.now()
-        entry.save(update_fields=["status", "closed_at", "updated_at"])
-        from waitlist import messages
+    if entry is None or entry.status != EntryStatus.OFFERED:
+        return False
+    entry.status = EntryStatus.BOOKED
+    entry.closed_at = timezone.now()
+    entry.save(update_fields=["status", "closed_at", "updated_at"])
+    from waitlist import messages
 
-        messages.offer_booked(entry=entry, booking=booking)
+    messages.offer_booked(entry=entry, booking=booking)
+    return True

@@ -1,7 +1,8 @@
 """Reads of the waitlist for staff: the API's lists and the console (docs/decisions/0014-waitlist.md).
 
-Staff see an entry when they manage its provider, or a provider offering its service: whoever could
-be asked to serve the customer sees them in line. Superusers see everything.
+Staff see an entry naming a provider when they manage that provider, and an entry for "any provider"
+when they manage a provider offering its service: whoever could be asked to serve the customer sees
+them in line, nobody else. Superusers see everything.
 """
 
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -20,7 +21,9 @@ def waitlist_entries_for_user(*, user) -> QuerySet[WaitlistEntry]:
     # Exists, not joins: no duplicate rows to make distinct, and the line's own ordering stays cheap.
     theirs = Provider.objects.filter(pk=OuterRef("provider"), staff=user)
     offered = Service.providers.through.objects.filter(service=OuterRef("service"), provider__staff=user)
-    return WaitlistEntry.objects.filter(Q(Exists(theirs)) | Q(Exists(offered)))
+    return WaitlistEntry.objects.filter(
+        (Q(provider__isnull=False) & Q(Exists(theirs))) | (Q(provider__isnull=True) & Q(Exists(offered)))
+    )
 
 
 def waitlist_messages_for_user(*, user) -> QuerySet[WaitlistMessage]:

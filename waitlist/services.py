@@ -120,16 +120,18 @@ def waitlist_join(
 def waitlist_withdraw(*, entry_id: int) -> WaitlistEntry:
     """Leave the line. A live offer is declined with it (its hold released for the next in line).
     Locks the offer's booking (if any), then the entry."""
-    entry = _entry(entry_id)
-    if entry.status == EntryStatus.OFFERED and entry.offer_booking_id:
-        return waitlist_decline(entry_id=entry_id)
+    _entry(entry_id)
     with transaction.atomic():
         entry = WaitlistEntry.objects.select_for_update().get(pk=entry_id)
-        if entry.status != EntryStatus.WAITING:
+        if entry.status == EntryStatus.WAITING:
+            entry.status, entry.closed_at = EntryStatus.WITHDRAWN, timezone.now()
+            entry.save(update_fields=["status", "closed_at", "updated_at"])
+            return entry
+        if entry.status != EntryStatus.OFFERED:
             raise InvalidTransition(gettext("This waitlist entry is no longer waiting."))
-        entry.status, entry.closed_at = EntryStatus.WITHDRAWN, timezone.now()
-        entry.save(update_fields=["status", "closed_at", "updated_at"])
-        return entry
+    # Offered meanwhile (or before): decline it, outside the entry's lock, which declining takes after
+    # the booking's.
+    return waitlist_decline(entry_id=entry_id)
 
 
 # --- offers ----------------------------------------------------------------------------------------
@@ -156,7 +158,18 @@ def waitlist_decline(*, entry_id: int) -> WaitlistEntry:
     entry = _entry(entry_id)
     if entry.status != EntryStatus.OFFERED or entry.offer_booking_id is None:
         raise InvalidTransition(gettext("There is no open offer on this waitlist entry."))
-    booking_cancel(booking_id=entry.offer_booking_id, reason=CancelReason.DECLINED)
+    with transaction.atomic():
+        # The booking, then the entry (the hooks' order), and both checked again under the locks: an
+        # offer accepted or paid a moment ago must not be cancelled by a stale decline.
+        booking = Booking.objects.select_for_update(of=("self",)).get(pk=entry.offer_booking_id)
+        entry = WaitlistEntry.objects.select_for_update().get(pk=entry_id)
+        if (
+            entry.status != EntryStatus.OFFERED
+            or entry.offer_booking_id != booking.pk
+            or booking.status != BookingStatus.PENDING
+        ):
+            raise InvalidTransition(gettext("There is no open offer on this waitlist entry."))
+        booking_cancel(booking_id=booking.pk, reason=CancelReason.DECLINED)
     entry.refresh_from_db()
     return entry
 
@@ -244,9 +257,23 @@ def _fits(entry: WaitlistEntry, slot) -> bool:
     )
 
 
+# An offer shorter than this is not worth sending: the customer could hardly read the email in time.
+SHORTEST_OFFER_MINUTES = 5
+
+
+def _offer_minutes(service: Service, slot, now: datetime) -> int:
+    """The offer's hold: the service's minutes, but ending no later than the slot's booking notice, so
+    an offer can never be accepted once its time is too close (or has begun)."""
+    until_notice = (slot.start - timedelta(minutes=service.min_notice_minutes) - now).total_seconds() // 60
+    return int(min(service.waitlist_offer_minutes, until_notice))
+
+
 def _offer(entry: WaitlistEntry, *, service: Service, free: list, taken: set, now: datetime) -> bool:
     for slot in free:
         if not _fits(entry, slot):
+            continue
+        hold_minutes = _offer_minutes(service, slot, now)
+        if hold_minutes < SHORTEST_OFFER_MINUTES:
             continue
         candidates = [entry.provider_id] if entry.provider_id else [p for p in slot.provider_ids]
         candidates = [p for p in candidates if (slot.start, p) not in taken]
@@ -265,7 +292,7 @@ def _offer(entry: WaitlistEntry, *, service: Service, free: list, taken: set, no
                     service_id=service.pk,
                     provider_id=entry.provider_id,
                     language=entry.language,
-                    hold_minutes=service.waitlist_offer_minutes,
+                    hold_minutes=hold_minutes,
                 )
         except (SlotUnavailable, SlotNotOffered, InvalidInput):
             for provider_id in candidates:
@@ -313,4 +340,10 @@ def waitlist_sweep(*, now: datetime | None = None) -> int:
         .values_list("service_id", flat=True)
         .distinct()
     )
-    return sum(offers_make(service_id=service_id, now=now) for service_id in list(service_ids))
+    made = 0
+    for service_id in list(service_ids):
+        try:
+            made += offers_make(service_id=service_id, now=now)
+        except Exception:  # one service's failure must not stop the line of every other service
+            logger.exception("Waitlist sweep: offers for service %s failed", service_id)
+    return made

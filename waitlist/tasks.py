@@ -36,9 +36,10 @@ def make_service_offers(service_id: int) -> int:
 @shared_task(name=SWEEP_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def sweep() -> int:
     """Offers first, so the messages they write go out in the same run."""
-    made = services.waitlist_sweep()
-    dispatch.messages_drain()
-    return made
+    try:
+        return services.waitlist_sweep()
+    finally:
+        dispatch.messages_drain()
 
 
 def kick_offers(provider_id: int, *, freed: tuple[datetime, datetime] | None = None) -> None:

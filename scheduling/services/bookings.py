@@ -469,8 +469,8 @@ def booking_confirm(*, booking_id: int) -> Booking:
             raise InvalidTransition("The hold on this booking has expired; it can no longer be confirmed.")
         _apply(booking, "confirm")
         booking.save()
-        notifications.booking_confirmed(booking=booking)
-        waitlist.booking_confirmed(booking=booking)
+        was_offer = waitlist.booking_confirmed(booking=booking)
+        notifications.booking_confirmed(booking=booking, tell_customer=not was_offer)
         return booking
 
 
@@ -493,12 +493,13 @@ def booking_cancel(*, booking_id: int, reason: str = CancelReason.CUSTOMER, note
         if note:
             line = f"{CANCELLATION_NOTE_PREFIX}{note}"
             booking.notes = f"{booking.notes.rstrip()}\n{line}" if booking.notes.strip() else line
-        _cancel(booking, reason=reason, now=timezone.now())
-        notifications.booking_cancelled(booking=booking)
+        if not _cancel(booking, reason=reason, now=timezone.now()):
+            notifications.booking_cancelled(booking=booking)
         return booking
 
 
-def _cancel(booking: Booking, *, reason: str, now: datetime) -> None:
+def _cancel(booking: Booking, *, reason: str, now: datetime) -> bool:
+    """Returns whether the booking was a waitlist offer, whose customer hears of it from the waitlist."""
     _apply(booking, "cancel", reason=reason)
     # Only a customer's own late cancellation costs anything; the fee rule lives in one selector. A
     # customer giving up at the checkout of an online payment has agreed to nothing yet.
@@ -511,7 +512,7 @@ def _cancel(booking: Booking, *, reason: str, now: datetime) -> None:
     booking.refund_amount = payments.booking_cancelled(booking=booking, reason=reason, fee=fee)
     booking.save()
     # Its time is free again: the first in line on the waitlist may get it (after the commit).
-    waitlist.booking_cancelled(booking=booking)
+    return waitlist.booking_cancelled(booking=booking)
 
 
 def booking_complete(*, booking_id: int) -> Booking:
@@ -574,6 +575,10 @@ def booking_reschedule(*, booking_id: int, start: datetime, service_id: int | No
                 provider_id=current.provider_id, service=service, start=start, must_offer=changes_service
             )
             old = _lock_booking(booking_id)
+            if old.status == BookingStatus.PENDING and waitlist.is_offer(booking=old):
+                raise InvalidTransition(
+                    gettext("A time held for you from the waitlist cannot be moved; accept or decline it.")
+                )
             if not changes_service:
                 _refuse_pointless_move(old, start=start)
             price = service.price if changes_service else old.price
@@ -639,8 +644,8 @@ def booking_expire_holds(*, limit: int = 500) -> int:
             .order_by("hold_expires_at")[:limit]
         )
         for booking in expired:
-            _cancel(booking, reason=payments.hold_expiry_reason(booking=booking), now=now)
-            notifications.booking_cancelled(booking=booking)
+            if not _cancel(booking, reason=payments.hold_expiry_reason(booking=booking), now=now):
+                notifications.booking_cancelled(booking=booking)
     if expired:
         logger.info("Expired %d pending holds", len(expired))
     return len(expired)

@@ -40,8 +40,8 @@ def booking_confirm_paid(*, booking_id: int) -> Booking:
         booking = _lock_booking(booking_id)
         _apply(booking, "confirm")
         booking.save()
-        notifications.booking_confirmed(booking=booking)
-        waitlist.booking_confirmed(booking=booking)
+        was_offer = waitlist.booking_confirmed(booking=booking)
+        notifications.booking_confirmed(booking=booking, tell_customer=not was_offer)
         return booking
 
 

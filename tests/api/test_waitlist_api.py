@@ -172,6 +172,29 @@ def test_staff_of_a_provider_offering_the_service_see_entries_for_any_provider(p
     assert as_colleague.get(f"{LIST}{entry.pk}/").json()["position"] == 1
 
 
+def test_an_entry_naming_a_provider_is_hidden_from_colleagues_who_only_offer_the_service(provider):
+    colleague = one_slot_a_day_provider(name="Colleague")
+    service_of(provider).providers.add(colleague)
+    entry = join(provider, ANN, day_ahead(), provider_id=provider.pk)
+    as_colleague = staff_of(colleague, username="colleague")
+    assert as_colleague.get(f"{LIST}{entry.pk}/").status_code == 404
+
+
+def test_a_colleague_may_not_accept_an_offer_held_with_another_provider(provider):
+    colleague = one_slot_a_day_provider(name="Colleague")
+    service_of(provider).providers.add(colleague)
+    entry = join(provider, ANN, day_ahead())  # any provider: the colleague sees it in line
+    booking_cancel(booking_id=provider.bookings.get().pk)
+    offers_make(service_id=service_of(provider).pk)
+    entry.refresh_from_db()
+    assert entry.offer_booking.provider_id == provider.pk
+    as_colleague = staff_of(colleague, username="colleague")
+
+    assert as_colleague.post(f"{LIST}{entry.pk}/accept/").status_code == 404
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.OFFERED
+
+
 # --- transitions ----------------------------------------------------------------------------------
 
 

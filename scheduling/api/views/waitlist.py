@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,6 +26,7 @@ from scheduling.api.waitlist_serializers import (
     WaitlistJoinSerializer,
 )
 from scheduling.models import Booking
+from scheduling.selectors import bookings_for_user
 from scheduling.services import CustomerData
 from waitlist import services
 from waitlist.models import WaitlistEntry
@@ -126,7 +128,15 @@ class _TransitionApi(APIView):
         raise NotImplementedError
 
     def post(self, request, pk: int):
-        self.transition(_entry(request.user, pk).pk)
+        entry = _entry(request.user, pk)
+        # The offer is a booking with one provider: acting on it takes managing that provider, as for
+        # any booking, even when the entry itself was for any provider of the service.
+        if (
+            entry.offer_booking_id
+            and not bookings_for_user(user=request.user).filter(pk=entry.offer_booking_id).exists()
+        ):
+            raise NotFound()
+        self.transition(entry.pk)
         return Response(self.output(_entry(request.user, pk)).data)
 
 
