@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 ADVISORY_NAMESPACE = 1_417  # pg_advisory_xact_lock(namespace, service id): offer-making for one service
 LONGEST_WINDOW = timedelta(days=92)
 BATCH = 200
+OFFERS_PER_RUN = 20
 
 
 class AlreadyWaiting(DomainError):
@@ -226,6 +227,13 @@ def offers_make(
         for entry in entries:
             if _offer(entry, service=service, free=free, taken=taken, now=now):
                 made += 1
+                if made >= OFFERS_PER_RUN:
+                    # Each offer keeps its provider's row locked until this transaction ends; a run that
+                    # found many free times commits now and hands the rest of the line to the next run.
+                    from waitlist import tasks
+
+                    transaction.on_commit(lambda: tasks.kick_service_offers(service_id), robust=True)
+                    break
     if made:
         logger.info("Made %d waitlist offers for service %s", made, service_id)
     return made

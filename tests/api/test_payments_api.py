@@ -253,3 +253,14 @@ def test_the_charge_starts_outside_the_bookings_transaction_even_with_an_idempot
     assert seen == [False]  # no provider lock or idempotency record held while the gateway answers
     stored = IdempotencyRecord.objects.get(key="pay-1").response_body
     assert not stored["payment"].get("client_secret")  # the secret is never kept in the record
+
+
+def test_a_refund_retried_with_the_same_idempotency_key_refunds_once(as_a, online_a, stripe_local):
+    booking = paid_online(online_a, stripe_local)
+    url = f"{URL}{booking.pk}/refund/"
+    first = as_a.post(url, {"amount": "40.00"}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    again = as_a.post(url, {"amount": "40.00"}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert list(Payment.objects.filter(kind="refund").values_list("amount", flat=True)) == [Decimal("40.00")]

@@ -1,6 +1,6 @@
 """The waitlist's customer pages: joining from a full day, the entry's page, accepting and declining."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -155,3 +155,15 @@ def test_accepting_an_online_paid_offer_goes_to_the_checkout(client, db):
     assert booking.status == BookingStatus.PENDING
     checkout = client.get(response["Location"])
     assert checkout.status_code == 200 and booking.reference in checkout.content.decode()
+
+
+def test_joining_for_the_day_the_clocks_go_forward_waits_its_real_23_hours(client, full_day):
+    provider, _start, _ = full_day
+    berlin = ZoneInfo("Europe/Berlin")
+    spring_forward = date(2027, 3, 28)  # 02:00 becomes 03:00 in Berlin
+
+    client.post(f"/s/{service_of(provider).slug}/waitlist/", join_form(spring_forward, timezone="Europe/Berlin"))
+
+    entry = WaitlistEntry.objects.get()
+    assert entry.window_start == datetime.combine(spring_forward, time(0), tzinfo=berlin)
+    assert entry.window_end - entry.window_start == timedelta(hours=23)

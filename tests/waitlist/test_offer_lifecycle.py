@@ -13,6 +13,7 @@ from scheduling.services import booking_cancel, booking_confirm, booking_resched
 from tests.factories import service_of
 from tests.waitlist.conftest import ANN, BEN, CAT, book, join, one_slot_a_day_provider
 from waitlist import services as waitlist_services
+from waitlist import tasks as waitlist_tasks
 from waitlist.models import EntryStatus, WaitlistMessage
 from waitlist.services import offers_make, waitlist_accept, waitlist_decline
 
@@ -127,3 +128,24 @@ def test_the_sweep_goes_on_to_the_next_service_when_one_fails(full_day, monkeypa
     cat.refresh_from_db()
     ann.refresh_from_db()
     assert (ann.status, cat.status) == (EntryStatus.WAITING, EntryStatus.OFFERED)
+
+
+def test_a_run_that_finds_many_free_times_stops_after_a_batch_and_hands_on_the_rest(
+    full_day, monkeypatch, django_capture_on_commit_callbacks
+):
+    provider, start, dans = full_day
+    monkeypatch.setattr(waitlist_services, "OFFERS_PER_RUN", 1)
+    handed_on = []
+    monkeypatch.setattr(waitlist_tasks, "kick_service_offers", handed_on.append)
+    ann = join(provider, ANN, start)
+    ben = join(provider, BEN, start + timedelta(days=1))
+    booking_cancel(booking_id=dans.pk)  # Ann's day frees; Ben's day was free all along
+
+    handed_on.clear()  # joining kicks a run too
+    with django_capture_on_commit_callbacks(execute=True):
+        assert offers_make(service_id=service_of(provider).pk) == 1
+
+    ann.refresh_from_db()
+    ben.refresh_from_db()
+    assert (ann.status, ben.status) == (EntryStatus.OFFERED, EntryStatus.WAITING)
+    assert handed_on == [service_of(provider).pk]  # the rest of the line is handed to the next run

@@ -251,10 +251,12 @@ class BookingRefundApi(_TransitionApi):
         operation_id="bookings_refund",
         description="Refunds `amount` (default: everything paid and not yet refunded). More than that, or a "
         "booking with nothing paid, is a 400 `invalid` naming `amount`. The answer's `payment` shows the "
-        "refund as made; the gateway is called right after.",
+        "refund as made; the gateway is called right after. Send an `Idempotency-Key` so that a retry "
+        "after a lost answer replays it instead of refunding again.",
     )
     def post(self, request, pk: int):
-        return super().post(request, pk)
+        # Money moves: a retried request with the same key replays the first answer, never refunds twice.
+        return idempotent(request, lambda: super(BookingRefundApi, self).post(request, pk))
 
     def transition(self, booking, request):
         data = RefundSerializer(data=request.data)
