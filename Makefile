@@ -76,7 +76,7 @@ test: venv services messages
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: migrate
-	@shopt -s nullglob; files=(bench/*.py); \
+	@shopt -s nullglob; files=(bench/[!_]*.py); \
 	if [ $${#files[@]} -eq 0 ]; then printf '\033[1;34m==>\033[0m %s\n' "No benchmarks in bench/"; fi; \
 	for f in "$${files[@]}"; do \
 	  printf '\033[1;34m==>\033[0m %s\n' "Benchmark $$f"; \
