@@ -298,7 +298,9 @@ def _offer(entry: WaitlistEntry, *, service: Service, free: list, taken: set, no
                         timezone=str(entry.customer_timezone),
                     ),
                     service_id=service.pk,
-                    provider_id=entry.provider_id,
+                    # One provider free at this start (the usual freed slot): book it by name and skip
+                    # the fair-order search among the service's providers, which has nobody to choose.
+                    provider_id=entry.provider_id or (candidates[0] if len(candidates) == 1 else None),
                     language=entry.language,
                     hold_minutes=hold_minutes,
                 )
