@@ -205,9 +205,9 @@ def offers_make(
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, int(service_id)])
-        service = Service.objects.get(pk=service_id)
-        if not service.is_active:
-            return 0
+        service = Service.objects.filter(pk=service_id).first()
+        if service is None or not service.is_active:
+            return 0  # deleted or retired since the task was sent: nobody to offer it to
         waiting = WaitlistEntry.objects.filter(service_id=service_id, status=EntryStatus.WAITING, window_end__gt=now)
         around = None
         if freed is not None:

@@ -149,3 +149,7 @@ def test_a_run_that_finds_many_free_times_stops_after_a_batch_and_hands_on_the_r
     ben.refresh_from_db()
     assert (ann.status, ben.status) == (EntryStatus.OFFERED, EntryStatus.WAITING)
     assert handed_on == [service_of(provider).pk]  # the rest of the line is handed to the next run
+
+
+def test_offers_for_a_service_deleted_since_the_task_was_sent_make_nothing():
+    assert offers_make(service_id=987654321) == 0
