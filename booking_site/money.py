@@ -39,3 +39,16 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(value: int, currency: str) -> Decimal:
     return Decimal(value).scaleb(-decimals(currency)).quantize(Decimal("0.01"))
+
+
+# The smallest charge Stripe takes per currency (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts);
+# other currencies: the equivalent of 0.50 USD is assumed as 0.50 of the currency.
+MINIMUM_CHARGE = {
+    "USD": "0.50", "EUR": "0.50", "GBP": "0.30", "JPY": "50", "CAD": "0.50", "AUD": "0.50", "CHF": "0.50",
+    "DKK": "2.50", "NOK": "3.00", "SEK": "3.00", "PLN": "2.00", "CZK": "15.00", "HUF": "175", "MXN": "10",
+    "HKD": "4.00", "SGD": "0.50", "NZD": "0.50", "INR": "0.50", "BRL": "0.50",
+}  # fmt: skip
+
+
+def minimum_charge(currency: str) -> Decimal:
+    return Decimal(MINIMUM_CHARGE.get(currency.upper(), "0.50"))

@@ -149,8 +149,12 @@ def owe_call(*, payment: Payment, action: str) -> GatewayCall:
 
 def amount_owed(*, booking: Booking, price: Decimal) -> Decimal:
     """What a booking moved to a time costing `price` still owes once its payments carry over
-    (negative: what it is owed back)."""
-    return price - paid(booking=booking)
+    (negative: what it is owed back). A difference below the smallest charge the gateway takes (0.50 EUR,
+    50 JPY) is waived: it could never be paid, and holding the booking for it would only lose it."""
+    owed = price - paid(booking=booking)
+    if ZERO < owed < money.minimum_charge(booking.currency) and paid(booking=booking) > 0:
+        return ZERO
+    return owed
 
 
 def booking_rescheduled(*, old: Booking, new: Booking) -> Payment | None:

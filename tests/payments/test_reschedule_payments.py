@@ -104,3 +104,15 @@ def test_moving_to_a_service_in_another_currency_is_refused(online_provider, str
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED
     assert list(Payment.objects.values_list("pk", flat=True)) == [charge.pk]
+
+
+def test_a_price_difference_too_small_for_the_gateway_is_waived_and_the_booking_stays_confirmed(
+    online_provider, stripe_local
+):
+    booking, _charge = paid_booking(online_provider, stripe_local)  # 120.00 EUR
+    dearer = other_service(online_provider, price="120.20")
+
+    new = booking_reschedule(booking_id=booking.pk, start=booking.start_at + timedelta(hours=2), service_id=dearer.pk)
+
+    assert new.status == BookingStatus.CONFIRMED
+    assert not Payment.objects.filter(booking=new, reason=Payment.Reason.PRICE_DIFFERENCE).exists()
