@@ -33,8 +33,16 @@ def is_signed(token: str) -> bool:
 
 def unsign(token: str) -> tuple[int, int] | None:
     """(booking id, secret version) from a signed token, or None if it was not made with our key."""
+    return unsign_id_and_version(token, salt=SALT)
+
+
+def unsign_id_and_version(token: str, *, salt: str) -> tuple[int, int] | None:
+    """(row id, secret version) from a token signed with `salt` (booking and waitlist entry links), or
+    None if it was not made with our key and that salt."""
+    if not token or len(token) > 256:
+        return None
     try:
-        value = signing.loads(token, salt=SALT)
+        value = signing.loads(token, salt=salt)
     except (signing.BadSignature, ValueError):
         return None
     if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from scheduling.manage_links import unsign_id_and_version
 from waitlist.models import WaitlistEntry
 
 SALT = "waitlist.entry-link"
@@ -21,15 +22,7 @@ def token_for(entry: WaitlistEntry) -> str:
 
 def unsign(token: str) -> tuple[int, int] | None:
     """(entry id, secret version) from a token, or None if it was not made with our key and salt."""
-    if not token or len(token) > 256:
-        return None
-    try:
-        value = signing.loads(token, salt=SALT)
-    except (signing.BadSignature, ValueError):
-        return None
-    if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
-        return None
-    return value[0], value[1]
+    return unsign_id_and_version(token, salt=SALT)
 
 
 def entry_path(entry: WaitlistEntry, name: str = "waitlist_entry") -> str:
