@@ -8,11 +8,12 @@ from django.utils import timezone
 from notifications.models import Notification, Reminder
 from payments.gateways import gateway_for
 from payments.models import Payment
-from payments.services import PaymentDeclined, checkout_charge, payment_pay, payment_succeeded
+from payments.services import PaymentDeclined, checkout_charge, payment_pay, payment_refresh, payment_succeeded
 from scheduling.errors import InvalidTransition
 from scheduling.models import Booking, BookingStatus
 from scheduling.services import booking_expire_holds
 from tests.payments.conftest import DECLINED_CARD, book, run_gateway_calls
+from tests.stripe_fixtures import PUBLISHABLE_KEY, post_form
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +138,28 @@ def test_a_hold_that_runs_out_without_any_attempt_is_cancelled_as_expired(online
 
     booking.refresh_from_db()
     assert booking.cancel_reason == "expired"
+
+
+THREE_D_SECURE_CARD = "4000002500003155"
+
+
+def test_a_card_needing_3d_secure_confirms_once_the_bank_check_passes_and_the_page_returns(
+    online_provider, stripe_local
+):
+    booking = book(online_provider)
+    charge = checkout_charge(booking=booking)
+    outcome = payment_pay(payment_id=charge.pk, card_token=stripe_local.card_token(THREE_D_SECURE_CARD))
+    assert outcome.status == "requires_action" and outcome.client_secret == charge.client_secret
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.PENDING
+
+    # What Stripe.js's confirmCardPayment does in the page once the customer passes the bank's check.
+    post_form(
+        f"{stripe_local.base_url}/v1/payment_intents/{charge.reference}/_authenticate?success=true",
+        {"key": PUBLISHABLE_KEY, "client_secret": outcome.client_secret},
+    )
+    payment_refresh(payment_id=charge.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.payments.get().status == Payment.Status.SUCCEEDED
