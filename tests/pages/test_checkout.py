@@ -17,6 +17,7 @@ from scheduling.models import Booking, BookingStatus, CancelReason
 from tests.pages.test_booking import post_booking
 from tests.payments.conftest import DECLINED_CARD, GOOD_CARD, book, paid_online_provider
 from tests.scheduling.conftest import future_slot
+from tests.stripe_fixtures import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +173,16 @@ def test_giving_up_at_the_checkout_within_the_late_window_records_no_late_fee(cl
 
     booking.refresh_from_db()
     assert (booking.status, booking.cancellation_fee) == (BookingStatus.CANCELLED, 0)
+
+
+def test_a_gateway_that_is_down_answers_503_and_keeps_the_time_held(client, shop, stripe_local, settings):
+    booking, _response = checkout_of(client, shop)
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    response = pay(client, booking, "tok_unused")
+
+    booking.refresh_from_db()
+    assert response.status_code == 503
+    assert booking.status == BookingStatus.PENDING
+    held_until = booking.hold_expires_at.astimezone(TOKYO)
+    assert f"{held_until:%H:%M}" in response.json()["message"]
