@@ -234,15 +234,25 @@ def payment_attempt_failed(*, payment_id: int, failure: str) -> Payment:
 # --- staff ---------------------------------------------------------------------------------------
 
 
-def payment_refund(*, booking_id: int, amount: Decimal | None = None, user=None) -> list[Payment]:
+def payment_refund(
+    *, booking_id: int, amount: Decimal | None = None, user=None, expected_refundable: Decimal | None = None
+) -> list[Payment]:
     """Refund a booking's payments, in full (`amount` None) or in part, never more than was paid and
     not yet refunded. The refund rows and their gateway calls commit together; a worker makes the calls.
-    Locks the booking row, then its payment rows."""
+    Locks the booking row, then its payment rows.
+
+    `expected_refundable`, what the caller saw as refundable (the console's form carries it), refuses
+    the refund if that changed meanwhile: a form sent twice, or two people refunding at once."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().filter(pk=booking_id).first()
         if booking is None:
             raise InvalidInput(gettext("No such booking."), field="booking")
         refundable = ledger.paid(booking=booking)
+        if expected_refundable is not None and refundable != expected_refundable:
+            raise InvalidTransition(
+                f"The payments changed since this form was opened: now {refundable} {booking.currency} can be "
+                "refunded. Check the booking's payments and try again."
+            )
         if refundable <= 0:
             raise InvalidInput("Nothing has been paid for this booking, so nothing can be refunded.", field="amount")
         amount = refundable if amount is None else amount

@@ -55,6 +55,9 @@ class PaymentFilter(admin.SimpleListFilter):
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+    # What was refundable when the form was shown: a second submission (or a colleague's refund
+    # meanwhile) no longer matches, and the service refuses instead of refunding twice.
+    refundable = forms.DecimalField(max_digits=10, decimal_places=2, widget=forms.HiddenInput)
 
 
 class BookingPaymentsMixin:
@@ -136,11 +139,17 @@ class BookingPaymentsMixin:
         booking = self._booking_for_payment(request, object_id)
         change_url = reverse("admin:scheduling_booking_change", args=[booking.pk])
         refundable = refundable_amount(booking)
-        form = RefundForm(request.POST if request.method == "POST" else None, initial={"amount": refundable})
+        initial = {"amount": refundable, "refundable": refundable}
+        form = RefundForm(request.POST if request.method == "POST" else None, initial=initial)
         if request.method == "POST" and form.is_valid():
             amount = form.cleaned_data["amount"]
             try:
-                payment_refund(booking_id=booking.pk, amount=amount, user=request.user)
+                payment_refund(
+                    booking_id=booking.pk,
+                    amount=amount,
+                    user=request.user,
+                    expected_refundable=form.cleaned_data["refundable"],
+                )
             except DomainError as exc:
                 self.message_user(request, f"{booking_label(booking)}: {exc.detail}", messages.ERROR)
             else:

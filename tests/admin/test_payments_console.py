@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from payments.models import GatewayCall, Payment
+from payments.selectors import refundable_amount
 from payments.services import checkout_charge, payment_mark_paid, payment_pay, payment_refund
 from scheduling.models import Booking
 from tests.admin.conftest import make_staff, messages_of
@@ -25,8 +26,10 @@ def page(booking) -> str:
     return f"{LIST}{booking.pk}/change/"
 
 
-def refund(client, booking, amount):
-    return client.post(f"{LIST}{booking.pk}/refund/", {"amount": amount}, follow=True)
+def refund(client, booking, amount, *, refundable=None):
+    """Post the refund form as the browser does: the amount, and the hidden refundable it was shown with."""
+    shown = refundable_amount(booking) if refundable is None else refundable
+    return client.post(f"{LIST}{booking.pk}/refund/", {"amount": amount, "refundable": shown}, follow=True)
 
 
 @pytest.fixture
@@ -193,3 +196,12 @@ def test_staff_read_their_providers_payments_and_gateway_calls_only(
     calls = client.get("/admin/payments/gatewaycall/").context["cl"].result_list
     assert [c.action for c in calls] == [GatewayCall.Action.REFUND]
     assert client.post(f"/admin/payments/payment/{refund_rows[0]}/change/", {}).status_code == 403
+
+
+def test_a_refund_form_sent_twice_refunds_once(as_superuser, paid_booking):
+    shown = refundable_amount(paid_booking)
+    refund(as_superuser, paid_booking, "30.00", refundable=shown)
+    again = refund(as_superuser, paid_booking, "30.00", refundable=shown)  # the same form, sent again
+
+    assert "The payments changed since this form was opened" in again.content.decode()
+    assert [r.amount for r in refunds_of(paid_booking)] == [Decimal("30.00")]
