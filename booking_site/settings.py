@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "notifications",
     "waitlist",
     "payments",
+    "calendars",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +184,12 @@ SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH") or str(BASE_DIR / ".local" / "sm
 PUSH_WEBHOOK_URL = os.environ.get("PUSH_WEBHOOK_URL", "")
 PUSH_WEBHOOK_TOKEN = os.environ.get("PUSH_WEBHOOK_TOKEN", "")
 PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "webhook" if PUSH_WEBHOOK_URL else "")  # webhook, console
+
+# Calendar sync (docs/decisions/0015-calendar-sync.md). Fetching a calendar URL refuses private, loopback
+# and link-local addresses unless this is on (`make run` turns it on for the demo).
+CALENDAR_ALLOW_PRIVATE_URLS = env_bool("CALENDAR_ALLOW_PRIVATE_URLS", False)
+CALENDAR_FETCH_MAX_BYTES = int(os.environ.get("CALENDAR_FETCH_MAX_BYTES", str(10 * 1024 * 1024)))
+CALENDAR_FETCH_TIMEOUT_SECONDS = float(os.environ.get("CALENDAR_FETCH_TIMEOUT_SECONDS", "10"))
 
 # Payments (docs/decisions/0013-payments.md). With no STRIPE_SECRET_KEY, `make run` and the tests start
 # localstripe (a fake Stripe server) and point these at it; with real keys the same code talks to Stripe.
