@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("scheduling.api.urls")),
     path("payments/", include("payments.urls")),
+    path("calendars/", include("calendars.urls")),
     path("", include("scheduling.urls")),
 ]
 

@@ -27,6 +27,12 @@ _STATUS = {
 }
 
 
+def booking_uid(booking: Booking, *, host: str) -> str:
+    """The booking's calendar UID everywhere (its download, its emails, the provider's feed), so a
+    calendar that meets it twice keeps one event."""
+    return f"{booking.reference}@{host.split(':', 1)[0] or 'booking'}"
+
+
 def booking_calendar(booking: Booking, *, host: str, manage_url: str = "") -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//Booking platform//Customer pages//EN")
@@ -35,7 +41,7 @@ def booking_calendar(booking: Booking, *, host: str, manage_url: str = "") -> by
     calendar.add("method", "PUBLISH")
 
     event = Event()
-    event.add("uid", f"{booking.reference}@{host.split(':', 1)[0] or 'booking'}")
+    event.add("uid", booking_uid(booking, host=host))
     event.add("dtstamp", timezone.now().astimezone(UTC))
     event.add("dtstart", booking.start_at.astimezone(UTC))
     event.add("dtend", booking.end_at.astimezone(UTC))

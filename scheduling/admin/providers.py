@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.template.loader import render_to_string
@@ -11,6 +11,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from calendars.feed import feed_url
+from calendars.feed_services import provider_feed_get_or_create, provider_feed_rotate
+from calendars.models import ProviderFeed
 from scheduling.admin.agenda import agenda_grid
 from scheduling.admin.availability import AvailabilityEditorMixin
 from scheduling.admin.display import clock, local_span, status_badge, zone_abbreviation
@@ -84,13 +87,15 @@ class ProviderAdmin(AvailabilityEditorMixin, ProviderClockMixin, NotYoursIs404Mi
         (None, {"fields": ["name", "slug", "kind", "timezone", "is_active", "staff"]}),
         ("Services", {"fields": ["services_offered"]}),
         ("Availability preview", {"fields": ["availability_preview"]}),
+        ("Calendar", {"fields": ["calendar_feed_link"]}),
     ]
+    actions = ["rotate_calendar_feed"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=providers_for_user(user=request.user))
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["services_offered", "availability_preview"]
+        readonly = ["services_offered", "availability_preview", "calendar_feed_link"]
         if not request.user.is_superuser:
             readonly.append("staff")  # staff cannot hand a provider to others, or drop themselves
         return readonly
@@ -114,6 +119,29 @@ class ProviderAdmin(AvailabilityEditorMixin, ProviderClockMixin, NotYoursIs404Mi
             # `provider_create(own_service={})` makes one). Its length, price and rules are changed on
             # the service's page, and the provider can be added to other services there.
             provider_own_service_create(provider=obj)
+            provider_feed_get_or_create(provider=obj)
+
+    # --- calendar feed ---------------------------------------------------------------------------
+
+    @admin.display(description="Calendar subscription URL")
+    def calendar_feed_link(self, obj: Provider | None):
+        if obj is None or obj.pk is None:
+            return "Saving the provider gives it a secret calendar subscription URL."
+        feed = ProviderFeed.objects.filter(provider=obj).first()
+        if feed is None:
+            return "None yet: use the “Rotate calendar feed URL” action on the providers list to make one."
+        return format_html(
+            '<code class="calendar-feed-url">{}</code><br>Subscribe to it in a calendar app to see this '
+            "provider's bookings. Whoever holds it can read them: if it leaks, use the "
+            "“Rotate calendar feed URL” action on the providers list, and the old URL stops working.",
+            feed_url(feed),
+        )
+
+    @admin.action(description="Rotate calendar feed URL (the old URL stops working)")
+    def rotate_calendar_feed(self, request, queryset):
+        for provider in queryset:
+            provider_feed_rotate(provider=provider)
+        self.message_user(request, f"New calendar feed URLs for {queryset.count()} provider(s).", messages.SUCCESS)
 
     # --- services -------------------------------------------------------------------------------
 

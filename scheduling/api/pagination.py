@@ -34,14 +34,14 @@ def wants_pages(request: Request) -> bool:
 def listed(request: Request, items, serializer_class: type[serializers.Serializer], view) -> Response:
     """A page of `items` when the client asks for pages, else (deprecated) all of them as an array."""
     if not wants_pages(request):
-        return Response(serializer_class(items, many=True).data)
+        return Response(serializer_class(items, many=True, context={"request": request}).data)
     # A plain dict, not the QueryDict: DRF reads an empty form value as "not given", and `?page_size=`
     # must be the 400 the schema promises rather than the default size.
     asked = {name: request.query_params[name] for name in PageQuerySerializer().fields if name in request.query_params}
     PageQuerySerializer(data=asked).is_valid(raise_exception=True)
     paginator = PagePagination()
     page = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
 
 
 PAGE_PARAMETERS = [

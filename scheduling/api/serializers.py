@@ -8,6 +8,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from calendars.feed import feed_url
 from payments.selectors import PAYMENT_STATUSES, payment_summary
 from scheduling import manage_links
 from scheduling.api.fields import AwareDateTimeField, BoundedDateField, ClockTimeField, TimeZoneNameField
@@ -115,9 +116,33 @@ class ProviderSerializer(serializers.ModelSerializer):
     price = _default_service_setting("price")
     currency = _default_service_setting("currency")
 
+    calendar_feed_url = serializers.SerializerMethodField(
+        help_text="The provider's secret iCal subscription URL (its bookings, for staff's calendar apps): "
+        "only for those who manage the provider, null for anyone else. Whoever holds it can read the "
+        "bookings; rotate it in the console if it leaks."
+    )
+
     class Meta:
         model = Provider
-        fields = ["id", "name", "slug", "kind", "timezone", *DEPRECATED_PROVIDER_FIELDS, "is_active", "services"]
+        fields = [
+            "id", "name", "slug", "kind", "timezone", *DEPRECATED_PROVIDER_FIELDS, "is_active", "services",
+            "calendar_feed_url",
+        ]  # fmt: skip
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_calendar_feed_url(self, provider: Provider) -> str | None:
+        if provider.pk not in self._managed_provider_ids():
+            return None  # anonymous readers and other staff see providers, never their feed
+        feed = getattr(provider, "calendar_feed", None)  # a reverse one-to-one: absent raises, getattr says None
+        return feed_url(feed) if feed is not None else None
+
+    def _managed_provider_ids(self) -> set[int]:
+        """The caller's providers, read once per response (a list shares its serializer's context)."""
+        if "managed_provider_ids" not in self.context:
+            request = self.context.get("request")
+            user = getattr(request, "user", None)
+            self.context["managed_provider_ids"] = set(providers_for_user(user=user).values_list("pk", flat=True))
+        return self.context["managed_provider_ids"]
 
     def get_services(self, provider: Provider) -> list[int]:
         # Active only: an inactive service's id would be a 404 at /api/v1/services/ for most callers.

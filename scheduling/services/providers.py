@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from calendars.feed_services import provider_feed_get_or_create
 from scheduling import selectors
 from scheduling.models import AvailabilityRule, BlockedTime, Provider
 from scheduling.services import catalogue
@@ -45,6 +46,7 @@ def provider_create(*, staff: list | None = None, own_service: dict[str, Any] | 
             provider.staff.set(staff)
         if own_service is not None:
             catalogue.provider_own_service_create(provider=provider, **own_service)
+        provider_feed_get_or_create(provider=provider)  # its calendar subscription URL, from the start
     return provider
 
 

@@ -28,7 +28,7 @@ from scheduling.selectors import DEFAULT_SERVICE_FIRST
 def with_services(providers: QuerySet[Provider]) -> QuerySet[Provider]:
     """Providers with the services they offer in `services_by_id`, in the order
     `selectors.provider_default_service` takes the first from: one query for a whole list."""
-    return providers.prefetch_related(
+    return providers.select_related("calendar_feed").prefetch_related(
         Prefetch("services", queryset=Service.objects.order_by(*DEFAULT_SERVICE_FIRST), to_attr="services_by_id")
     )
 
@@ -70,7 +70,7 @@ class ProviderListApi(PublicReadsMixin, APIView):
         own_service = fields.pop("own_service", {})
         with _named_as_provider_fields():
             provider = services.provider_create(staff=[request.user], own_service=own_service, **fields)
-        return Response(ProviderSerializer(provider).data, status=status.HTTP_201_CREATED)
+        return Response(ProviderSerializer(provider, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class ProviderDetailApi(PublicReadsMixin, APIView):
@@ -79,7 +79,7 @@ class ProviderDetailApi(PublicReadsMixin, APIView):
     @extend_schema(responses={200: ProviderSerializer, **errors()}, tags=["providers"])
     def get(self, request, pk: int):
         provider = get_object_or_404(with_services(access.readable_providers(request.user)), pk=pk)
-        return Response(ProviderSerializer(provider).data)
+        return Response(ProviderSerializer(provider, context={"request": request}).data)
 
     @extend_schema(request=ProviderSerializer, responses={200: ProviderSerializer, **errors(400)}, tags=["providers"])
     def patch(self, request, pk: int):
@@ -90,7 +90,7 @@ class ProviderDetailApi(PublicReadsMixin, APIView):
         own_service = fields.pop("own_service", None)
         with _named_as_provider_fields():
             provider = services.provider_update(provider=provider, own_service=own_service, **fields)
-        return Response(ProviderSerializer(provider).data)
+        return Response(ProviderSerializer(provider, context={"request": request}).data)
 
     @extend_schema(
         responses={200: ProviderSerializer, 204: None, **errors()},
@@ -101,7 +101,7 @@ class ProviderDetailApi(PublicReadsMixin, APIView):
         provider = access.managed_provider(request.user, pk)
         if services.provider_delete(provider=provider):
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(ProviderSerializer(provider).data)
+        return Response(ProviderSerializer(provider, context={"request": request}).data)
 
 
 class RuleApi(APIView):
