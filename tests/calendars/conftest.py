@@ -28,7 +28,7 @@ class CalendarServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         state: CalendarServer = self.server.state
         state.requests.append(dict(self.headers))
         if state.delay:
