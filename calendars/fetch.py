@@ -1,0 +1,143 @@
+"""Fetching a provider's iCal URL: the only place the server makes a request to an address a user typed.
+
+Guarded against server-side request forgery: the host is resolved once, every address it resolves to
+must be public (unless settings.CALENDAR_ALLOW_PRIVATE_URLS), and plain http connects to that checked
+address itself, so a DNS answer that changes between the check and the connection (a rebind) cannot
+reach an internal service. Redirects are followed by hand, each hop checked the same way.
+"""
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+
+MAX_REDIRECTS = 3
+
+
+class CalendarFetchError(Exception):
+    """The calendar could not be fetched; the message is safe to show to staff."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    status: str  # "ok" or "not_modified"
+    body: bytes = b""
+    etag: str = ""
+    last_modified: str = ""
+
+
+def fetch_calendar(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
+    """GET `url` conditionally (If-None-Match / If-Modified-Since), at most CALENDAR_FETCH_MAX_BYTES
+    within CALENDAR_FETCH_TIMEOUT_SECONDS overall. Raises CalendarFetchError."""
+    headers = {"Accept": "text/calendar, */*;q=0.5", "User-Agent": "booking-calendar-sync/1"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    deadline = time.monotonic() + settings.CALENDAR_FETCH_TIMEOUT_SECONDS
+    for _hop in range(MAX_REDIRECTS + 1):
+        response = _get_pinned(url, headers, deadline)
+        if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+            response.close()
+            url = urljoin(url, response.headers["Location"])
+            continue
+        with response:
+            if response.status_code == 304:
+                return FetchResult("not_modified", etag=etag, last_modified=last_modified)
+            if response.status_code != 200:
+                raise CalendarFetchError(f"The calendar server answered HTTP {response.status_code}.")
+            body = _read_capped(response, deadline)
+            return FetchResult(
+                "ok",
+                body=body,
+                etag=response.headers.get("ETag", "")[:256],
+                last_modified=response.headers.get("Last-Modified", "")[:64],
+            )
+    raise CalendarFetchError(f"More than {MAX_REDIRECTS} redirects.")
+
+
+def check_url_shape(url: str) -> None:
+    """Only absolute http(s) URLs with a host; raises CalendarFetchError."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CalendarFetchError("The calendar URL must start with http:// or https:// and name a host.")
+
+
+def resolve_public_address(host: str, port: int) -> str:
+    """The first address `host` resolves to, after checking that none of them is private, loopback,
+    link-local, reserved, multicast or unspecified (all are checked: a name that also resolves to an
+    internal address is refused whichever one a client would pick)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CalendarFetchError(f"The calendar host {host!r} could not be resolved.") from exc
+    addresses = [info[4][0] for info in infos]
+    if not addresses:
+        raise CalendarFetchError(f"The calendar host {host!r} could not be resolved.")
+    if not settings.CALENDAR_ALLOW_PRIVATE_URLS:
+        for address in addresses:
+            if not _is_public(address):
+                raise CalendarFetchError(
+                    f"The calendar host {host!r} resolves to a private or reserved address ({address}); refused."
+                )
+    return addresses[0]
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+    )
+
+
+def _get_pinned(url: str, headers: dict, deadline: float) -> requests.Response:
+    check_url_shape(url)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve_public_address(parts.hostname, port)
+    if parts.scheme == "http":
+        # Connect to the checked address; the original name travels in the Host header.
+        literal = f"[{address}]" if ":" in address else address
+        target = urlunsplit(("http", f"{literal}:{port}", parts.path or "/", parts.query, ""))
+        request_headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
+    else:
+        # https must connect by name for the certificate check, so it is check-then-connect: a rebind
+        # between the two could still reach an internal host, but only one that presents a valid
+        # certificate for the public name, which internal services do not have.
+        target, request_headers = url, headers
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise CalendarFetchError("The calendar server did not answer in time.")
+    try:
+        return requests.get(
+            target, headers=request_headers, stream=True, allow_redirects=False, timeout=(remaining, remaining)
+        )
+    except requests.Timeout as exc:
+        raise CalendarFetchError("The calendar server did not answer in time.") from exc
+    except requests.RequestException as exc:
+        raise CalendarFetchError(f"The calendar server could not be reached ({type(exc).__name__}).") from exc
+
+
+def _read_capped(response: requests.Response, deadline: float) -> bytes:
+    limit = settings.CALENDAR_FETCH_MAX_BYTES
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise CalendarFetchError(f"The calendar is larger than {limit} bytes.")
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise CalendarFetchError(f"The calendar is larger than {limit} bytes.")
+            if time.monotonic() > deadline:
+                raise CalendarFetchError("The calendar server did not answer in time.")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise CalendarFetchError(f"The calendar download failed ({type(exc).__name__}).") from exc
+    return b"".join(chunks)

@@ -1,0 +1,167 @@
+"""Calendar connections: creating them and syncing an iCal URL's busy times into BlockedTime rows."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from calendars.fetch import CalendarFetchError, check_url_shape, fetch_calendar
+from calendars.ical_import import BusySpan, CalendarParseError, busy_spans
+from calendars.models import CalendarConnection, ImportedEvent
+from scheduling.models import BlockedTime, Provider, Service
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HORIZON_DAYS = 90
+NOTE_MAX = 200
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    read: int = 0
+    added: int = 0
+    removed: int = 0
+    kept: int = 0
+    error: str = ""
+    not_modified: bool = False
+
+
+def calendar_connection_create(
+    *, provider: Provider, url: str, name: str = "", sync_every_minutes: int = 10
+) -> CalendarConnection:
+    """An iCal URL connection, due for its first sync at once. Raises ValidationError on a URL that is
+    not http(s); where it points is checked at each fetch, after DNS resolution."""
+    try:
+        check_url_shape(url)
+    except CalendarFetchError as exc:
+        raise ValidationError({"url": str(exc)}) from exc
+    if sync_every_minutes < 1:
+        raise ValidationError({"sync_every_minutes": "At least one minute."})
+    return CalendarConnection.objects.create(
+        provider=provider,
+        kind=CalendarConnection.Kind.ICAL_URL,
+        url=url,
+        name=name,
+        sync_every_minutes=sync_every_minutes,
+    )
+
+
+def provider_horizon_days(*, provider_id: int) -> int:
+    """How far ahead the provider can be booked: the longest horizon of its active services."""
+    days = Service.objects.filter(providers=provider_id, is_active=True).aggregate(m=Max("max_advance_days"))["m"]
+    return days or DEFAULT_HORIZON_DAYS
+
+
+def calendar_connection_sync(*, connection_id: int) -> SyncResult:
+    """Fetch the connection's iCal URL and replace its imported busy times with what the file says now.
+
+    The fetch and the parse happen outside any transaction. The replace is one transaction holding the
+    connection row (SELECT ... FOR UPDATE), so two syncs of one connection never interleave and slots
+    never see half of a sync: unchanged spans keep their rows, vanished ones are deleted, new ones
+    inserted. A failed fetch or parse keeps the last good rows and records the error.
+    """
+    connection = CalendarConnection.objects.select_related("provider").get(pk=connection_id)
+    provider = connection.provider
+    now = timezone.now()
+    try:
+        fetched = fetch_calendar(connection.url, etag=connection.etag, last_modified=connection.last_modified)
+        if fetched.status == "not_modified":
+            _record_success(connection_id, now=now, every=connection.sync_every_minutes)
+            return SyncResult(kept=connection.imported_events.count(), not_modified=True)
+        horizon = now + timedelta(days=provider_horizon_days(provider_id=provider.pk))
+        spans = busy_spans(fetched.body, zone=provider.timezone, start=now, end=horizon)
+    except (CalendarFetchError, CalendarParseError) as exc:
+        _record_error(connection_id, message=str(exc), now=now)
+        return SyncResult(error=str(exc))
+
+    with transaction.atomic():
+        CalendarConnection.objects.select_for_update().only("pk").get(pk=connection_id)
+        added, removed, kept = _replace(connection, spans)
+        CalendarConnection.objects.filter(pk=connection_id).update(
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            **_success_fields(now, connection.sync_every_minutes),
+        )
+    return SyncResult(read=len(spans), added=added, removed=removed, kept=kept)
+
+
+def calendar_connections_due_sync(*, now=None) -> list[SyncResult]:
+    """Sync every active iCal URL connection that is due. One failing connection never stops the rest."""
+    now = now or timezone.now()
+    due = CalendarConnection.objects.filter(
+        Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now),
+        is_active=True,
+        kind=CalendarConnection.Kind.ICAL_URL,
+    ).values_list("pk", flat=True)
+    results = []
+    for connection_id in list(due):
+        try:
+            results.append(calendar_connection_sync(connection_id=connection_id))
+        except Exception as exc:  # a bug or a database hiccup on one connection must not starve the others
+            logger.exception("calendar sync of connection %s failed", connection_id)
+            _record_error(connection_id, message=f"Sync failed ({type(exc).__name__}).", now=timezone.now())
+            results.append(SyncResult(error=type(exc).__name__))
+    return results
+
+
+def _replace(connection: CalendarConnection, spans: list[BusySpan]) -> tuple[int, int, int]:
+    """Inside the caller's transaction and lock: make the connection's rows match `spans`."""
+    existing = {
+        (uid, start, end): (imported_pk, blocked_pk)
+        for imported_pk, blocked_pk, uid, start, end in ImportedEvent.objects.filter(connection=connection).values_list(
+            "pk", "blocked_time_id", "uid", "blocked_time__start_at", "blocked_time__end_at"
+        )
+    }
+    wanted = {(s.uid_key, s.start, s.end): s for s in spans}
+    vanished = [pks for key, pks in existing.items() if key not in wanted]
+    new = [span for key, span in wanted.items() if key not in existing]
+    if vanished:
+        # Deleting the BlockedTime cascades to its ImportedEvent.
+        BlockedTime.objects.filter(pk__in=[blocked_pk for _, blocked_pk in vanished]).delete()
+    if new:
+        blocked = BlockedTime.objects.bulk_create(
+            [
+                BlockedTime(
+                    provider_id=connection.provider_id,
+                    start_at=span.start,
+                    end_at=span.end,
+                    reason=BlockedTime.Reason.EXTERNAL,
+                    note=span.summary[:NOTE_MAX],
+                )
+                for span in new
+            ],
+            batch_size=1000,
+        )
+        ImportedEvent.objects.bulk_create(
+            [
+                ImportedEvent(connection=connection, uid=span.uid_key, blocked_time=row)
+                for span, row in zip(new, blocked, strict=True)
+            ],
+            batch_size=1000,
+        )
+    return len(new), len(vanished), len(existing) - len(vanished)
+
+
+def _success_fields(now, every_minutes: int) -> dict:
+    return {
+        "last_synced_at": now,
+        "next_sync_at": now + timedelta(minutes=every_minutes),
+        "last_error": "",
+        "last_error_at": None,
+    }
+
+
+def _record_success(connection_id: int, *, now, every: int) -> None:
+    CalendarConnection.objects.filter(pk=connection_id).update(**_success_fields(now, every))
+
+
+def _record_error(connection_id: int, *, message: str, now) -> None:
+    # The next attempt is still scheduled: a calendar that is down is retried at the usual pace.
+    every = CalendarConnection.objects.filter(pk=connection_id).values_list("sync_every_minutes", flat=True).first()
+    CalendarConnection.objects.filter(pk=connection_id).update(
+        last_error=message[:2000], last_error_at=now, next_sync_at=now + timedelta(minutes=every or 10)
+    )

@@ -1,0 +1,64 @@
+"""Fetching an iCal URL: addresses refused after DNS resolution, conditional GET, pinned connection."""
+
+import pytest
+
+from calendars.fetch import CalendarFetchError, fetch_calendar
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/calendar.ics",
+        "http://localhost/calendar.ics",  # a name, refused for what it resolves to
+        "http://10.0.0.1/calendar.ics",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/calendar.ics",
+        "https://[::ffff:10.0.0.1]/calendar.ics",
+        "http://0.0.0.0/calendar.ics",
+    ],
+)
+def test_private_addresses_are_refused(settings, url):
+    settings.CALENDAR_ALLOW_PRIVATE_URLS = False
+
+    with pytest.raises(CalendarFetchError, match="private or reserved"):
+        fetch_calendar(url)
+
+
+def test_private_addresses_are_allowed_when_the_setting_is_on(calendar_server):
+    calendar_server.body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+
+    assert fetch_calendar(calendar_server.url).body == calendar_server.body
+
+
+def test_the_local_server_is_refused_without_the_setting(calendar_server, settings):
+    settings.CALENDAR_ALLOW_PRIVATE_URLS = False
+
+    with pytest.raises(CalendarFetchError, match="private or reserved"):
+        fetch_calendar(calendar_server.url)
+    assert calendar_server.requests == []
+
+
+def test_only_http_and_https(settings):
+    with pytest.raises(CalendarFetchError, match="http"):
+        fetch_calendar("ftp://example.com/calendar.ics")
+
+
+def test_the_host_header_carries_the_name_while_the_checked_address_is_connected(calendar_server):
+    calendar_server.body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    url = calendar_server.url.replace("127.0.0.1", "localhost")
+
+    fetch_calendar(url)
+
+    assert calendar_server.requests[-1]["Host"] == url.split("/")[2]
+
+
+def test_conditional_get_answers_not_modified(calendar_server):
+    calendar_server.body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    calendar_server.etag = '"abc"'
+
+    first = fetch_calendar(calendar_server.url)
+    second = fetch_calendar(calendar_server.url, etag=first.etag)
+
+    assert first.etag == '"abc"'
+    assert second.status == "not_modified"
+    assert calendar_server.requests[-1]["If-None-Match"] == '"abc"'
