@@ -28,7 +28,7 @@ def unregister(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calendars", "0001_initial"),
+        ("calendars", "0002_feeds_for_existing_providers"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
