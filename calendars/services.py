@@ -13,6 +13,7 @@ from calendars.fetch import CalendarFetchError, check_url_shape, fetch_calendar
 from calendars.ical_import import BusySpan, CalendarParseError, busy_spans
 from calendars.models import CalendarConnection, ImportedEvent
 from scheduling.models import BlockedTime, Provider, Service
+from waitlist import hooks as waitlist
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,19 @@ def calendar_connection_create(
         name=name,
         sync_every_minutes=sync_every_minutes,
     )
+
+
+def calendar_connection_delete(*, connection_id: int) -> None:
+    """Forget a connection and the busy times it imported, in one transaction (the times become free,
+    and the waitlist may offer them). Locks the connection row, so no sync of it is half applied."""
+    with transaction.atomic():
+        connection = CalendarConnection.objects.select_for_update().filter(pk=connection_id).first()
+        if connection is None:
+            return
+        BlockedTime.objects.filter(imported_event__connection=connection).delete()
+        provider_id = connection.provider_id
+        connection.delete()
+        waitlist.slot_may_have_freed(provider_id=provider_id)
 
 
 def provider_horizon_days(*, provider_id: int) -> int:
@@ -122,6 +136,8 @@ def _replace(connection: CalendarConnection, spans: list[BusySpan]) -> tuple[int
     if vanished:
         # Deleting the BlockedTime cascades to its ImportedEvent.
         BlockedTime.objects.filter(pk__in=[blocked_pk for _, blocked_pk in vanished]).delete()
+        # A busy time gone from the calendar is free time: the waitlist may offer it (after the commit).
+        waitlist.slot_may_have_freed(provider_id=connection.provider_id)
     if new:
         blocked = BlockedTime.objects.bulk_create(
             [

@@ -19,6 +19,9 @@ WEB_CONCURRENCY="${WEB_CONCURRENCY:-3}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-30}"
 LOCALSTRIPE_PORT="${LOCALSTRIPE_PORT:-8420}"
 export LOCALSTRIPE_PORT
+# The demo may subscribe a provider to a calendar served on this machine (docs/decisions/0015-calendar-sync.md);
+# in production private and loopback addresses stay refused.
+export CALENDAR_ALLOW_PRIVATE_URLS="${CALENDAR_ALLOW_PRIVATE_URLS:-1}"
 NAMES=(beat gunicorn worker)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

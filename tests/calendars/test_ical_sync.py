@@ -9,11 +9,17 @@ from django.test.utils import CaptureQueriesContext
 
 from calendars.models import CalendarConnection, ImportedEvent
 from calendars.selectors import bookings_overlapping_external_busy
-from calendars.services import calendar_connection_create, calendar_connection_sync, calendar_connections_due_sync
+from calendars.services import (
+    calendar_connection_create,
+    calendar_connection_delete,
+    calendar_connection_sync,
+    calendar_connections_due_sync,
+)
 from scheduling.models import BlockedTime, BookingStatus
 from scheduling.selectors import provider_slots
-from tests.calendars.conftest import fixture_bytes
+from tests.calendar_fixtures import fixture_bytes
 from tests.factories import AvailabilityRuleFactory, BookingFactory, ProviderFactory, service_of
+from waitlist import hooks as waitlist_hooks
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +259,30 @@ def test_create_refuses_a_url_that_is_not_http(provider):
 
     with pytest.raises(ValidationError):
         calendar_connection_create(provider=provider, url="file:///etc/passwd")
+
+
+def test_deleting_a_connection_frees_the_times_it_imported(provider, connection, django_capture_on_commit_callbacks):
+    calendar_connection_sync(connection_id=connection.pk)
+    assert imported_spans(connection)
+
+    with django_capture_on_commit_callbacks() as kicks:
+        calendar_connection_delete(connection_id=connection.pk)
+
+    assert not BlockedTime.objects.filter(provider=provider).exists()
+    assert kicks  # the waitlist looks for offers in the freed time
+
+
+def test_a_busy_time_gone_from_the_calendar_kicks_the_waitlist(connection, calendar_server, monkeypatch):
+    calendar_connection_sync(connection_id=connection.pk)
+    kicked = []
+    monkeypatch.setattr(waitlist_hooks, "slot_may_have_freed", lambda **kwargs: kicked.append(kwargs))
+    calendar_server.body = re.sub(
+        rb"BEGIN:VEVENT\r\n(?:(?!END:VEVENT).)*?UID:0private1dentist.*?END:VEVENT\r\n",
+        b"",
+        fixture_bytes("google_export.ics"),
+        flags=re.S,
+    )
+
+    calendar_connection_sync(connection_id=connection.pk)
+
+    assert kicked == [{"provider_id": connection.provider_id}]

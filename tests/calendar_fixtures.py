@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 that serves calendar files as a calendar service would."""
+"""A real HTTP server on 127.0.0.1 that serves calendar files as a calendar service would (a plugin of
+tests/conftest.py, for the calendar, console and API tests)."""
 
 import threading
 import time
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "calendars" / "data"
 
 
 def fixture_bytes(name: str) -> bytes:

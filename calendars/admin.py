@@ -1,0 +1,67 @@
+"""Calendar connections in the console: staff link their providers' calendars (an iCal URL), see
+when each last synced and why it failed, sync now, and remove a connection with the busy times it
+imported. Creating, syncing and removing go through calendars.services; credentials are never shown.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+
+from calendars import services
+from calendars.models import CalendarConnection
+from scheduling.admin.scoping import NotYoursIs404Mixin
+from scheduling.selectors import providers_for_user
+
+
+class ConnectionForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https", label="iCal URL")
+
+    class Meta:
+        model = CalendarConnection
+        fields = ["provider", "name", "url", "sync_every_minutes", "is_active"]
+
+
+@admin.register(CalendarConnection)
+class CalendarConnectionAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
+    form = ConnectionForm
+    list_display = ["__str__", "provider", "kind", "is_active", "last_synced_at", "last_error", "next_sync_at"]
+    list_filter = ["kind", "is_active", "provider"]
+    readonly_fields = ["kind", "last_synced_at", "last_error", "last_error_at", "next_sync_at"]
+    actions = ["sync_now"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(provider__in=providers_for_user(user=request.user))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "provider":
+            kwargs["queryset"] = providers_for_user(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.calendar_connection_create(
+            provider=obj.provider, url=obj.url, name=obj.name, sync_every_minutes=obj.sync_every_minutes
+        )
+        obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        services.calendar_connection_delete(connection_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for connection in queryset:
+            services.calendar_connection_delete(connection_id=connection.pk)
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request, queryset):
+        for connection in queryset:
+            result = services.calendar_connection_sync(connection_id=connection.pk)
+            if result.error:
+                self.message_user(request, f"{connection}: {result.error}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{connection}: {result.read} busy times read, {result.added} added, {result.removed} removed, "
+                    f"{result.kept} kept.",
+                    messages.SUCCESS,
+                )

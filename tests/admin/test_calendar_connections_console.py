@@ -1,0 +1,61 @@
+"""Calendar connections in the console: staff link their own providers' calendars, sync them now, and
+remove them with the busy times they imported; another provider's connections are not theirs."""
+
+import importlib
+
+import pytest
+from django.apps import apps as django_apps
+
+from calendars.models import CalendarConnection
+from calendars.services import calendar_connection_create
+from scheduling.models import BlockedTime
+from tests.admin.conftest import messages_of
+from tests.calendar_fixtures import fixture_bytes
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/admin/calendars/calendarconnection/"
+calendar_permissions = importlib.import_module("calendars.migrations.0004_provider_staff_permissions")
+
+
+@pytest.fixture(autouse=True)
+def _granted(staff_group):
+    calendar_permissions.grant(django_apps)
+
+
+def test_staff_link_a_calendar_to_their_provider_through_the_service(as_staff_a, provider_a, calendar_server):
+    response = as_staff_a.post(
+        f"{LIST}add/",
+        {"provider": provider_a.pk, "name": "Clinic calendar", "url": calendar_server.url, "sync_every_minutes": 10,
+         "is_active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    connection = CalendarConnection.objects.get()
+    assert (connection.provider, connection.kind, connection.next_sync_at) == (provider_a, "ical_url", None)
+
+
+def test_sync_now_imports_the_busy_times_and_says_how_many(as_staff_a, provider_a, calendar_server):
+    calendar_server.body = fixture_bytes("google_export.ics")
+    connection = calendar_connection_create(provider=provider_a, url=calendar_server.url)
+
+    response = as_staff_a.post(LIST, {"action": "sync_now", "_selected_action": [connection.pk]}, follow=True)
+
+    assert BlockedTime.objects.filter(provider=provider_a, reason="external").exists()
+    assert any("added" in message for message in messages_of(response))
+
+
+def test_removing_a_connection_removes_what_it_imported(as_staff_a, provider_a, calendar_server):
+    calendar_server.body = fixture_bytes("google_export.ics")
+    connection = calendar_connection_create(provider=provider_a, url=calendar_server.url)
+    as_staff_a.post(LIST, {"action": "sync_now", "_selected_action": [connection.pk]})
+
+    as_staff_a.post(f"{LIST}{connection.pk}/delete/", {"post": "yes"})
+
+    assert not CalendarConnection.objects.exists()
+    assert not BlockedTime.objects.filter(provider=provider_a).exists()
+
+
+def test_another_providers_connection_is_not_theirs(as_staff_a, provider_b, calendar_server):
+    connection = calendar_connection_create(provider=provider_b, url=calendar_server.url)
+    assert as_staff_a.get(f"{LIST}{connection.pk}/change/").status_code == 404
+    assert str(connection) not in as_staff_a.get(LIST).content.decode()
