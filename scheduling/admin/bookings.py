@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_fsm import can_proceed
 
+from calendars.selectors import bookings_overlapping_external_busy
 from notifications.admin import NotificationInline, ReminderInline
 from payments.selectors import with_payments
 from scheduling.admin.booking_create import BookingCreateFlowMixin
@@ -129,7 +130,10 @@ class BookingAdmin(
     inlines = [ReminderInline, NotificationInline]  # read-only, from the notifications app
     fieldsets = [
         (None, {"fields": ["reference", "status_badge", "service_link", "provider_link", "contact"]}),
-        ("When", {"fields": ["time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold"]}),
+        (
+            "When",
+            {"fields": ["time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold", "calendar_clash"]},
+        ),
         ("Cancellation terms", {"fields": ["cancellation_terms", "cancellation_outcome"]}),
         ("Payments", {"fields": ["payments_summary", "payments_table"]}),
         ("Rescheduling", {"fields": ["rescheduled_from_link", "rescheduled_to_link"]}),
@@ -140,8 +144,22 @@ class BookingAdmin(
         "reference", "status_badge", "service_link", "provider_link", "contact", "customer_record",
         "time_in_provider_zone", "time_in_customer_zone", "time_in_utc", "hold", "cancellation_terms",
         "cancellation_outcome", "rescheduled_from_link", "rescheduled_to_link", "confirmed", "created", "updated",
-        "payments_summary", "payments_table",
+        "payments_summary", "payments_table", "calendar_clash",
     ]  # fmt: skip
+
+    @admin.display(description="Provider's calendar")
+    def calendar_clash(self, obj: Booking) -> str:
+        """Imported busy time never cancels a booking (docs/decisions/0015-calendar-sync.md): this says so."""
+        if (
+            obj.pk is None
+            or not bookings_overlapping_external_busy(provider_ids=[obj.provider_id]).filter(pk=obj.pk).exists()
+        ):
+            return "No event in the provider's linked calendars overlaps this booking."
+        return format_html(
+            '<strong class="calendar-clash">{}</strong> {}',
+            "An event in the provider's own calendar overlaps this booking.",
+            "The booking stands; check with the provider.",
+        )
 
     def get_queryset(self, request):
         # The payment rows come in one query for a whole page (the list's payment column, the booking page).

@@ -59,3 +59,27 @@ def test_another_providers_connection_is_not_theirs(as_staff_a, provider_b, cale
     connection = calendar_connection_create(provider=provider_b, url=calendar_server.url)
     assert as_staff_a.get(f"{LIST}{connection.pk}/change/").status_code == 404
     assert str(connection) not in as_staff_a.get(LIST).content.decode()
+
+
+def test_a_booking_an_imported_event_overlaps_is_flagged_on_its_page(as_staff_a, provider_a, calendar_server):
+    from datetime import timedelta
+
+    from scheduling.services import CustomerData, booking_create
+    from tests.admin.conftest import slot_in
+
+    booking = booking_create(
+        provider_id=provider_a.pk, start=slot_in(2), customer=CustomerData(name="Ada", email="ada@example.com")
+    )
+    start, end = booking.start_at - timedelta(minutes=15), booking.start_at + timedelta(minutes=15)
+    calendar_server.body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:dentist@example.com\r\n"
+        f"DTSTAMP:20261201T000000Z\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\nDTEND:{end:%Y%m%dT%H%M%SZ}\r\n"
+        "SUMMARY:Private\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+    page = f"/admin/scheduling/booking/{booking.pk}/change/"
+    assert "calendar-clash" not in as_staff_a.get(page).content.decode()
+
+    connection = calendar_connection_create(provider=provider_a, url=calendar_server.url)
+    as_staff_a.post(LIST, {"action": "sync_now", "_selected_action": [connection.pk]})
+
+    assert "calendar-clash" in as_staff_a.get(page).content.decode()
