@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scheduling.api.views import bookings, providers, services, slots, waitlist
+from scheduling.api.views import bookings, calendar_connections, providers, services, slots, waitlist
 from scheduling.api.views.fallback import api_not_found
 
 app_name = "api"
@@ -12,6 +12,21 @@ v1 = [
     path("providers/<int:pk>/availability-rules/", providers.RuleListApi.as_view(), name="rules"),
     path("providers/<int:pk>/availability-rules/<int:rule_id>/", providers.RuleDetailApi.as_view(), name="rule"),
     path("providers/<int:pk>/blocked-times/", providers.BlockedTimeListApi.as_view(), name="blocked-times"),
+    path(
+        "providers/<int:pk>/calendar-connections/",
+        calendar_connections.CalendarConnectionListApi.as_view(),
+        name="calendar-connections",
+    ),
+    path(
+        "providers/<int:pk>/calendar-connections/<int:connection_id>/",
+        calendar_connections.CalendarConnectionDetailApi.as_view(),
+        name="calendar-connection",
+    ),
+    path(
+        "providers/<int:pk>/calendar-connections/<int:connection_id>/sync/",
+        calendar_connections.CalendarConnectionSyncApi.as_view(),
+        name="calendar-connection-sync",
+    ),
     path(
         "providers/<int:pk>/blocked-times/<int:blocked_id>/",
         providers.BlockedTimeDetailApi.as_view(),

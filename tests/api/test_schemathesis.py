@@ -36,6 +36,8 @@ SEMANTIC_400 = [
     "bookings_reschedule",
     "bookings_refund",  # nothing paid, or more than was paid
     "waitlist_create",  # a window already over or longer than 92 days, half a time-of-day range
+    "providers_calendar_connections_create",  # a URL that is not http(s)
+    "providers_calendar_connections_partial_update",
 ]
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
 # A generated Idempotency-Key may repeat with another generated body: the documented 422.

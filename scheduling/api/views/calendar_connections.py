@@ -1,0 +1,129 @@
+"""A provider's calendar connections over the API (docs/decisions/0015-calendar-sync.md): staff of that
+provider only (404 for everyone else), with the calendar-connection permissions. Only iCal URL
+connections can be made so far (they need no credentials: the URL is the secret)."""
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from calendars import services
+from calendars.models import CalendarConnection
+from scheduling.api import access
+from scheduling.api.permissions import model_permission
+from scheduling.api.schema import errors
+from scheduling.errors import InvalidInput
+
+
+class CalendarConnectionSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(
+        choices=[CalendarConnection.Kind.ICAL_URL],
+        default=CalendarConnection.Kind.ICAL_URL,
+        help_text="Only `ical_url` so far; CalDAV, Google and Microsoft are to come.",
+    )
+    url = serializers.URLField(max_length=2000, help_text="The calendar's iCal address (http or https).")
+    sync_every_minutes = serializers.IntegerField(min_value=1, max_value=1440, default=10)
+
+    class Meta:
+        model = CalendarConnection
+        fields = [
+            "id", "kind", "name", "url", "is_active", "sync_every_minutes", "last_synced_at",
+            "last_error", "last_error_at", "next_sync_at",
+        ]  # fmt: skip
+        read_only_fields = ["last_synced_at", "last_error", "last_error_at", "next_sync_at"]
+
+
+class SyncResultSerializer(serializers.Serializer):
+    read = serializers.IntegerField(help_text="Busy times the calendar holds over the provider's horizon.")
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    kept = serializers.IntegerField()
+    not_modified = serializers.BooleanField(help_text="The calendar answered 304: nothing read, nothing changed.")
+    error = serializers.CharField(help_text="Why the sync failed (the previous busy times stay), or empty.")
+
+
+def _invalid(exc: ValidationError) -> InvalidInput:
+    return InvalidInput.from_validation_error(exc)
+
+
+def _connection(user, pk: int, connection_id: int) -> CalendarConnection:
+    provider = access.managed_provider(user, pk)
+    return get_object_or_404(CalendarConnection, pk=connection_id, provider=provider)
+
+
+class _ConnectionApi(APIView):
+    permission_classes = [model_permission(CalendarConnection)]
+
+
+class CalendarConnectionListApi(_ConnectionApi):
+    @extend_schema(responses={200: CalendarConnectionSerializer(many=True), **errors()}, tags=["calendar connections"])
+    def get(self, request, pk: int):
+        provider = access.managed_provider(request.user, pk)
+        connections = CalendarConnection.objects.filter(provider=provider).order_by("pk")
+        return Response(CalendarConnectionSerializer(connections, many=True).data)
+
+    @extend_schema(
+        request=CalendarConnectionSerializer,
+        responses={201: CalendarConnectionSerializer, **errors(400)},
+        tags=["calendar connections"],
+    )
+    def post(self, request, pk: int):
+        provider = access.managed_provider(request.user, pk)
+        data = CalendarConnectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        given = data.validated_data
+        try:
+            connection = services.calendar_connection_create(
+                provider=provider,
+                url=given["url"],
+                name=given.get("name", ""),
+                sync_every_minutes=given["sync_every_minutes"],
+            )
+        except ValidationError as exc:
+            raise _invalid(exc) from exc
+        return Response(CalendarConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
+
+
+class CalendarConnectionDetailApi(_ConnectionApi):
+    @extend_schema(responses={200: CalendarConnectionSerializer, **errors()}, tags=["calendar connections"])
+    def get(self, request, pk: int, connection_id: int):
+        return Response(CalendarConnectionSerializer(_connection(request.user, pk, connection_id)).data)
+
+    @extend_schema(
+        request=CalendarConnectionSerializer,
+        responses={200: CalendarConnectionSerializer, **errors(400)},
+        tags=["calendar connections"],
+    )
+    def patch(self, request, pk: int, connection_id: int):
+        connection = _connection(request.user, pk, connection_id)
+        data = CalendarConnectionSerializer(connection, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            connection = services.calendar_connection_update(connection=connection, **data.validated_data)
+        except ValidationError as exc:
+            raise _invalid(exc) from exc
+        return Response(CalendarConnectionSerializer(connection).data)
+
+    @extend_schema(responses={204: None, **errors()}, tags=["calendar connections"])
+    def delete(self, request, pk: int, connection_id: int):
+        services.calendar_connection_delete(connection_id=_connection(request.user, pk, connection_id).pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CalendarConnectionSyncApi(_ConnectionApi):
+    permission_classes = [model_permission(CalendarConnection, POST=("change",))]
+
+    @extend_schema(
+        request=None,
+        responses={200: SyncResultSerializer, **errors()},
+        tags=["calendar connections"],
+        operation_id="calendar_connections_sync",
+        description="Syncs now and answers what happened. A failed sync (the calendar down, a bad file, an "
+        "address that is refused) is still a 200, with `error` set; the previous busy times stay.",
+    )
+    def post(self, request, pk: int, connection_id: int):
+        connection = _connection(request.user, pk, connection_id)
+        result = services.calendar_connection_sync(connection_id=connection.pk)
+        return Response(SyncResultSerializer(result).data)
