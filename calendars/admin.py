@@ -8,8 +8,7 @@ from django.contrib import admin, messages
 
 from calendars import services
 from calendars.models import CalendarConnection
-from scheduling.admin.scoping import NotYoursIs404Mixin
-from scheduling.selectors import providers_for_user
+from scheduling.admin.scoping import ProviderScopedMixin
 
 
 class ConnectionForm(forms.ModelForm):
@@ -21,20 +20,12 @@ class ConnectionForm(forms.ModelForm):
 
 
 @admin.register(CalendarConnection)
-class CalendarConnectionAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
+class CalendarConnectionAdmin(ProviderScopedMixin, admin.ModelAdmin):
     form = ConnectionForm
     list_display = ["__str__", "provider", "kind", "is_active", "last_synced_at", "last_error", "next_sync_at"]
     list_filter = ["kind", "is_active", "provider"]
     readonly_fields = ["kind", "last_synced_at", "last_error", "last_error_at", "next_sync_at"]
     actions = ["sync_now"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(provider__in=providers_for_user(user=request.user))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "provider":
-            kwargs["queryset"] = providers_for_user(user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
