@@ -2,27 +2,19 @@
 
 from django.db import migrations
 
+from booking_site.migration_operations import register_every_minute, unregister
+
 TASK_NAME = "Waitlist: close passed windows and make missed offers"
 TASK_PATH = "waitlist.tasks.sweep"
+DESCRIPTION = "Offers every free time a lost task or a stopped worker missed, and closes passed windows."
 
 
 def register(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
-    PeriodicTask.objects.update_or_create(
-        name=TASK_NAME,
-        defaults={
-            "task": TASK_PATH,
-            "interval": every_minute,
-            "enabled": True,
-            "description": "Offers every free time a lost task or a stopped worker missed, and closes passed windows.",
-        },
-    )
+    register_every_minute(apps, name=TASK_NAME, task=TASK_PATH, description=DESCRIPTION)
 
 
-def unregister(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+def unregister_task(apps, schema_editor):
+    unregister(apps, name=TASK_NAME)
 
 
 class Migration(migrations.Migration):
@@ -31,4 +23,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(register, unregister)]
+    operations = [migrations.RunPython(register, unregister_task)]
