@@ -27,9 +27,15 @@ class CalendarConnectionAdmin(ProviderScopedMixin, admin.ModelAdmin):
     readonly_fields = ["kind", "last_synced_at", "last_error", "last_error_at", "next_sync_at"]
     actions = ["sync_now"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A connection belongs to the provider it was made for: its imported times are that provider's.
+        return [*self.readonly_fields, "provider"] if obj is not None else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            # Through the service: a new URL forgets the old conditional-fetch validators and is due at once.
+            fields = {name: form.cleaned_data[name] for name in form.changed_data}
+            services.calendar_connection_update(connection=obj, **fields)
             return
         created = services.calendar_connection_create(
             provider=obj.provider, url=obj.url, name=obj.name, sync_every_minutes=obj.sync_every_minutes

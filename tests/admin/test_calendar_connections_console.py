@@ -83,3 +83,17 @@ def test_a_booking_an_imported_event_overlaps_is_flagged_on_its_page(as_staff_a,
     as_staff_a.post(LIST, {"action": "sync_now", "_selected_action": [connection.pk]})
 
     assert "calendar-clash" in as_staff_a.get(page).content.decode()
+
+
+def test_changing_the_url_in_the_console_goes_through_the_service(as_staff_a, provider_a, calendar_server):
+    connection = calendar_connection_create(provider=provider_a, url=calendar_server.url)
+    CalendarConnection.objects.filter(pk=connection.pk).update(etag='"old"')
+
+    as_staff_a.post(
+        f"{LIST}{connection.pk}/change/",
+        {"name": "", "url": calendar_server.url + "?v=2", "sync_every_minutes": 10,
+         "is_active": "on"},
+    )  # fmt: skip
+
+    connection.refresh_from_db()
+    assert (connection.url.endswith("?v=2"), connection.etag) == (True, "")
