@@ -1,4 +1,4 @@
-"""Calendar connections: creating them and syncing an iCal URL's busy times into BlockedTime rows."""
+"""Calendar connections: creating them and syncing their busy times into BlockedTime rows."""
 
 import logging
 from dataclasses import dataclass
@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from calendars.fetch import CalendarFetchError, check_url_shape, fetch_calendar
-from calendars.ical_import import BusySpan, CalendarParseError, busy_spans
+from calendars.adapters import CONNECTION_STATE_FIELDS, AdapterError, adapter_class, adapter_for
+from calendars.ical_import import BusySpan
 from calendars.models import CalendarConnection, ImportedEvent
 from scheduling.models import BlockedTime, Provider, Service
 from waitlist import hooks as waitlist
@@ -32,42 +32,55 @@ class SyncResult:
 
 
 def calendar_connection_create(
-    *, provider: Provider, url: str, name: str = "", sync_every_minutes: int = 10
+    *,
+    provider: Provider,
+    kind: str = CalendarConnection.Kind.ICAL_URL,
+    url: str = "",
+    account: str = "",
+    credentials: dict | None = None,
+    name: str = "",
+    sync_every_minutes: int = 10,
 ) -> CalendarConnection:
-    """An iCal URL connection, due for its first sync at once. Raises ValidationError on a URL that is
-    not http(s); where it points is checked at each fetch, after DNS resolution."""
+    """A connection of `kind`, due for its first sync at once. Raises ValidationError (keyed by field)
+    on settings its adapter cannot use (calendars.adapters); makes no network call."""
+    credentials = credentials or {}
     try:
-        check_url_shape(url)
-    except CalendarFetchError as exc:
-        raise ValidationError({"url": str(exc)}) from exc
+        adapter = adapter_class(kind)
+    except AdapterError as exc:
+        raise ValidationError({"kind": str(exc)}) from exc
+    adapter.check_settings(url=url, account=account, credentials=credentials)
     if sync_every_minutes < 1:
         raise ValidationError({"sync_every_minutes": "At least one minute."})
     return CalendarConnection.objects.create(
         provider=provider,
-        kind=CalendarConnection.Kind.ICAL_URL,
+        kind=kind,
         url=url,
+        account=account,
+        credentials=credentials,
         name=name,
         sync_every_minutes=sync_every_minutes,
     )
 
 
-UPDATABLE = {"name", "url", "sync_every_minutes", "is_active"}
+UPDATABLE = {"name", "url", "account", "credentials", "sync_every_minutes", "is_active"}
 
 
 def calendar_connection_update(*, connection: CalendarConnection, **fields) -> CalendarConnection:
-    """Change a connection's name, URL, interval or whether it syncs. A new URL is checked like a new
-    connection's, forgets the old conditional-fetch validators and is due at once. Locks the row."""
+    """Change a connection's name, address, account, credentials, interval or whether it syncs. New
+    settings are checked like a new connection's; a new URL or account forgets the old conditional-fetch
+    validators and is due at once. Locks the row."""
     fields = {name: value for name, value in fields.items() if name in UPDATABLE}
-    if "url" in fields:
-        try:
-            check_url_shape(fields["url"])
-        except CalendarFetchError as exc:
-            raise ValidationError({"url": str(exc)}) from exc
     if fields.get("sync_every_minutes", 1) < 1:
         raise ValidationError({"sync_every_minutes": "At least one minute."})
     with transaction.atomic():
         locked = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
-        if "url" in fields and fields["url"] != locked.url:
+        if fields.keys() & {"url", "account", "credentials"}:
+            adapter_class(locked.kind).check_settings(
+                url=fields.get("url", locked.url),
+                account=fields.get("account", locked.account),
+                credentials=fields.get("credentials", locked.credentials),
+            )
+        if fields.get("url", locked.url) != locked.url or fields.get("account", locked.account) != locked.account:
             locked.etag, locked.last_modified, locked.next_sync_at = "", "", None
         for name, value in fields.items():
             setattr(locked, name, value)
@@ -95,45 +108,43 @@ def provider_horizon_days(*, provider_id: int) -> int:
 
 
 def calendar_connection_sync(*, connection_id: int) -> SyncResult:
-    """Fetch the connection's iCal URL and replace its imported busy times with what the file says now.
+    """Read the connection's calendar (through its adapter, calendars.adapters) and replace its imported
+    busy times with what the calendar says now.
 
-    The fetch and the parse happen outside any transaction. The replace is one transaction holding the
-    connection row (SELECT ... FOR UPDATE), so two syncs of one connection never interleave and slots
-    never see half of a sync: unchanged spans keep their rows, vanished ones are deleted, new ones
-    inserted. A failed fetch or parse keeps the last good rows and records the error.
+    The read happens outside any transaction. The replace is one transaction holding the connection
+    row (SELECT ... FOR UPDATE), so two syncs of one connection never interleave and slots never see
+    half of a sync: unchanged spans keep their rows, vanished ones are deleted, new ones inserted. A
+    failed read keeps the last good rows and records the error.
     """
     connection = CalendarConnection.objects.select_related("provider").get(pk=connection_id)
-    provider = connection.provider
     now = timezone.now()
+    adapter = adapter_for(connection)
+    horizon = now + timedelta(days=provider_horizon_days(provider_id=connection.provider_id))
     try:
-        fetched = fetch_calendar(connection.url, etag=connection.etag, last_modified=connection.last_modified)
-        if fetched.status == "not_modified":
-            _record_success(connection_id, now=now, every=connection.sync_every_minutes)
-            return SyncResult(kept=connection.imported_events.count(), not_modified=True)
-        horizon = now + timedelta(days=provider_horizon_days(provider_id=provider.pk))
-        spans = busy_spans(fetched.body, zone=provider.timezone, start=now, end=horizon)
-    except (CalendarFetchError, CalendarParseError) as exc:
-        _record_error(connection_id, message=str(exc), now=now)
+        result = adapter.read_busy(start=now, end=horizon)
+    except AdapterError as exc:
+        _record_error(connection_id, message=str(exc), now=now, credentials=adapter.changed_credentials)
         return SyncResult(error=str(exc))
+    state = {name: value for name, value in result.state.items() if name in CONNECTION_STATE_FIELDS}
+    if adapter.changed_credentials is not None:
+        state["credentials"] = adapter.changed_credentials
+    if result.spans is None:
+        _record_success(connection_id, now=now, every=connection.sync_every_minutes, state=state)
+        return SyncResult(kept=connection.imported_events.count(), not_modified=True)
 
     with transaction.atomic():
         CalendarConnection.objects.select_for_update().only("pk").get(pk=connection_id)
-        added, removed, kept = _replace(connection, spans)
-        CalendarConnection.objects.filter(pk=connection_id).update(
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-            **_success_fields(now, connection.sync_every_minutes),
-        )
-    return SyncResult(read=len(spans), added=added, removed=removed, kept=kept)
+        added, removed, kept = _replace(connection, result.spans)
+        _record_success(connection_id, now=now, every=connection.sync_every_minutes, state=state)
+    return SyncResult(read=len(result.spans), added=added, removed=removed, kept=kept)
 
 
 def calendar_connections_due_sync(*, now=None) -> list[SyncResult]:
-    """Sync every active iCal URL connection that is due. One failing connection never stops the rest."""
+    """Sync every active connection that is due. One failing connection never stops the rest."""
     now = now or timezone.now()
     due = CalendarConnection.objects.filter(
         Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now),
         is_active=True,
-        kind=CalendarConnection.Kind.ICAL_URL,
     ).values_list("pk", flat=True)
     results = []
     for connection_id in list(due):
@@ -195,13 +206,15 @@ def _success_fields(now, every_minutes: int) -> dict:
     }
 
 
-def _record_success(connection_id: int, *, now, every: int) -> None:
-    CalendarConnection.objects.filter(pk=connection_id).update(**_success_fields(now, every))
+def _record_success(connection_id: int, *, now, every: int, state: dict) -> None:
+    CalendarConnection.objects.filter(pk=connection_id).update(**_success_fields(now, every), **state)
 
 
-def _record_error(connection_id: int, *, message: str, now) -> None:
-    # The next attempt is still scheduled: a calendar that is down is retried at the usual pace.
+def _record_error(connection_id: int, *, message: str, now, credentials: dict | None = None) -> None:
+    # The next attempt is still scheduled: a calendar that is down is retried at the usual pace. A token
+    # refreshed before the failure is kept, or the next attempt would refresh it again.
     every = CalendarConnection.objects.filter(pk=connection_id).values_list("sync_every_minutes", flat=True).first()
+    extra = {"credentials": credentials} if credentials is not None else {}
     CalendarConnection.objects.filter(pk=connection_id).update(
-        last_error=message[:2000], last_error_at=now, next_sync_at=now + timedelta(minutes=every or 10)
+        last_error=message[:2000], last_error_at=now, next_sync_at=now + timedelta(minutes=every or 10), **extra
     )

@@ -29,6 +29,7 @@ from notifications import services as notifications
 from payments import ledger as payments
 from scheduling import manage_links, selectors
 from scheduling.availability import Verdict
+from scheduling.booking_events import BookingEvent, booking_changed, cancellation_event
 from scheduling.errors import BookingMoved, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.formatting import duration
 from scheduling.models import Booking, BookingStatus, CancelReason, Customer, Provider, Service
@@ -191,6 +192,7 @@ def booking_create(
                 else:
                     booking = _book_any_available(service=service, start=start, book=new)
                 payments.booking_created(booking=booking)
+                booking_changed(booking=booking, event=BookingEvent.CREATED)
                 if confirm:
                     notifications.booking_confirmed(booking=booking)
                 elif not pays_online and hold_minutes is None:
@@ -469,6 +471,7 @@ def booking_confirm(*, booking_id: int) -> Booking:
             raise InvalidTransition("The hold on this booking has expired; it can no longer be confirmed.")
         _apply(booking, "confirm")
         booking.save()
+        booking_changed(booking=booking, event=BookingEvent.CONFIRMED)
         was_offer = waitlist.booking_confirmed(booking=booking)
         notifications.booking_confirmed(booking=booking, tell_customer=not was_offer)
         return booking
@@ -511,6 +514,8 @@ def _cancel(booking: Booking, *, reason: str, now: datetime) -> bool:
     # nothing. A rescheduled booking's payments move to the new booking instead (payments.ledger).
     booking.refund_amount = payments.booking_cancelled(booking=booking, reason=reason, fee=fee)
     booking.save()
+    if reason != CancelReason.RESCHEDULED:  # a move is one event, told by booking_reschedule
+        booking_changed(booking=booking, event=cancellation_event(reason))
     # Its time is free again: the first in line on the waitlist may get it (after the commit).
     return waitlist.booking_cancelled(booking=booking)
 
@@ -521,6 +526,7 @@ def booking_complete(*, booking_id: int) -> Booking:
         booking = _lock_booking(booking_id)
         _apply(booking, "complete")
         booking.save()
+        booking_changed(booking=booking, event=BookingEvent.COMPLETED)
         return booking
 
 
@@ -530,6 +536,7 @@ def booking_mark_no_show(*, booking_id: int) -> Booking:
         booking = _lock_booking(booking_id)
         _apply(booking, "mark_no_show")
         booking.save()
+        booking_changed(booking=booking, event=BookingEvent.NO_SHOW)
         return booking
 
 
@@ -597,6 +604,7 @@ def booking_reschedule(*, booking_id: int, start: datetime, service_id: int | No
                 language=old.language,
             )
             payments.booking_rescheduled(old=old, new=new)
+            booking_changed(booking=new, event=BookingEvent.RESCHEDULED, previous=old)
             notifications.booking_rescheduled(old=old, new=new)
             return new
     except _Overlap as overlap:

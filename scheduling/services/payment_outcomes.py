@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from notifications import services as notifications
+from scheduling.booking_events import BookingEvent, booking_changed
 from scheduling.errors import InvalidInput, InvalidTransition
 from scheduling.models import BlockedTime, Booking, Provider
 from scheduling.services.bookings import (
@@ -40,6 +41,7 @@ def booking_confirm_paid(*, booking_id: int) -> Booking:
         booking = _lock_booking(booking_id)
         _apply(booking, "confirm")
         booking.save()
+        booking_changed(booking=booking, event=BookingEvent.CONFIRMED)
         was_offer = waitlist.booking_confirmed(booking=booking)
         notifications.booking_confirmed(booking=booking, tell_customer=not was_offer)
         return booking
@@ -68,6 +70,7 @@ def booking_reinstate(*, booking_id: int) -> Booking:
             if _sqlstate(exc) == EXCLUSION_VIOLATION and _constraint_name(exc) == NO_OVERLAP_CONSTRAINT:
                 raise _Overlap(booking).as_conflict() from exc
             raise
+        booking_changed(booking=booking, event=BookingEvent.CONFIRMED)
         notifications.booking_confirmed(booking=booking)
         waitlist.booking_confirmed(booking=booking)
         return booking

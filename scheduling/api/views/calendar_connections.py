@@ -1,6 +1,6 @@
 """A provider's calendar connections over the API (docs/decisions/0015-calendar-sync.md): staff of that
-provider only (404 for everyone else), with the calendar-connection permissions. Only iCal URL
-connections can be made so far (they need no credentials: the URL is the secret)."""
+provider only (404 for everyone else), with the calendar-connection permissions. Credentials are
+write-only: they are never answered back."""
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -19,17 +19,35 @@ from scheduling.errors import InvalidInput
 
 class CalendarConnectionSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(
-        choices=[CalendarConnection.Kind.ICAL_URL],
+        choices=CalendarConnection.Kind.choices,
         default=CalendarConnection.Kind.ICAL_URL,
-        help_text="Only `ical_url` so far; CalDAV, Google and Microsoft are to come.",
+        help_text="Fixed once made. `ical_url` reads a calendar's iCal address; `caldav`, `google` and "
+        "`microsoft` read busy times and write bookings to the calendar.",
     )
-    url = serializers.URLField(max_length=2000, help_text="The calendar's iCal address (http or https).")
+    url = serializers.URLField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="The calendar's address: its iCal URL (`ical_url`) or its CalDAV collection (`caldav`).",
+    )
+    account = serializers.CharField(
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        help_text="The user at the calendar service, or the calendar's id (`google`, `microsoft`).",
+    )
+    credentials = serializers.DictField(
+        write_only=True,
+        required=False,
+        help_text='Write-only, never answered back: `{"username", "password"}` for CalDAV, '
+        '`{"refresh_token"}` for Google and Microsoft.',
+    )
     sync_every_minutes = serializers.IntegerField(min_value=1, max_value=1440, default=10)
 
     class Meta:
         model = CalendarConnection
         fields = [
-            "id", "kind", "name", "url", "is_active", "sync_every_minutes", "last_synced_at",
+            "id", "kind", "name", "url", "account", "credentials", "is_active", "sync_every_minutes", "last_synced_at",
             "last_error", "last_error_at", "next_sync_at",
         ]  # fmt: skip
         read_only_fields = ["last_synced_at", "last_error", "last_error_at", "next_sync_at"]
@@ -77,7 +95,10 @@ class CalendarConnectionListApi(_ConnectionApi):
         try:
             connection = services.calendar_connection_create(
                 provider=provider,
-                url=given["url"],
+                kind=given["kind"],
+                url=given.get("url", ""),
+                account=given.get("account", ""),
+                credentials=given.get("credentials"),
                 name=given.get("name", ""),
                 sync_every_minutes=given["sync_every_minutes"],
             )
@@ -100,6 +121,8 @@ class CalendarConnectionDetailApi(_ConnectionApi):
         connection = _connection(request.user, pk, connection_id)
         data = CalendarConnectionSerializer(connection, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        if data.validated_data.get("kind", connection.kind) != connection.kind:
+            raise InvalidInput("A connection's kind cannot change; make a new connection.", field="kind")
         try:
             connection = services.calendar_connection_update(connection=connection, **data.validated_data)
         except ValidationError as exc:
