@@ -8,7 +8,7 @@ from django.utils import timezone
 from scheduling.models import BlockedTime, Booking
 
 
-def bookings_overlapping_external_busy(*, provider_ids: Iterable[int], now=None) -> QuerySet[Booking]:
+def bookings_overlapping_external_busy(*, provider_ids: Iterable[int] | QuerySet, now=None) -> QuerySet[Booking]:
     """Live, not yet finished bookings of these providers that a busy time imported from one of their
     calendars overlaps (buffers included, as availability counts them): staff should look at them.
     Imported busy time never cancels a booking, so this flag is all that happens. One query."""
@@ -21,7 +21,7 @@ def bookings_overlapping_external_busy(*, provider_ids: Iterable[int], now=None)
     )
     return (
         Booking.objects.live()
-        .filter(provider_id__in=list(provider_ids), end_at__gt=now or timezone.now())
+        .filter(provider_id__in=provider_ids, end_at__gt=now or timezone.now())
         .filter(Exists(imported_overlap))
         .order_by("start_at")
     )

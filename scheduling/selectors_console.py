@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from calendars.selectors import bookings_overlapping_external_busy
 from scheduling.models import LIVE_STATUSES, Booking, BookingStatus, CancelReason, Provider
 from scheduling.selectors import bookings_for_user, providers_for_user
 
@@ -34,6 +35,7 @@ class Dashboard:
     days: list[ProviderDays]
     cancellations: list[Booking]
     cancellations_since: datetime
+    calendar_clashes: list[Booking] = field(default_factory=list)
 
 
 def _with_related(bookings: QuerySet[Booking]) -> QuerySet[Booking]:
@@ -96,14 +98,26 @@ def recent_cancellations(
     return list(_with_related(scope).order_by("-cancelled_at", "-pk")[:limit])
 
 
+CALENDAR_CLASHES_LIMIT = 20
+
+
+def calendar_clashes(*, user, now: datetime | None = None, limit: int = CALENDAR_CLASHES_LIMIT) -> list[Booking]:
+    """Upcoming live bookings that an event imported from the provider's own calendar overlaps,
+    soonest first (docs/decisions/0015-calendar-sync.md: imported busy time never cancels a booking,
+    so staff must see them). One query."""
+    scope = bookings_overlapping_external_busy(provider_ids=providers_for_user(user=user).values("pk"), now=now)
+    return list(_with_related(scope)[:limit])
+
+
 def console_dashboard(*, user, now: datetime | None = None) -> Dashboard:
-    """What needs this user now: five queries whatever the number of bookings."""
+    """What needs this user now: six queries whatever the number of bookings."""
     now = now or timezone.now()
     return Dashboard(
         pending=pending_requests(user=user),
         days=bookings_today_and_tomorrow(user=user, now=now),
         cancellations=recent_cancellations(user=user, now=now),
         cancellations_since=now - timedelta(days=RECENT_CANCELLATIONS_DAYS),
+        calendar_clashes=calendar_clashes(user=user, now=now),
     )
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import admin
 from django.utils import timezone
 
+from calendars.selectors import bookings_overlapping_external_busy
 from scheduling.availability import local_dates_window
 from scheduling.models import BookingStatus
 from scheduling.services.inputs import in_supported_range
@@ -92,6 +93,23 @@ class ShowFilter(admin.SimpleListFilter):
             case "cancelled":
                 return queryset.filter(status=BookingStatus.CANCELLED)
         return queryset
+
+
+class CalendarClashFilter(admin.SimpleListFilter):
+    """Upcoming live bookings that an event imported from the provider's own calendar overlaps
+    (docs/decisions/0015-calendar-sync.md): the dashboard links here."""
+
+    title = "provider's calendar"
+    parameter_name = "calendar"
+
+    def lookups(self, request, model_admin):
+        return [("clash", "Overlapped by an event")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "clash":
+            return queryset
+        clashing = bookings_overlapping_external_busy(provider_ids=queryset.values("provider_id"))
+        return queryset.filter(pk__in=clashing.values("pk"))
 
 
 class DaysFilter(admin.ListFilter):

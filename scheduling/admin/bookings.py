@@ -26,6 +26,7 @@ from notifications.admin import NotificationInline, ReminderInline
 from payments.selectors import with_payments
 from scheduling.admin.booking_create import BookingCreateFlowMixin
 from scheduling.admin.booking_list import (
+    CalendarClashFilter,
     DaysFilter,
     ShowFilter,
     chosen_days,
@@ -120,6 +121,7 @@ class BookingAdmin(
         ("provider", admin.RelatedOnlyFieldListFilter),
         ("service", admin.RelatedOnlyFieldListFilter),
         PaymentFilter,
+        CalendarClashFilter,
         BookingDateFilter,
         DaysFilter,
     ]

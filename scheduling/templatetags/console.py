@@ -57,6 +57,15 @@ def _cancellation_row(booking: Booking) -> dict:
     }
 
 
+def _clash_row(booking: Booking) -> dict:
+    return {
+        "url": _change_url(booking),
+        "label": booking_label(booking),
+        "service": service_with_provider(booking.service.name, booking.provider.name),
+        "customer": booking.customer_name,
+    }
+
+
 @register.inclusion_tag("admin/scheduling/includes/dashboard.html", takes_context=True)
 def console_dashboard(context) -> dict:
     """The admin index's dashboard: pending requests, today and tomorrow per provider, recent
@@ -83,5 +92,7 @@ def console_dashboard(context) -> dict:
             for entry in board.days
         ],
         "cancellations": [_cancellation_row(b) for b in board.cancellations],
+        "calendar_clashes": [_clash_row(b) for b in board.calendar_clashes],
+        "calendar_clashes_url": f"{reverse('admin:scheduling_booking_changelist')}?calendar=clash",
         "cancellation_days": selectors_console.RECENT_CANCELLATIONS_DAYS,
     }

@@ -2,14 +2,17 @@
 remove them with the busy times they imported; another provider's connections are not theirs."""
 
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
 
 from calendars.models import CalendarConnection
-from calendars.services import calendar_connection_create
+from calendars.services import calendar_connection_create, calendar_connection_sync
 from scheduling.models import BlockedTime
-from tests.admin.conftest import messages_of
+from scheduling.selectors_console import calendar_clashes
+from scheduling.services import CustomerData, booking_create
+from tests.admin.conftest import messages_of, slot_in
 from tests.calendar_fixtures import fixture_bytes
 
 pytestmark = pytest.mark.django_db
@@ -61,21 +64,20 @@ def test_another_providers_connection_is_not_theirs(as_staff_a, provider_b, cale
     assert str(connection) not in as_staff_a.get(LIST).content.decode()
 
 
-def test_a_booking_an_imported_event_overlaps_is_flagged_on_its_page(as_staff_a, provider_a, calendar_server):
-    from datetime import timedelta
-
-    from scheduling.services import CustomerData, booking_create
-    from tests.admin.conftest import slot_in
-
-    booking = booking_create(
-        provider_id=provider_a.pk, start=slot_in(2), customer=CustomerData(name="Ada", email="ada@example.com")
-    )
+def overlapped_booking(provider, calendar_server, email="ada@example.com"):
+    """A booking of `provider`, and the calendar server serving one private event over it."""
+    booking = booking_create(provider_id=provider.pk, start=slot_in(2), customer=CustomerData(name="Ada", email=email))
     start, end = booking.start_at - timedelta(minutes=15), booking.start_at + timedelta(minutes=15)
     calendar_server.body = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:dentist@example.com\r\n"
         f"DTSTAMP:20261201T000000Z\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\nDTEND:{end:%Y%m%dT%H%M%SZ}\r\n"
         "SUMMARY:Private\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     ).encode()
+    return booking
+
+
+def test_a_booking_an_imported_event_overlaps_is_flagged_on_its_page(as_staff_a, provider_a, calendar_server):
+    booking = overlapped_booking(provider_a, calendar_server)
     page = f"/admin/scheduling/booking/{booking.pk}/change/"
     assert "calendar-clash" not in as_staff_a.get(page).content.decode()
 
@@ -83,6 +85,39 @@ def test_a_booking_an_imported_event_overlaps_is_flagged_on_its_page(as_staff_a,
     as_staff_a.post(LIST, {"action": "sync_now", "_selected_action": [connection.pk]})
 
     assert "calendar-clash" in as_staff_a.get(page).content.decode()
+
+
+def test_the_dashboard_lists_bookings_an_imported_event_overlaps(as_staff_a, provider_a, calendar_server):
+    booking = overlapped_booking(provider_a, calendar_server)
+    assert 'data-testid="calendar-clashes"' not in as_staff_a.get("/admin/").content.decode()
+
+    calendar_connection_sync(connection_id=calendar_connection_create(provider=provider_a, url=calendar_server.url).pk)
+
+    html = as_staff_a.get("/admin/").content.decode()
+    clashes = html[html.index('data-testid="calendar-clashes"') : html.index('id="bookings-by-day"')]
+    assert booking.reference in clashes and "<strong>1</strong>" in clashes
+
+
+def test_the_booking_list_filters_the_overlapped_bookings(as_staff_a, provider_a, calendar_server):
+    overlapped = overlapped_booking(provider_a, calendar_server)
+    free = booking_create(
+        provider_id=provider_a.pk, start=slot_in(3), customer=CustomerData(name="Bo", email="bo@example.com")
+    )
+    calendar_connection_sync(connection_id=calendar_connection_create(provider=provider_a, url=calendar_server.url).pk)
+
+    html = as_staff_a.get("/admin/scheduling/booking/?calendar=clash").content.decode()
+
+    assert overlapped.reference in html and free.reference not in html
+
+
+def test_another_providers_overlapped_bookings_stay_off_the_dashboard(as_staff_a, staff_b, provider_b, calendar_server):
+    booking = overlapped_booking(provider_b, calendar_server)
+    calendar_connection_sync(connection_id=calendar_connection_create(provider=provider_b, url=calendar_server.url).pk)
+    assert [b.pk for b in calendar_clashes(user=staff_b)] == [booking.pk]  # B's staff see it
+
+    html = as_staff_a.get("/admin/").content.decode()
+
+    assert booking.reference not in html and 'data-testid="calendar-clashes"' not in html
 
 
 def test_changing_the_url_in_the_console_goes_through_the_service(as_staff_a, provider_a, calendar_server):
