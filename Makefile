@@ -11,12 +11,12 @@ PYTEST_ARGS ?=
 
 log = @printf '\033[1;34m==>\033[0m %s\n' "$(1)"
 
-.PHONY: help venv services stop migrate run test lint bench clean messages makemessages
+.PHONY: help venv services stop migrate run test lint bench bench-growth clean messages makemessages
 
 help:
 	@echo "make run      start PostgreSQL, Redis, gunicorn, Celery worker and beat (Ctrl-C stops the app)"
 	@echo "make test     lint, then the whole test suite against a real PostgreSQL"
-	@echo "make venv | services | stop | migrate | lint | bench | clean"
+	@echo "make venv | services | stop | migrate | lint | bench | bench-growth | clean"
 
 venv: $(STAMP)
 
@@ -75,13 +75,19 @@ test: venv services messages
 	$(call log,pytest $(PYTEST_ARGS))
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The HTTP benches drive load with wrk (Debian package); growth.py loads a million rows, so it is opt-in.
 bench: migrate
-	@shopt -s nullglob; files=(bench/[!_]*.py); \
+	@scripts/ensure_wrk.sh
+	@shopt -s nullglob; files=(bench/[!_]*.py); files=($${files[@]/bench\/growth.py}); \
 	if [ $${#files[@]} -eq 0 ]; then printf '\033[1;34m==>\033[0m %s\n' "No benchmarks in bench/"; fi; \
 	for f in "$${files[@]}"; do \
 	  printf '\033[1;34m==>\033[0m %s\n' "Benchmark $$f"; \
 	  DJANGO_SETTINGS_MODULE=booking_site.settings PYTHONPATH=. $(PY) "$$f"; \
 	done
+
+bench-growth: migrate
+	$(call log,Benchmark bench/growth.py (1,000,000 bookings over 10,000 providers))
+	@DJANGO_SETTINGS_MODULE=booking_site.settings PYTHONPATH=. $(PY) bench/growth.py
 
 clean: stop
 	$(call log,Removing $(VENV) and .local)

@@ -27,44 +27,13 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import ROOT, setup_django
 
 BENCH_DB = "booking_bench_reminders"
-DEFAULT_URL = f"postgres://postgres@127.0.0.1:{os.environ.get('PGPORT', '54320')}/booking"
 TARGET_SECONDS = 20
 KEY_HEADER = re.compile(r"^X-Notification-Key: (\S+)$", re.MULTILINE)
-
-
-def point_at_bench_database() -> str:
-    """Rewrite DATABASE_URL to the bench database on the same server, creating that database if missing."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
-    bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    os.environ["DATABASE_URL"] = bench_url
-    return bench_url
-
-
-def setup_django() -> None:
-    point_at_bench_database()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "booking_site.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.settings_dict["NAME"] != BENCH_DB:
-        raise SystemExit(f"Refusing to run: connected to {connection.settings_dict['NAME']!r}, not {BENCH_DB!r}.")
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def seed(count: int) -> None:
@@ -205,7 +174,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the emails and worker logs (a temporary dir)")
     args = parser.parse_args()
 
-    setup_django()
+    setup_django(BENCH_DB)
 
     import django
     from django.conf import settings

@@ -93,7 +93,7 @@ TEMPLATES = [
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 # Server-side binding lets psycopg prepare a statement once it has run DB_PREPARE_THRESHOLD times on a
 # connection; PostgreSQL then skips parsing and planning it. On the booking path that is about 40 % of
-# PostgreSQL's CPU per booking (bench/api_booking.py). Behind a PgBouncer older than 1.21 in
+# PostgreSQL's CPU per booking (bench/http_throughput.py). Behind a PgBouncer older than 1.21 in
 # transaction mode, set DB_SERVER_SIDE_BINDING=0.
 if env_bool("DB_SERVER_SIDE_BINDING", True):
     DATABASES["default"].setdefault("OPTIONS", {}).update(

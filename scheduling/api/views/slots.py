@@ -88,7 +88,7 @@ class SlotsApi(_SlotsApi):
             else []
         )
         # Built by hand and rendered by orjson: per-slot serializers, then isoformat(), each cost more
-        # than computing the slots (bench/api_booking.py). SlotsResponseSerializer documents the shape.
+        # than computing the slots (bench/http_throughput.py). SlotsResponseSerializer documents the shape.
         body = {
             "provider": provider.pk,
             "service": service.pk if service else None,

@@ -1,0 +1,287 @@
+"""What the web tier serves per second, each figure next to the floor measured in the same run (issue 18).
+
+    .venv/bin/python bench/http_throughput.py [--seconds 10] [--connections 32]
+
+Load comes from `wrk` (bench/_http.py, bench/wrk/load.lua): a C client, so the figures are the server's,
+not a Python client's fighting it for the same cores. Runs on its own throwaway database
+`booking_bench_http` (dropped and re-created every run) against gunicorn with 5 sync workers and DEBUG
+off, the Celery broker on an emptied private Redis database. Asserts nothing about timing; exits 0.
+
+Scenario: 50 providers in ten zones, each offering its own 30-min service daily 06:00-22:00 with no
+notice and no confirmation (every 201 is a confirmed booking). Every free slot of the next 30 days is
+listed once and dealt to the phases, so each booking POST asks for a slot no other request asks for.
+Phases, in order, `--seconds` each:
+
+  floor             GET /api/v1/bookings/{id}/ with a token: the cheapest authenticated API call
+  booking POST      POST /api/v1/bookings/ (a new customer each), no worker consuming the kicks
+  + worker          the same, with one Celery worker consuming as `make run` starts it
+  1 connection      the same POST from one connection (worker still running): latency without queueing
+  slots             GET /api/v1/providers/{id}/slots/ for 30 days, anonymous
+  week page         the console's week agenda of a provider, a superuser's session cookie
+  locked insert     a minimal DRF endpoint in the bench only (bench/_bench_urls.py): lock the provider,
+                    insert a booking under the same exclusion constraint and 3 reminder rows
+  raw PostgreSQL    pgbench, gunicorn stopped: one-statement transactions inserting into a table with
+                    the same exclusion constraint (a reference for what the database alone does)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _http import CeleryWorker, Gunicorn, WrkResult, flush_broker, private_broker_url, run_wrk, server_env
+from _setup import machine_line, setup_django, wait_for_connection_headroom
+
+BENCH_DB = "booking_bench_http"
+PROVIDERS = 50
+DAYS = 30
+ZONES = ("UTC", "America/New_York", "America/Los_Angeles", "America/Sao_Paulo", "Europe/London",
+         "Europe/Berlin", "Africa/Johannesburg", "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney")  # fmt: skip
+RAW_SETUP = """
+    DROP TABLE IF EXISTS bench_raw_booking;
+    DROP SEQUENCE IF EXISTS bench_raw_seq;
+    CREATE SEQUENCE bench_raw_seq;
+    CREATE TABLE bench_raw_booking (
+        provider_id int NOT NULL,
+        span tstzrange NOT NULL,
+        status text NOT NULL,
+        EXCLUDE USING gist (span WITH &&, provider_id WITH =) WHERE (status IN ('pending', 'confirmed'))
+    );
+"""
+# Each row on its own half hour (the sequence), over 200 providers: never overlapping, every insert
+# still probing the GiST index.
+RAW_INSERT = """\\set p random(1, 200)
+INSERT INTO bench_raw_booking SELECT :p, tstzrange(t, t + interval '30 minutes'), 'confirmed'
+  FROM (SELECT timestamptz '2030-01-01' + nextval('bench_raw_seq') * interval '30 minutes' AS t) s;
+"""
+
+
+def seed():
+    """Providers, services, rules, a superuser with a token and a session, one customer. Returns (token,
+    session key, the customer, each provider's service and free starts)."""
+    from zoneinfo import ZoneInfo
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import transaction
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from scheduling.models import AvailabilityRule, Customer, Provider, Service
+    from scheduling.selectors import provider_slots
+
+    today = timezone.now().date()
+    with transaction.atomic():
+        providers = Provider.objects.bulk_create(
+            Provider(name=f"Bench provider {n:02d}", slug=f"bench-{n:02d}", timezone=ZoneInfo(ZONES[n % len(ZONES)]))
+            for n in range(PROVIDERS)
+        )
+        services = Service.objects.bulk_create(
+            Service(
+                name=p.name,
+                slug=p.slug,
+                duration_minutes=30,
+                min_notice_minutes=0,
+                max_advance_days=365,
+                requires_confirmation=False,
+                price=Decimal("40.00"),
+            )
+            for p in providers
+        )
+        Service.providers.through.objects.bulk_create(
+            Service.providers.through(service=s, provider=p) for s, p in zip(services, providers, strict=True)
+        )
+        AvailabilityRule.objects.bulk_create(
+            AvailabilityRule(
+                provider=p,
+                kind=AvailabilityRule.Kind.OPEN,
+                rrule="FREQ=DAILY",
+                starts_on=today - timedelta(days=30),
+                start_time=time(6),
+                end_time=time(22),
+            )
+            for p in providers
+        )
+        user = get_user_model().objects.create_superuser("bench", "bench@bench.example", secrets.token_hex(16))
+        token = Token.objects.create(user=user).key
+        customer = Customer.objects.create(name="Bench customer", email="customer@bench.example")
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                    HASH_SESSION_KEY: user.get_session_auth_hash()})  # fmt: skip
+    session.create()
+
+    free = {}
+    for provider, service in zip(providers, services, strict=True):
+        first = timezone.now().astimezone(provider.timezone).date() + timedelta(days=1)
+        slots = provider_slots(provider=provider, service=service, first=first, last=first + timedelta(days=DAYS - 1))
+        free[provider.pk] = (service.pk, [slot.start for slot in slots])
+    return token, session.session_key, customer, free
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def booking_body(provider: int, start: datetime) -> str:
+    stamp = int(start.timestamp())
+    return json.dumps({"provider": provider, "start": iso_z(start), "notes": "bench",
+                       "customer": {"name": f"Bench {provider}-{stamp}", "email": f"p{provider}-{stamp}@bench.example",
+                                    "timezone": "UTC"}})  # fmt: skip
+
+
+def pgbench(database_url: str, *, clients: int, seconds: float) -> tuple[float, float]:
+    """(transactions/s, mean latency ms) of the raw insert from `clients` connections."""
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", database_url, "-c", RAW_SETUP], check=True,
+                   capture_output=True)  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(RAW_INSERT)
+    try:
+        finished = subprocess.run(
+            ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)), "-T", str(int(seconds)),
+             "-f", script.name, database_url],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    tps = float(re.search(r"tps = ([\d.]+)", finished.stdout).group(1))
+    latency = float(re.search(r"latency average = ([\d.]+) ms", finished.stdout).group(1))
+    return tps, latency
+
+
+def row(label: str, result: WrkResult | None, floor: float, *, rate: float | None = None, note: str = "") -> str:
+    if result is None:
+        return f"  {label:44} {rate:9.0f} {'':>8} {'':>8} {'':>8} {rate / floor:7.0%}  {note}"
+    extra = [note] if note else []
+    if result.non_2xx:
+        extra.append(f"non-2xx {result.non_2xx} ({', '.join(f'{k}: {v}' for k, v in sorted(result.statuses.items()))})")
+    if result.reused:
+        extra.append(f"{result.reused} reused bodies")
+    if result.socket_errors or result.timeouts:
+        extra.append(f"socket errors {result.socket_errors}, timeouts {result.timeouts}")
+    return (
+        f"  {label:44} {result.rate:9.0f} {result.p50_ms:6.1f}ms {result.p99_ms:6.1f}ms {result.requests:>8} "
+        f"{result.rate / floor:7.0%}  {'; '.join(extra)}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers (default 5)")
+    args = parser.parse_args()
+
+    os.environ["BENCH_SECRET_KEY"] = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)  # sessions signed alike
+    wait_for_connection_headroom(args.connections + args.workers + 10)
+    database_url = setup_django(BENCH_DB, fresh=True)
+    from django.db import connection, connections
+
+    token, session_key, customer, free = seed()
+    in_time_order = sorted((start, pid) for pid, (_, starts) in free.items() for start in starts)
+    pools = [in_time_order[n::4] for n in range(4)]  # disjoint, each spread over every provider
+    services = {pid: service for pid, (service, _) in free.items()}
+    post_bodies = [booking_body(pid, start) for start, pid in pools[0]]
+    solo_bodies = [booking_body(pid, start) for start, pid in pools[1]]
+    locked_bodies = [
+        json.dumps({"provider": pid, "service": services[pid], "customer": customer.pk, "start": start.isoformat()})
+        for start, pid in pools[2] + pools[3]
+    ]
+    machine = machine_line()
+    connections.close_all()
+    print(f"Seeded {PROVIDERS} providers, {len(in_time_order)} free slots over {DAYS} days.", flush=True)
+
+    broker = private_broker_url()
+    env = server_env(database_url=database_url, broker_url=broker)
+    auth = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    seconds, conns = args.seconds, args.connections
+    server = worker = None
+    started = []
+    results: dict[str, WrkResult] = {}
+    try:
+        server = Gunicorn(env, workers=args.workers)
+        started.append(server)
+        # Warm every worker (imports, connections, prepared statements) with bookings of the solo pool.
+        for body in solo_bodies[: 4 * args.workers]:
+            request = urllib.request.Request(f"{server.url}/api/v1/bookings/", data=body.encode(), method="POST",
+                                             headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+            with urllib.request.urlopen(request, timeout=30) as response:
+                booking_id = json.loads(response.read())["id"]
+        solo_bodies = solo_bodies[4 * args.workers :]
+
+        def phase(name: str, path: str, **kwargs) -> None:
+            print(f"  {name} ...", flush=True)
+            results[name] = run_wrk(f"{server.url}{path}", seconds=seconds, **kwargs)
+
+        phase("floor", f"/api/v1/bookings/{booking_id}/", connections=conns, headers=auth)
+        half = len(post_bodies) // 2
+        phase("post", "/api/v1/bookings/", connections=conns, headers=auth, method="POST", bodies=post_bodies[:half])
+        flush_broker(broker)  # the worker starts on an empty queue: it serves only the next phase's kicks
+        worker = CeleryWorker(env)
+        started.append(worker)
+        phase("post_worker", "/api/v1/bookings/", connections=conns, headers=auth, method="POST",
+              bodies=post_bodies[half:])  # fmt: skip
+        phase("post_solo", "/api/v1/bookings/", connections=1, headers=auth, method="POST", bodies=solo_bodies)
+        worker.stop()
+        worker = None
+        flush_broker(broker)
+
+        busiest, zone = (
+            connection.cursor()
+            .execute(
+                "SELECT p.id, p.timezone FROM scheduling_booking b JOIN scheduling_provider p ON p.id = b.provider_id"
+                " GROUP BY p.id ORDER BY count(*) DESC LIMIT 1"
+            )
+            .fetchone()
+        )
+        connections.close_all()
+        first = datetime.now(UTC).date() + timedelta(days=1)
+        slots_path = (f"/api/v1/providers/{busiest}/slots/?start={first}&end={first + timedelta(days=DAYS - 1)}"
+                      f"&tz={zone}")  # fmt: skip
+        phase("slots", slots_path, connections=conns, headers={"Accept": "application/json"})
+        phase("week", f"/admin/scheduling/provider/{busiest}/agenda/week/?date={first}", connections=conns,
+              headers={"Cookie": f"sessionid={session_key}"})  # fmt: skip
+        phase("locked", "/bench/locked-insert/", connections=conns, headers=auth, method="POST", bodies=locked_bodies)
+        server.stop()
+        server = None
+        print("  raw PostgreSQL (pgbench) ...", flush=True)
+        raw_rate, raw_latency = pgbench(database_url, clients=conns, seconds=seconds)
+    finally:
+        for process in started:
+            process.stop()
+            process.report_log()
+        flush_broker(broker)
+        connections.close_all()
+
+    floor = results["floor"].rate
+    solo = results["post_solo"]
+    print()
+    print(f"HTTP throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: wrk, {conns} connections unless said, "
+          f"{seconds:g}s each; gunicorn {args.workers} sync workers, DEBUG off")  # fmt: skip
+    print(f"  {machine}")
+    print(f"  {'':44} {'2xx/s':>9} {'p50':>8} {'p99':>8} {'requests':>8} {'/ floor':>7}")
+    print(row("GET /api/v1/bookings/{id}/, token (floor)", results["floor"], floor))
+    print(row("POST /api/v1/bookings/, no worker consuming", results["post"], floor))
+    print(row("POST /api/v1/bookings/, one Celery worker", results["post_worker"], floor))
+    print(row("POST /api/v1/bookings/, 1 connection", solo, floor,
+              note=f"p99/p50 {solo.p99_ms / solo.p50_ms:.1f}x"))  # fmt: skip
+    print(row(f"GET slots, {DAYS} days, anonymous", results["slots"], floor))
+    print(row("console week page, session cookie", results["week"], floor))
+    print(row("minimal locked insert (bench-only endpoint)", results["locked"], floor))
+    print(row(f"raw PostgreSQL insert (pgbench, {conns} conns)", None, floor, rate=raw_rate,
+              note=f"mean latency {raw_latency:.1f} ms"))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
