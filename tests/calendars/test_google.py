@@ -113,7 +113,7 @@ def test_a_401_refreshes_the_token_once_and_retries(google_api, connection):
     adapter, _ = read(connection)
     google_api.expire_access_tokens()
     connection.credentials = adapter.changed_credentials
-    adapter, spans = read(connection)
+    adapter, _ = read(connection)
     assert adapter.changed_credentials["access_token"] != connection.credentials["access_token"]
 
 
