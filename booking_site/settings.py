@@ -190,6 +190,21 @@ PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "webhook" if PUSH_WEBHOOK_URL else
 CALENDAR_ALLOW_PRIVATE_URLS = env_bool("CALENDAR_ALLOW_PRIVATE_URLS", False)
 CALENDAR_FETCH_MAX_BYTES = int(os.environ.get("CALENDAR_FETCH_MAX_BYTES", str(10 * 1024 * 1024)))
 CALENDAR_FETCH_TIMEOUT_SECONDS = float(os.environ.get("CALENDAR_FETCH_TIMEOUT_SECONDS", "10"))
+# Google Calendar and Microsoft 365 (README "Operator configuration: Google and Microsoft calendars"). The
+# API and token URLs change only to point the adapters at a local fake in tests.
+GOOGLE_OAUTH_CLIENT_ID = os.environ.get("GOOGLE_OAUTH_CLIENT_ID", "")
+GOOGLE_OAUTH_CLIENT_SECRET = os.environ.get("GOOGLE_OAUTH_CLIENT_SECRET", "")
+GOOGLE_API_BASE = os.environ.get("GOOGLE_API_BASE", "https://www.googleapis.com").rstrip("/")
+GOOGLE_OAUTH_TOKEN_URL = os.environ.get("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+MICROSOFT_OAUTH_CLIENT_ID = os.environ.get("MICROSOFT_OAUTH_CLIENT_ID", "")
+MICROSOFT_OAUTH_CLIENT_SECRET = os.environ.get("MICROSOFT_OAUTH_CLIENT_SECRET", "")
+MICROSOFT_OAUTH_TENANT = os.environ.get("MICROSOFT_OAUTH_TENANT", "common")
+MICROSOFT_GRAPH_BASE = os.environ.get("MICROSOFT_GRAPH_BASE", "https://graph.microsoft.com/v1.0").rstrip("/")
+MICROSOFT_OAUTH_TOKEN_URL = os.environ.get(
+    "MICROSOFT_OAUTH_TOKEN_URL", f"https://login.microsoftonline.com/{MICROSOFT_OAUTH_TENANT}/oauth2/v2.0/token"
+)
+# The public https address Google and Microsoft call with change notifications (push is off unless https).
+CALENDAR_PUSH_BASE_URL = os.environ.get("CALENDAR_PUSH_BASE_URL", SITE_URL).rstrip("/")
 
 # Payments (docs/decisions/0013-payments.md). With no STRIPE_SECRET_KEY, `make run` and the tests start
 # localstripe (a fake Stripe server) and point these at it; with real keys the same code talks to Stripe.

@@ -76,3 +76,28 @@ class ImportedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.uid} from {self.connection}"
+
+
+def new_push_id() -> str:
+    return secrets.token_hex(16)
+
+
+class PushChannel(models.Model):
+    """A Google watch channel or a Microsoft Graph subscription telling us a connection's calendar
+    changed (docs/decisions/0015-calendar-sync.md). `channel_id` and `secret` are ours: Google sends
+    them back as X-Goog-Channel-ID and X-Goog-Channel-Token, Microsoft sends the secret as clientState
+    with the `subscription_id` it chose. Never shown, never logged."""
+
+    connection = models.ForeignKey(CalendarConnection, on_delete=models.CASCADE, related_name="push_channels")
+    channel_id = models.CharField(max_length=64, unique=True, default=new_push_id, editable=False)
+    secret = models.CharField(max_length=128, default=new_feed_secret, editable=False)
+    resource_id = models.CharField(max_length=256, blank=True, editable=False)
+    subscription_id = models.CharField(max_length=256, blank=True, db_index=True, editable=False)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["expires_at"]
+
+    def __str__(self) -> str:
+        return f"Push channel of {self.connection} until {self.expires_at:%Y-%m-%d %H:%M}"

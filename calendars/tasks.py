@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from calendars.push_services import calendar_push_channels_maintain
 from calendars.services import calendar_connection_sync, calendar_connections_due_sync
 
 SYNC_DUE_CALENDARS_TASK = "calendars.tasks.sync_due_calendars"
@@ -23,3 +24,8 @@ def sync_calendar(connection_id: int) -> dict:
         "kept": result.kept,
         "error": result.error,
     }
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def renew_push_channels() -> int:
+    return calendar_push_channels_maintain()

@@ -15,6 +15,8 @@ from calendars.ical_import import BusySpan
 
 ADAPTERS = {
     "ical_url": "calendars.adapters.ical_url.IcalUrlAdapter",
+    "google": "calendars.adapters.google.GoogleAdapter",
+    "microsoft": "calendars.adapters.microsoft.MicrosoftAdapter",
 }
 
 
