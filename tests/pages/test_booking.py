@@ -1,7 +1,7 @@
 """The booking form, its error paths, the race, throttling and the confirmation page."""
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -254,7 +254,7 @@ def test_booking_posts_are_throttled_per_client_ip(client, provider, settings, p
     settings.BOOKING_POST_RATE = (3, 60)
     # From the opening of a day three days ahead, so all four starts are in its hours whatever the time now.
     day = (timezone.now() + timedelta(days=3)).astimezone(provider.timezone).date()
-    opening = datetime.combine(day, time(9), tzinfo=provider.timezone)
+    opening = datetime.combine(day, time(9), tzinfo=provider.timezone).astimezone(UTC)
     starts = [opening + timedelta(hours=i) for i in range(4)]
 
     codes = [post_booking(client, provider, s, email=f"p{i}@example.com").status_code for i, s in enumerate(starts)]
