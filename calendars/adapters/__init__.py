@@ -15,6 +15,7 @@ from calendars.ical_import import BusySpan
 
 ADAPTERS = {
     "ical_url": "calendars.adapters.ical_url.IcalUrlAdapter",
+    "caldav": "calendars.adapters.caldav.CaldavAdapter",
 }
 
 
