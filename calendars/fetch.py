@@ -67,6 +67,15 @@ def check_url_shape(url: str) -> None:
         raise CalendarFetchError("The calendar URL must start with http:// or https:// and name a host.")
 
 
+def check_public_url(url: str) -> None:
+    """The SSRF guard alone, for clients that make their own connections (the CalDAV adapter): the URL
+    is http(s) and its host resolves only to public addresses (unless CALENDAR_ALLOW_PRIVATE_URLS).
+    Raises CalendarFetchError."""
+    check_url_shape(url)
+    parts = urlsplit(url)
+    resolve_public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+
 def resolve_public_address(host: str, port: int) -> str:
     """The first address `host` resolves to, after checking that none of them is private, loopback,
     link-local, reserved, multicast or unspecified (all are checked: a name that also resolves to an

@@ -4,9 +4,11 @@ provider's own calendars (docs/decisions/0015-calendar-sync.md)."""
 import secrets
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from scheduling.models import BlockedTime, Provider
+from notifications.models import OutboxMessage, OutboxQuerySet
+from scheduling.models import BlockedTime, Booking, Provider
 
 
 def new_feed_secret() -> str:
@@ -101,3 +103,32 @@ class PushChannel(models.Model):
 
     def __str__(self) -> str:
         return f"Push channel of {self.connection} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarExport(OutboxMessage):
+    """The export outbox: one row per booking change per two-way connection, written in the booking's
+    transaction and sent by notifications.dispatch (claim, send, record, retry with backoff). Sending
+    reads the booking as it is then, so rows for one booking may go in any order and still leave the
+    calendar right (calendars/export_dispatch.py)."""
+
+    # An export goes to a calendar, not to an address on a channel.
+    channel = None
+    address = None
+
+    connection = models.ForeignKey(CalendarConnection, on_delete=models.CASCADE, related_name="exports")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="calendar_exports")
+    uid = models.CharField(max_length=255, help_text="The event's UID in the calendar (the booking's calendar UID).")
+    event = models.CharField(max_length=16, help_text="The booking change that queued this export.")
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"], name="calendar_export_due_idx", condition=Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uid} to {self.connection}"

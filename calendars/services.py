@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from calendars import export_hooks
 from calendars.adapters import CONNECTION_STATE_FIELDS, AdapterError, adapter_class, adapter_for
 from calendars.ical_import import BusySpan
 from calendars.models import CalendarConnection, ImportedEvent
@@ -132,9 +133,10 @@ def calendar_connection_sync(*, connection_id: int) -> SyncResult:
         _record_success(connection_id, now=now, every=connection.sync_every_minutes, state=state)
         return SyncResult(kept=connection.imported_events.count(), not_modified=True)
 
+    spans = _not_ours(result.spans, provider_id=connection.provider_id)
     with transaction.atomic():
         CalendarConnection.objects.select_for_update().only("pk").get(pk=connection_id)
-        added, removed, kept = _replace(connection, result.spans)
+        added, removed, kept = _replace(connection, spans)
         _record_success(connection_id, now=now, every=connection.sync_every_minutes, state=state)
     return SyncResult(read=len(result.spans), added=added, removed=removed, kept=kept)
 
@@ -155,6 +157,17 @@ def calendar_connections_due_sync(*, now=None) -> list[SyncResult]:
             _record_error(connection_id, message=f"Sync failed ({type(exc).__name__}).", now=timezone.now())
             results.append(SyncResult(error=type(exc).__name__))
     return results
+
+
+def _not_ours(spans: list[BusySpan], *, provider_id: int) -> list[BusySpan]:
+    """The spans that are not the provider's own bookings as we exported them (calendars.export_hooks):
+    those already block their time as bookings, and importing them would count them twice (and keep a
+    cancelled booking's time blocked until the calendar forgot it). Works for every adapter: the UID is
+    the booking's own."""
+    ours = export_hooks.exported_uids({span.uid_key.rsplit("|", 1)[0] for span in spans}, provider_id=provider_id)
+    if not ours:
+        return spans
+    return [span for span in spans if span.uid_key.rsplit("|", 1)[0] not in ours]
 
 
 def _replace(connection: CalendarConnection, spans: list[BusySpan]) -> tuple[int, int, int]:

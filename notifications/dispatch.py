@@ -70,6 +70,8 @@ RECORD_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 3.75)
 # (status, reason) for a row that must be closed instead of sent; None to send it.
 Triage = Callable[[models.Model, datetime], tuple[str, str] | None]
 Render = Callable[[models.Model, datetime], OutgoingMessage]
+# Sends one row itself (not through a channel) and returns the id to record; raises SendError.
+Send = Callable[[models.Model, datetime], str]
 
 
 @dataclass
@@ -125,12 +127,18 @@ def dispatch_batch(
     *,
     limit: int,
     triage: Triage,
-    render: Render,
+    render: Render | None = None,
+    send: Send | None = None,
     select_related: tuple[str, ...] = (),
     pks: list[int] | None = None,
     now: datetime | None = None,
 ) -> BatchResult:
-    """Claim up to `limit` due rows of `model`, send them, record each result. See the module docstring."""
+    """Claim up to `limit` due rows of `model`, send them, record each result. See the module docstring.
+
+    Each row is sent through a channel (`render` makes its message), or by `send` itself (the
+    calendar export writes to a calendar, calendars/export_dispatch.py)."""
+    if (render is None) == (send is None):
+        raise TypeError("dispatch_batch needs exactly one of render and send.")
     budget = send_budget()
     started = time.monotonic()
     result = BatchResult()
@@ -172,14 +180,18 @@ def dispatch_batch(
                 result.released = _release(model, to_send[index:], claimed_at=now)
                 logger.warning("%s: lease running short, handed back %d claimed rows", model.__name__, result.released)
                 break
-            _send_and_record(model, row, senders=senders, render=render, result=result)
+            _send_and_record(model, row, senders=senders, render=render, send=send, result=result)
     return result
 
 
-def _send_and_record(model, row, *, senders: Senders, render: Render, result: BatchResult) -> None:
+def _send_and_record(
+    model, row, *, senders: Senders, render: Render | None, send: Send | None, result: BatchResult
+) -> None:
     try:
-        message = render(row, timezone.now())
-        provider_id = senders.send(message)
+        if send is not None:
+            provider_id = send(row, timezone.now())
+        else:
+            provider_id = senders.send(render(row, timezone.now()))
     except SendError as exc:
         _record_failure(model, row, error=str(exc), permanent=exc.permanent, result=result)
     except Exception as exc:  # a bad row (template, data) must not stop the batch

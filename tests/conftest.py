@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.utils import translation
 
 # localstripe_server and stripe_local: a fake Stripe for every test that pays.
-pytest_plugins = ["tests.stripe_fixtures", "tests.calendar_fixtures"]
+pytest_plugins = ["tests.stripe_fixtures", "tests.calendar_fixtures", "tests.caldav_fixtures"]
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
 

@@ -10,6 +10,7 @@ SWEEPS = {
     "waitlist.tasks.sweep": "Waitlist: close passed windows and make missed offers",
     "calendars.tasks.sync_due_calendars": "Sync due external calendars",
     "calendars.tasks.renew_push_channels": "Renew calendar push channels",
+    "calendars.tasks.sweep_exports": "Send calendar exports",
 }
 
 

@@ -17,6 +17,7 @@ ADAPTERS = {
     "ical_url": "calendars.adapters.ical_url.IcalUrlAdapter",
     "google": "calendars.adapters.google.GoogleAdapter",
     "microsoft": "calendars.adapters.microsoft.MicrosoftAdapter",
+    "caldav": "calendars.adapters.caldav.CaldavAdapter",
 }
 
 

@@ -7,13 +7,16 @@ from datetime import timedelta
 import pytest
 from django.apps import apps as django_apps
 
+from calendars.export_dispatch import exports_dispatch
 from calendars.models import CalendarConnection
 from calendars.services import calendar_connection_create, calendar_connection_sync
+from scheduling.booking_events import BookingEvent, booking_changed
 from scheduling.models import BlockedTime
 from scheduling.selectors_console import calendar_clashes
 from scheduling.services import CustomerData, booking_create
 from tests.admin.conftest import messages_of, slot_in
 from tests.calendar_fixtures import fixture_bytes
+from tests.factories import BookingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +135,21 @@ def test_changing_the_url_in_the_console_goes_through_the_service(as_staff_a, pr
 
     connection.refresh_from_db()
     assert (connection.url.endswith("?v=2"), connection.etag) == (True, "")
+
+
+def test_staff_see_what_was_exported_to_a_two_way_calendar(as_staff_a, provider_a, settings):
+    settings.CALENDAR_ALLOW_PRIVATE_URLS = False  # the send fails at once: an error to show
+    connection = calendar_connection_create(
+        provider=provider_a,
+        kind="caldav",
+        url="http://127.0.0.1:9/cal/",
+        credentials={"username": "u", "password": "p"},
+    )
+    booking = BookingFactory(provider=provider_a)
+    booking_changed(booking=booking, event=BookingEvent.CREATED)
+    exports_dispatch()
+
+    page = as_staff_a.get(f"{LIST}{connection.pk}/change/").content.decode()
+
+    assert "Exports" in page and booking.reference in page and "private or reserved address" in page
+    assert '"p"' not in page

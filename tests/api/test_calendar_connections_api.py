@@ -72,3 +72,37 @@ def test_changing_the_url_forgets_the_old_validators_and_is_due_at_once(superuse
     assert response.status_code == 200
     connection.refresh_from_db()
     assert (connection.etag, connection.next_sync_at) == ("", None)
+
+
+def test_a_caldav_connection_is_created_and_its_credentials_never_come_back(superuser, provider_a, radicale):
+    from tests.api.conftest import client_for
+    from tests.caldav_fixtures import PASSWORD, USERNAME
+
+    api = client_for(superuser)
+    created = api.post(
+        url_of(provider_a),
+        {"kind": "caldav", "url": radicale.calendar_url, "credentials": {"username": USERNAME, "password": PASSWORD}},
+        format="json",
+    )
+
+    assert created.status_code == 201
+    assert created.json()["kind"] == "caldav"
+    connection = CalendarConnection.objects.get()
+    assert connection.credentials == {"username": USERNAME, "password": PASSWORD}
+    synced = api.post(url_of(provider_a, f"{connection.pk}/sync/"))
+    assert synced.json()["error"] == ""
+    for response in (created, api.get(url_of(provider_a, f"{connection.pk}/")), api.get(url_of(provider_a)), synced):
+        assert PASSWORD not in response.content.decode()
+        assert "credentials" not in response.content.decode()
+
+
+def test_caldav_credentials_other_than_a_username_and_password_are_a_400(superuser, provider_a):
+    from tests.api.conftest import client_for
+
+    response = client_for(superuser).post(
+        url_of(provider_a),
+        {"kind": "caldav", "url": "https://dav.example.com/cal/", "credentials": {"token": "x"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "credentials" in response.json()["fields"]

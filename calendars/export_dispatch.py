@@ -1,0 +1,103 @@
+"""Sending the export outbox (`CalendarExport`) with the loop of notifications/dispatch.py (claim
+with SKIP LOCKED, send outside the transaction, record each result under the claim, retry with
+backoff). Which failures can repeat a send is written there; here a repeat is harmless, since writing
+an event is a replace by UID and deleting a missing one is no error.
+
+Order-insensitive: a send reads the booking as it is at that moment, not as it was when the row was
+written. Confirmed (or already held: completed, no-show) -> the event is written; anything else
+(cancelled, expired, a pending hold) -> it is deleted. Sends for one booking and one connection take
+a session advisory lock, so two workers never interleave a read and a write: the one that sends last
+read the latest state, and the calendar converges whatever order rows are claimed in.
+"""
+
+from datetime import datetime
+
+from django.db import connection as db
+
+from calendars.adapters import AdapterError, ExportEvent, adapter_for
+from calendars.models import CalendarConnection, CalendarExport
+from notifications import dispatch
+from notifications.channels import PermanentSendError, TransientSendError
+from notifications.dispatch import BatchResult
+from scheduling.models import Booking, BookingStatus
+
+BATCH_SIZE = 100
+ADVISORY_NAMESPACE = 1_616  # pg_try_advisory_lock(namespace, hash of connection and booking)
+IN_CALENDAR = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+Status = CalendarExport.Status
+
+
+def export_event(booking: Booking, *, uid: str) -> ExportEvent:
+    return ExportEvent(
+        uid=uid,
+        start=booking.start_at,
+        end=booking.end_at,
+        summary=f"{booking.service.name} – {booking.customer_name}",
+        description=f"Booking {booking.reference}",
+        # Seconds since the booking was made: grows with every change, as RFC 5545 asks of SEQUENCE.
+        sequence=int((booking.updated_at - booking.created_at).total_seconds()),
+    )
+
+
+def _triage(row: CalendarExport, now: datetime) -> tuple[str, str] | None:
+    if not row.connection.is_active:
+        return Status.SKIPPED, "The calendar connection is switched off."
+    return None
+
+
+def _send(row: CalendarExport, now: datetime) -> str:
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+            [ADVISORY_NAMESPACE, f"{row.connection_id}:{row.booking_id}"],
+        )
+        if not cursor.fetchone()[0]:
+            raise TransientSendError("Another export of this booking to this calendar is in progress.")
+    try:
+        return _send_locked(row)
+    finally:
+        with db.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))",
+                [ADVISORY_NAMESPACE, f"{row.connection_id}:{row.booking_id}"],
+            )
+
+
+def _send_locked(row: CalendarExport) -> str:
+    # Read now, under the lock: the current state, whichever change queued this row.
+    booking = Booking.objects.select_related("service").get(pk=row.booking_id)
+    connection = CalendarConnection.objects.select_related("provider").get(pk=row.connection_id)
+    adapter = adapter_for(connection)
+    try:
+        if booking.status in IN_CALENDAR:
+            adapter.write_event(event=export_event(booking, uid=row.uid))
+            outcome = "written"
+        else:
+            adapter.delete_event(uid=row.uid)
+            outcome = "deleted"
+    except AdapterError as exc:
+        error_class = TransientSendError if exc.retryable else PermanentSendError
+        raise error_class(str(exc)) from exc
+    finally:
+        if adapter.changed_credentials is not None:
+            CalendarConnection.objects.filter(pk=connection.pk).update(credentials=adapter.changed_credentials)
+    return outcome
+
+
+def exports_dispatch(
+    *, pks: list[int] | None = None, limit: int = BATCH_SIZE, now: datetime | None = None
+) -> BatchResult:
+    """Send one batch of due exports (or only those of `pks` that are due and unclaimed)."""
+    return dispatch.dispatch_batch(
+        CalendarExport,
+        limit=limit,
+        pks=pks,
+        now=now,
+        triage=_triage,
+        send=_send,
+        select_related=("connection",),
+    )
+
+
+def exports_drain(*, batch_size: int = BATCH_SIZE, budget_seconds: float = 50) -> BatchResult:
+    return dispatch.drain(lambda: exports_dispatch(limit=batch_size), limit=batch_size, budget_seconds=budget_seconds)
