@@ -9,6 +9,7 @@ SWEEPS = {
     "payments.tasks.run_gateway_calls": "Make owed payment gateway calls",
     "waitlist.tasks.sweep": "Waitlist: close passed windows and make missed offers",
     "calendars.tasks.sync_due_calendars": "Sync due external calendars",
+    "notifications.tasks.sweep_webhooks": "Send due webhook deliveries",
 }
 
 
