@@ -38,6 +38,7 @@ def admin():
 @pytest.fixture
 def hook(admin, receiver):
     endpoint, secret = webhook_endpoint_create(owner=admin, url=receiver.url, description="all of it")
+    assert secret == endpoint.secret and secret.startswith("whsec_")
     return endpoint
 
 

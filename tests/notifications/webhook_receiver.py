@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 class Receiver:
     url: str = ""
     requests: list[dict] = field(default_factory=list)
-    answer: Callable[[int], int] = lambda n: 204  # noqa: E731 - status for the n-th request (1-based)
+    answer: Callable[[int], int] = lambda n: 204
     hold: set[int] = field(default_factory=set)  # requests (1-based) that wait for `release`
     release: threading.Event = field(default_factory=threading.Event)
     arrived: threading.Condition = field(default_factory=threading.Condition)
