@@ -25,7 +25,7 @@ import threading
 import time as clock
 import uuid
 from collections import Counter
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -83,7 +83,14 @@ def seed(endpoints: int, url: str):
         )
         service.providers.set(providers)
         AvailabilityRule.objects.bulk_create(
-            AvailabilityRule(provider=p, rrule="FREQ=DAILY", start_time=time(0), end_time=time(0)) for p in providers
+            AvailabilityRule(
+                provider=p,
+                rrule="FREQ=DAILY",
+                starts_on=date.today() - timedelta(days=1),
+                start_time=time(0),
+                end_time=time(0),
+            )
+            for p in providers
         )
         owner = get_user_model().objects.create_superuser("hooks-bench", "hooks-bench@bench.example", uuid.uuid4().hex)
         for n in range(endpoints):
