@@ -295,3 +295,9 @@ SPECTACULAR_SETTINGS = {
         "WaitlistStatusEnum": "waitlist.models.EntryStatus",
     },
 }
+
+# Integrator webhooks (docs/decisions/0016-webhooks.md). Endpoint URLs get the calendar fetch's guard:
+# private addresses refused unless allowed (by default, as for calendar URLs).
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", CALENDAR_ALLOW_PRIVATE_URLS)
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = 3

@@ -76,10 +76,11 @@ def check_public_url(url: str) -> None:
     resolve_public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
 
 
-def resolve_public_address(host: str, port: int) -> str:
+def resolve_public_address(host: str, port: int, *, allow_private: bool | None = None) -> str:
     """The first address `host` resolves to, after checking that none of them is private, loopback,
     link-local, reserved, multicast or unspecified (all are checked: a name that also resolves to an
-    internal address is refused whichever one a client would pick)."""
+    internal address is refused whichever one a client would pick). `allow_private` defaults to
+    settings.CALENDAR_ALLOW_PRIVATE_URLS (webhooks pass their own setting)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -87,7 +88,9 @@ def resolve_public_address(host: str, port: int) -> str:
     addresses = [info[4][0] for info in infos]
     if not addresses:
         raise CalendarFetchError(f"The calendar host {host!r} could not be resolved.")
-    if not settings.CALENDAR_ALLOW_PRIVATE_URLS:
+    if allow_private is None:
+        allow_private = settings.CALENDAR_ALLOW_PRIVATE_URLS
+    if not allow_private:
         for address in addresses:
             if not _is_public(address):
                 raise CalendarFetchError(

@@ -70,8 +70,12 @@ RECORD_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 3.75)
 # (status, reason) for a row that must be closed instead of sent; None to send it.
 Triage = Callable[[models.Model, datetime], tuple[str, str] | None]
 Render = Callable[[models.Model, datetime], OutgoingMessage]
-# Sends one row itself (not through a channel) and returns the id to record; raises SendError.
+# Sends one row itself (not through a channel: a calendar export, a webhook) and returns the id to
+# record; raises SendError.
 Send = Callable[[models.Model, datetime], str]
+# Delay before the next attempt after `attempts` failed ones, or None to fail for good; replaces the
+# exponential backoff and NOTIFICATIONS_MAX_ATTEMPTS (webhooks keep an explicit schedule).
+RetryDelay = Callable[[int], timedelta | None]
 
 
 @dataclass
@@ -132,11 +136,14 @@ def dispatch_batch(
     select_related: tuple[str, ...] = (),
     pks: list[int] | None = None,
     now: datetime | None = None,
+    retry_delay: RetryDelay | None = None,
 ) -> BatchResult:
     """Claim up to `limit` due rows of `model`, send them, record each result. See the module docstring.
 
     Each row is sent through a channel (`render` makes its message), or by `send` itself (the
-    calendar export writes to a calendar, calendars/export_dispatch.py)."""
+    calendar export writes to a calendar, calendars/export_dispatch.py; a webhook is signed and POSTed,
+    notifications/webhook_delivery.py). `retry_delay` replaces the exponential backoff (webhooks keep an
+    explicit schedule)."""
     if (render is None) == (send is None):
         raise TypeError("dispatch_batch needs exactly one of render and send.")
     budget = send_budget()
@@ -180,12 +187,21 @@ def dispatch_batch(
                 result.released = _release(model, to_send[index:], claimed_at=now)
                 logger.warning("%s: lease running short, handed back %d claimed rows", model.__name__, result.released)
                 break
-            _send_and_record(model, row, senders=senders, render=render, send=send, result=result)
+            _send_and_record(
+                model, row, senders=senders, render=render, send=send, result=result, retry_delay=retry_delay
+            )
     return result
 
 
 def _send_and_record(
-    model, row, *, senders: Senders, render: Render | None, send: Send | None, result: BatchResult
+    model,
+    row,
+    *,
+    senders: Senders,
+    render: Render | None,
+    send: Send | None,
+    result: BatchResult,
+    retry_delay: "RetryDelay | None",
 ) -> None:
     try:
         if send is not None:
@@ -193,10 +209,12 @@ def _send_and_record(
         else:
             provider_id = senders.send(render(row, timezone.now()))
     except SendError as exc:
-        _record_failure(model, row, error=str(exc), permanent=exc.permanent, result=result)
+        _record_failure(model, row, error=str(exc), permanent=exc.permanent, result=result, retry_delay=retry_delay)
     except Exception as exc:  # a bad row (template, data) must not stop the batch
         logger.exception("%s %s: unexpected error while sending", model.__name__, row.pk)
-        _record_failure(model, row, error=f"{type(exc).__name__}: {exc}", permanent=False, result=result)
+        _record_failure(
+            model, row, error=f"{type(exc).__name__}: {exc}", permanent=False, result=result, retry_delay=retry_delay
+        )
     else:
         _record_sent(model, row, result=result, provider_message_id=provider_id)
 
@@ -238,13 +256,20 @@ def _discard_broken_connection() -> None:
         connection.close()
 
 
-def _record_failure(model, row, *, error: str, permanent: bool, result: BatchResult) -> None:
+def _record_failure(
+    model, row, *, error: str, permanent: bool, result: BatchResult, retry_delay: RetryDelay | None = None
+) -> None:
     error = error[:2000]
-    if permanent or row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+    if retry_delay is not None:
+        delay = None if permanent else retry_delay(row.attempts)
+    else:
+        exhausted = permanent or row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS
+        delay = None if exhausted else backoff(row.attempts)
+    if delay is None:
         logger.warning("%s %s failed for good after %d attempts: %s", model.__name__, row.pk, row.attempts, error)
         _record(model, row, result, status="failed", last_error=error)
     else:
-        retry_at = timezone.now() + backoff(row.attempts)
+        retry_at = timezone.now() + delay
         _record(model, row, result, status=None, last_error=error, next_attempt_at=retry_at)
 
 

@@ -9,10 +9,15 @@ one lease ahead, so a claim that is never finished (a killed worker) makes the r
 itself once the lease runs out. A retry after a failure sets `next_attempt_at` to the backoff time.
 """
 
+import base64
+import secrets
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from scheduling.models import Booking
+from scheduling.models import Booking, Provider
 
 
 class Channel(models.TextChoices):
@@ -156,3 +161,114 @@ class Notification(OutboxMessage):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.get_recipient_display().lower()} by {self.channel}"
+
+
+# --- integrator webhooks (docs/decisions/0016-webhooks.md) ---------------------------------------
+# WebhookDelivery is an OutboxMessage, so notifications.dispatch claims, sends and records it like the
+# booking and waitlist outboxes; WebhookAttempt keeps every HTTP attempt for the delivery log.
+
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def new_event_id() -> str:
+    return f"evt_{uuid.uuid4().hex}"
+
+
+def new_message_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class WebhookEndpoint(models.Model):
+    """An integrator's URL. A superuser's endpoint hears every provider; a staff member's only the
+    providers they manage. `event_types` empty means every type."""
+
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100, default=new_secret, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="The first failed attempt since the last success; cleared by a success."
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookEvent(models.Model):
+    """One thing that happened, rendered once: every delivery of it sends the same payload."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_event_id, editable=False)
+    type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sequence = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Per booking (and its reschedules), increasing in the order of the changes."
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "sequence"], name="webhook_event_booking_sequence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class WebhookDelivery(OutboxMessage):
+    """One event to one endpoint. `webhook_id` is its `webhook-id` header: the same on every retry and
+    replay of this delivery, so a receiver can fold copies."""
+
+    # `channel` and `address` of the outbox: always "webhook", and the URL at the time of queueing.
+    channel = models.CharField(max_length=8, default="webhook", editable=False)
+    address = models.CharField(max_length=2000)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    webhook_id = models.CharField(max_length=40, unique=True, default=new_message_id, editable=False)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"], name="webhook_delivery_due_idx", condition=Q(status="pending")
+            ),
+            models.Index(fields=["endpoint", "created_at"], name="webhook_delivery_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} to {self.endpoint_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP attempt of a delivery: when, the answer's status (null when none came) and how long."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"

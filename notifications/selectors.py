@@ -43,3 +43,33 @@ def notifications_for_user(*, user) -> QuerySet[Notification]:
 
 def reminders_for_user(*, user) -> QuerySet[Reminder]:
     return Reminder.objects.filter(booking__in=bookings_for_user(user=user))
+
+
+# --- integrator webhooks -------------------------------------------------------------------------
+
+
+def webhook_endpoints_for_user(*, user) -> QuerySet:
+    """A superuser sees every endpoint; anyone else their own."""
+    from notifications.models import WebhookEndpoint
+
+    endpoints = WebhookEndpoint.objects.select_related("owner")
+    return endpoints if user.is_superuser else endpoints.filter(owner=user)
+
+
+def webhook_deliveries(*, endpoint_id: int, status: str | None = None, event_type: str | None = None) -> QuerySet:
+    """The endpoint's delivery log, newest first, with each event."""
+    from notifications.models import WebhookDelivery
+
+    rows = WebhookDelivery.objects.filter(endpoint_id=endpoint_id).select_related("event")
+    if status:
+        rows = rows.filter(status=status)
+    if event_type:
+        rows = rows.filter(event__type=event_type)
+    return rows.order_by("-created_at", "-id")
+
+
+def webhook_attempts(*, delivery_id: int) -> QuerySet:
+    """Every HTTP attempt of one delivery, oldest first."""
+    from notifications.models import WebhookAttempt
+
+    return WebhookAttempt.objects.filter(delivery_id=delivery_id).order_by("started_at", "id")

@@ -13,6 +13,8 @@ from notifications import services
 DISPATCH_REMINDERS_TASK = "notifications.tasks.dispatch_due_reminders"
 SWEEP_OUTBOX_TASK = "notifications.tasks.sweep_outbox"
 SEND_NOTIFICATION_TASK = "notifications.tasks.send_notification"
+SWEEP_WEBHOOKS_TASK = "notifications.tasks.sweep_webhooks"
+SEND_WEBHOOKS_TASK = "notifications.tasks.send_webhooks"
 DRAIN_BUDGET_SECONDS = 50
 
 
@@ -33,3 +35,19 @@ def send_notification(*notification_ids: int) -> int:
     by the sweep."""
     ids = list(notification_ids)
     return services.notifications_dispatch(limit=len(ids), pks=ids).sent if ids else 0
+
+
+@shared_task(name=SWEEP_WEBHOOKS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def sweep_webhooks() -> int:
+    from notifications import webhook_delivery
+
+    return webhook_delivery.webhooks_drain(budget_seconds=DRAIN_BUDGET_SECONDS).sent
+
+
+@shared_task(name=SEND_WEBHOOKS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def send_webhooks(*delivery_ids: int) -> int:
+    """Send webhook deliveries right after their commit; a lost kick is covered by the sweep."""
+    from notifications import webhook_delivery
+
+    ids = list(delivery_ids)
+    return webhook_delivery.webhooks_dispatch(limit=len(ids), pks=ids).sent if ids else 0

@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from booking_site import money
+from notifications import webhook_events
 from payments.models import GatewayCall, Payment
 from scheduling.models import Booking, CancelReason, PaymentMode
 
@@ -129,6 +130,7 @@ def refund(*, booking: Booking, amount: Decimal, reason: str, user=None) -> list
             recorded_by=user,
         )
         owe_call(payment=row, action=GatewayCall.Action.REFUND)
+        webhook_events.payment_event(payment=row, booking=booking, type_=webhook_events.PAYMENT_REFUNDED)
         rows.append(row)
         left -= part
         if left <= 0:

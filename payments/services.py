@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 from booking_site import money
 from booking_site.sql import insert_ignoring_conflicts
 from notifications import services as notifications
+from notifications import webhook_events
 from notifications.models import Notification
 from payments import ledger
 from payments.gateways import base, gateway_for
@@ -171,6 +172,7 @@ def payment_succeeded(*, payment_id: int) -> Payment:
             return payment
         payment.status, payment.failure_reason, payment.succeeded_at = Payment.Status.SUCCEEDED, "", timezone.now()
         payment.save(update_fields=["status", "failure_reason", "succeeded_at", "updated_at"])
+        webhook_events.payment_event(payment=payment, booking=booking, type_=webhook_events.PAYMENT_SUCCEEDED)
         if booking.status == BookingStatus.PENDING:
             if waitlist_hooks.is_offer(booking=booking) and booking.hold_expires_at <= timezone.now():
                 # A waitlist offer is the customer's only within its time; the slot goes on in line.
@@ -280,7 +282,7 @@ def payment_mark_paid(*, payment_id: int, user=None) -> Payment:
         booking_id = Payment.objects.values_list("booking_id", flat=True).filter(pk=payment_id).first()
         if booking_id is None:
             raise InvalidInput(gettext("No such payment."), field="payment")
-        Booking.objects.select_for_update().filter(pk=booking_id).values_list("pk", flat=True).first()
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.gateway != Payment.Gateway.AT_VENUE or payment.kind != Payment.Kind.CHARGE:
             raise InvalidTransition("Only a charge due at the venue is marked paid by staff.")
@@ -288,6 +290,7 @@ def payment_mark_paid(*, payment_id: int, user=None) -> Payment:
             raise InvalidTransition(f"This charge is {payment.get_status_display().lower()}, not waiting to be paid.")
         payment.status, payment.succeeded_at, payment.recorded_by = Payment.Status.SUCCEEDED, timezone.now(), user
         payment.save(update_fields=["status", "succeeded_at", "recorded_by", "updated_at"])
+        webhook_events.payment_event(payment=payment, booking=booking, type_=webhook_events.PAYMENT_SUCCEEDED)
         return payment
 
 

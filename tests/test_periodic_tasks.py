@@ -11,6 +11,7 @@ SWEEPS = {
     "calendars.tasks.sync_due_calendars": "Sync due external calendars",
     "calendars.tasks.renew_push_channels": "Renew calendar push channels",
     "calendars.tasks.sweep_exports": "Send calendar exports",
+    "notifications.tasks.sweep_webhooks": "Send due webhook deliveries",
 }
 
 

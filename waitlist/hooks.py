@@ -62,4 +62,7 @@ def booking_confirmed(*, booking: Booking) -> bool:
     from waitlist import messages
 
     messages.offer_booked(entry=entry, booking=booking)
+    from notifications import webhook_events
+
+    webhook_events.waitlist_event(entry=entry, booking=booking, type_=webhook_events.WAITLIST_BOOKED)
     return True

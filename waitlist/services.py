@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from notifications import webhook_events
 from scheduling import selectors
 from scheduling.errors import DomainError, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
 from scheduling.models import Booking, BookingStatus, CancelReason, Provider, Service
@@ -315,6 +316,7 @@ def _offer(entry: WaitlistEntry, *, service: Service, free: list, taken: set, no
         entry.offers_made += 1
         entry.save(update_fields=["status", "offer_booking", "offer_expires_at", "offers_made", "updated_at"])
         messages.offered(entry=entry, booking=booking)
+        webhook_events.waitlist_event(entry=entry, booking=booking, type_=webhook_events.WAITLIST_OFFERED)
         return True
     return False
 
