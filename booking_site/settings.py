@@ -27,6 +27,11 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost
 # their manage and console links on it.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Sites whose pages may call the public booking API from the browser (booking_site/cors.py), exactly as
+# the browser sends them in Origin: scheme, host and port, e.g. "https://www.example-clinic.com".
+PUBLIC_API_ALLOWED_ORIGINS = [
+    o.strip().rstrip("/") for o in os.environ.get("PUBLIC_API_ALLOWED_ORIGINS", "").split(",") if o.strip()
+]
 
 PGPORT = os.environ.get("PGPORT", "54320")
 REDIS_PORT = os.environ.get("REDIS_PORT", "63790")
@@ -55,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: whatever answers (the outage 503, a redirect, the view), an allowed origin can read it.
+    "booking_site.cors.PublicApiCorsMiddleware",
     "booking_site.outage.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "booking_site.middleware.RefuseNulMiddleware",

@@ -640,6 +640,21 @@ def booking_by_manage_token(*, reference: str, token: str) -> Booking | None:
     return booking if booking is not None and booking.manage_token_hash and matches else None
 
 
+def booking_by_signed_token(*, token: str) -> Booking | None:
+    """The booking a signed manage token opens, or None (the public API, which has no reference to go
+    by). The random tokens of bookings made before signed links are not accepted here: finding one
+    would mean a lookup by its hash on every anonymous guess; their manage pages still work."""
+    signed = manage_links.unsign(token) if manage_links.is_signed(token or "") else None
+    if signed is None:
+        return None
+    booking_id, version = signed
+    return (
+        Booking.objects.select_related("provider", "service")
+        .filter(pk=booking_id, manage_secret_version=version)
+        .first()
+    )
+
+
 def upcoming_live_bookings_for_email(*, email: str, now: datetime | None = None) -> list[Booking]:
     """The live bookings not yet started of the customer with this email (case-insensitive), soonest first.
 

@@ -12,7 +12,9 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from scheduling.views.common import booking_post_allowed, booking_post_period
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +110,18 @@ class TokenFailureThrottle(FailOpenMixin, SimpleRateThrottle):
             cache.set(key, [now, *history][: self.num_requests], self.duration)
         except CACHE_DOWN:
             logger.warning("Token failure throttle: cache unavailable; failure not counted", exc_info=True)
+
+
+class PublicBookingPostThrottle(BaseThrottle):
+    """The public API's POSTs (book, cancel, reschedule) per client IP, in the same window and count as
+    the booking pages' own (`scheduling.views.common.booking_post_allowed`, settings.BOOKING_POST_RATE):
+    a visitor gets one budget whether they book on our pages or through a company's widget. Reads go
+    through SlotsThrottle's anonymous rate instead."""
+
+    def allow_request(self, request, view):
+        if request.method != "POST":
+            return True
+        return booking_post_allowed(request)
+
+    def wait(self):
+        return booking_post_period()

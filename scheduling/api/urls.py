@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scheduling.api.views import bookings, calendar_connections, providers, services, slots, waitlist
+from scheduling.api.views import bookings, calendar_connections, providers, public, services, slots, waitlist
 from scheduling.api.views.fallback import api_not_found
 
 app_name = "api"
@@ -49,6 +49,17 @@ v1 = [
     path("waitlist/<int:pk>/accept/", waitlist.WaitlistAcceptApi.as_view(), name="waitlist-accept"),
     path("waitlist/<int:pk>/decline/", waitlist.WaitlistDeclineApi.as_view(), name="waitlist-decline"),
     path("waitlist/<int:pk>/withdraw/", waitlist.WaitlistWithdrawApi.as_view(), name="waitlist-withdraw"),
+    # Anonymous, for a company's own booking widget (scheduling/api/views/public.py).
+    path("public/services/", public.PublicServiceListApi.as_view(), name="public-services"),
+    path("public/services/<int:pk>/slots/", public.PublicServiceSlotsApi.as_view(), name="public-service-slots"),
+    path("public/bookings/", public.PublicBookingCreateApi.as_view(), name="public-bookings"),
+    path("public/bookings/<str:token>/", public.PublicBookingDetailApi.as_view(), name="public-booking"),
+    path("public/bookings/<str:token>/cancel/", public.PublicBookingCancelApi.as_view(), name="public-booking-cancel"),
+    path(
+        "public/bookings/<str:token>/reschedule/",
+        public.PublicBookingRescheduleApi.as_view(),
+        name="public-booking-reschedule",
+    ),
 ]
 
 urlpatterns = [

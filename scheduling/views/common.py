@@ -99,6 +99,11 @@ def booking_post_allowed(request: HttpRequest) -> bool:
     return within_rate(f"pages:booking-post:{client_ip(request)}", limit=limit, period=period, what="Booking")
 
 
+def booking_post_period() -> int:
+    """The window of the booking POST limit, in seconds: what a refused client is told to wait."""
+    return getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)[1]
+
+
 def within_rate(key: str, *, limit: int, period: int, what: str) -> bool:
     """Count one hit on `key`; False once it has more than `limit` hits in a window of `period`
     seconds that opened at its first hit. Fails open (True, logged) when the cache errors."""
@@ -121,7 +126,7 @@ def _incr_or_start(key: str, *, timeout: int) -> int:
 def throttled(request: HttpRequest, *, retry_after: int | None = None) -> HttpResponse:
     """The 429 page; `retry_after` is the window of the limit that was hit (the booking POSTs' by default)."""
     if retry_after is None:
-        _, retry_after = getattr(settings, "BOOKING_POST_RATE", DEFAULT_BOOKING_POST_RATE)
+        retry_after = booking_post_period()
     response = render_page(request, "429.html", status=429)
     response["Retry-After"] = str(retry_after)
     return response

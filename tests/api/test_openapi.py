@@ -32,6 +32,12 @@ ENDPOINTS = {
     "/api/v1/waitlist/{id}/accept/": {"post"},
     "/api/v1/waitlist/{id}/decline/": {"post"},
     "/api/v1/waitlist/{id}/withdraw/": {"post"},
+    "/api/v1/public/services/": {"get"},
+    "/api/v1/public/services/{id}/slots/": {"get"},
+    "/api/v1/public/bookings/": {"post"},
+    "/api/v1/public/bookings/{token}/": {"get"},
+    "/api/v1/public/bookings/{token}/cancel/": {"post"},
+    "/api/v1/public/bookings/{token}/reschedule/": {"post"},
 }
 
 
@@ -195,3 +201,15 @@ def test_slots_and_new_bookings_document_their_added_fields(schema):
     assert "manage_url" not in components["Booking"]["properties"]
     reschedule = schema["paths"]["/api/v1/bookings/{id}/reschedule/"]["post"]
     assert "Idempotency-Key" in {p["name"] for p in reschedule["parameters"]}
+
+
+def test_the_public_api_is_tagged_public_needs_no_credentials_and_names_no_booking_in_a_409(schema):
+    public = {path: ops for path, ops in schema["paths"].items() if path.startswith("/api/v1/public/")}
+    assert len(public) == 6
+    for path, operations in public.items():
+        for method, operation in operations.items():
+            assert operation["tags"] == ["public"], (method, path)
+            assert operation.get("security") in ([{}], []), (method, path)
+            if "409" in operation["responses"]:
+                conflict = operation["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+                assert conflict.endswith("/Error"), (method, path)
