@@ -32,8 +32,8 @@ def _granted(staff_group):
 def test_staff_link_a_calendar_to_their_provider_through_the_service(as_staff_a, provider_a, calendar_server):
     response = as_staff_a.post(
         f"{LIST}add/",
-        {"provider": provider_a.pk, "name": "Clinic calendar", "url": calendar_server.url, "sync_every_minutes": 10,
-         "is_active": "on"},
+        {"provider": provider_a.pk, "kind": "ical_url", "name": "Clinic calendar", "url": calendar_server.url,
+         "sync_every_minutes": 10, "is_active": "on"},
     )  # fmt: skip
     assert response.status_code == 302
     connection = CalendarConnection.objects.get()
@@ -135,6 +135,44 @@ def test_changing_the_url_in_the_console_goes_through_the_service(as_staff_a, pr
 
     connection.refresh_from_db()
     assert (connection.url.endswith("?v=2"), connection.etag) == (True, "")
+
+
+def test_staff_link_a_caldav_calendar_whose_password_is_never_shown_back(as_staff_a, provider_a):
+    response = as_staff_a.post(
+        f"{LIST}add/",
+        {"provider": provider_a.pk, "kind": "caldav", "name": "Nextcloud", "url": "https://dav.example.com/cal/",
+         "username": "ada", "password": "s3cret-app-password", "sync_every_minutes": 10, "is_active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    connection = CalendarConnection.objects.get()
+    assert connection.kind == "caldav"
+    assert connection.credentials == {"username": "ada", "password": "s3cret-app-password"}
+
+    page = as_staff_a.get(f"{LIST}{connection.pk}/change/").content.decode()
+    assert "s3cret-app-password" not in page
+
+    # A change that leaves the password blank keeps it; the kind stays what it was made as.
+    as_staff_a.post(
+        f"{LIST}{connection.pk}/change/",
+        {"name": "Nextcloud (clinic)", "kind": "ical_url", "url": "https://dav.example.com/cal/", "username": "",
+         "password": "", "sync_every_minutes": 10, "is_active": "on"},
+    )  # fmt: skip
+    connection.refresh_from_db()
+    assert (connection.name, connection.kind) == ("Nextcloud (clinic)", "caldav")
+    assert connection.credentials == {"username": "ada", "password": "s3cret-app-password"}
+
+
+def test_a_google_calendar_needs_a_refresh_token(as_staff_a, provider_a):
+    form = {"provider": provider_a.pk, "kind": "google", "name": "", "url": "", "account": "", "sync_every_minutes": 10,
+            "is_active": "on"}  # fmt: skip
+
+    refused = as_staff_a.post(f"{LIST}add/", form)
+    assert refused.status_code == 200 and "needs a refresh_token" in refused.content.decode()
+    assert not CalendarConnection.objects.exists()
+
+    assert as_staff_a.post(f"{LIST}add/", {**form, "refresh_token": "1//refresh"}).status_code == 302
+    connection = CalendarConnection.objects.get()
+    assert (connection.account, connection.credentials) == ("primary", {"refresh_token": "1//refresh"})
 
 
 def test_staff_see_what_was_exported_to_a_two_way_calendar(as_staff_a, provider_a, settings):
