@@ -77,10 +77,15 @@ def check_public_url(url: str) -> None:
 
 
 def resolve_public_address(host: str, port: int, *, allow_private: bool | None = None) -> str:
-    """The first address `host` resolves to, after checking that none of them is private, loopback,
-    link-local, reserved, multicast or unspecified (all are checked: a name that also resolves to an
-    internal address is refused whichever one a client would pick). `allow_private` defaults to
-    settings.CALENDAR_ALLOW_PRIVATE_URLS (webhooks pass their own setting)."""
+    """The first of `resolve_public_addresses`."""
+    return resolve_public_addresses(host, port, allow_private=allow_private)[0]
+
+
+def resolve_public_addresses(host: str, port: int, *, allow_private: bool | None = None) -> list[str]:
+    """The addresses `host` resolves to, in resolver order, after checking that none of them is
+    private, loopback, link-local, reserved, multicast or unspecified (all are checked: a name that
+    also resolves to an internal address is refused whichever one a client would pick).
+    `allow_private` defaults to settings.CALENDAR_ALLOW_PRIVATE_URLS (webhooks pass their own setting)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -96,7 +101,7 @@ def resolve_public_address(host: str, port: int, *, allow_private: bool | None =
                 raise CalendarFetchError(
                     f"The calendar host {host!r} resolves to a private or reserved address ({address}); refused."
                 )
-    return addresses[0]
+    return list(dict.fromkeys(addresses))  # one per address: getaddrinfo repeats them per protocol
 
 
 def _is_public(address: str) -> bool:
@@ -112,26 +117,37 @@ def _get_pinned(url: str, headers: dict, deadline: float) -> requests.Response:
     check_url_shape(url)
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = resolve_public_address(parts.hostname, port)
-    if parts.scheme == "http":
-        # Connect to the checked address; the original name travels in the Host header.
-        literal = f"[{address}]" if ":" in address else address
-        target = urlunsplit(("http", f"{literal}:{port}", parts.path or "/", parts.query, ""))
-        request_headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
-    else:
+    addresses = resolve_public_addresses(parts.hostname, port)
+    if parts.scheme != "http":
         # https must connect by name for the certificate check, so it is check-then-connect: a rebind
         # between the two could still reach an internal host, but only one that presents a valid
         # certificate for the public name, which internal services do not have.
-        target, request_headers = url, headers
+        return _get(url, headers, deadline)
+    # Connect to a checked address; the original name travels in the Host header. A name with several
+    # addresses (IPv6 and IPv4, say) is tried address by address, as a browser would, until one connects.
+    request_headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
+    for index, address in enumerate(addresses):
+        literal = f"[{address}]" if ":" in address else address
+        target = urlunsplit(("http", f"{literal}:{port}", parts.path or "/", parts.query, ""))
+        try:
+            return _get(target, request_headers, deadline, raise_connection_error=index == len(addresses) - 1)
+        except requests.ConnectionError:
+            continue
+    raise AssertionError("unreachable: the last address raises")
+
+
+def _get(target: str, headers: dict, deadline: float, *, raise_connection_error: bool = True) -> requests.Response:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise CalendarFetchError("The calendar server did not answer in time.")
     try:
-        return requests.get(
-            target, headers=request_headers, stream=True, allow_redirects=False, timeout=(remaining, remaining)
-        )
+        return requests.get(target, headers=headers, stream=True, allow_redirects=False, timeout=(remaining, remaining))
     except requests.Timeout as exc:
         raise CalendarFetchError("The calendar server did not answer in time.") from exc
+    except requests.ConnectionError as exc:
+        if not raise_connection_error:
+            raise
+        raise CalendarFetchError(f"The calendar server could not be reached ({type(exc).__name__}).") from exc
     except requests.RequestException as exc:
         raise CalendarFetchError(f"The calendar server could not be reached ({type(exc).__name__}).") from exc
 

@@ -62,3 +62,28 @@ def test_conditional_get_answers_not_modified(calendar_server):
     assert first.etag == '"abc"'
     assert second.status == "not_modified"
     assert calendar_server.requests[-1]["If-None-Match"] == '"abc"'
+
+
+def test_a_name_with_several_addresses_is_fetched_from_the_first_that_answers(calendar_server, monkeypatch):
+    """A host's first address may be unreachable (an IPv6 address on an IPv4-only network, a dead
+    node): the next checked address is tried. DNS is outside this machine, so the answer is stubbed:
+    calendar.invalid has a dead address (127.0.0.2, where nothing listens) before the live one."""
+    import socket
+
+    calendar_server.body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    port = int(calendar_server.url.split(":")[2].split("/")[0])
+    real_getaddrinfo = socket.getaddrinfo
+
+    def two_addresses(host, *args, **kwargs):
+        if host != "calendar.invalid":
+            return real_getaddrinfo(host, *args, **kwargs)
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    url = calendar_server.url.replace("127.0.0.1", "calendar.invalid")
+
+    assert fetch_calendar(url).body == calendar_server.body
+    assert calendar_server.requests[-1]["Host"] == url.split("/")[2]
