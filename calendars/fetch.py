@@ -16,6 +16,7 @@ import requests
 from django.conf import settings
 
 MAX_REDIRECTS = 3
+CONNECT_TIMEOUT_PER_ADDRESS = 3.0  # seconds, for each address of a host but its last
 
 
 class CalendarFetchError(Exception):
@@ -140,14 +141,18 @@ def _get(target: str, headers: dict, deadline: float, *, raise_connection_error:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise CalendarFetchError("The calendar server did not answer in time.")
+    # One address that does not connect (a blackholed IPv6 route) must leave time for the next one.
+    connect = remaining if raise_connection_error else min(remaining, CONNECT_TIMEOUT_PER_ADDRESS)
     try:
-        return requests.get(target, headers=headers, stream=True, allow_redirects=False, timeout=(remaining, remaining))
-    except requests.Timeout as exc:
-        raise CalendarFetchError("The calendar server did not answer in time.") from exc
-    except requests.ConnectionError as exc:
+        return requests.get(target, headers=headers, stream=True, allow_redirects=False, timeout=(connect, remaining))
+    except requests.ConnectionError as exc:  # ConnectTimeout included: the next address may answer
         if not raise_connection_error:
             raise
+        if isinstance(exc, requests.ConnectTimeout):
+            raise CalendarFetchError("The calendar server did not answer in time.") from exc
         raise CalendarFetchError(f"The calendar server could not be reached ({type(exc).__name__}).") from exc
+    except requests.Timeout as exc:
+        raise CalendarFetchError("The calendar server did not answer in time.") from exc
     except requests.RequestException as exc:
         raise CalendarFetchError(f"The calendar server could not be reached ({type(exc).__name__}).") from exc
 
