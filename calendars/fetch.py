@@ -106,12 +106,16 @@ def resolve_public_addresses(host: str, port: int, *, allow_private: bool | None
 
 
 def _is_public(address: str) -> bool:
+    """Only globally routable unicast addresses. `is_global` also refuses what the private/loopback/
+    link-local checks miss: shared address space (100.64.0.0/10, where some clouds keep their metadata
+    service), benchmarking and documentation ranges. Addresses that embed an IPv4 one (IPv4-mapped,
+    6to4, Teredo) are judged by the embedded address, which is where a packet would end up."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
-    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
+    return ip.is_global and not ip.is_multicast
 
 
 def _get_pinned(url: str, headers: dict, deadline: float) -> requests.Response:

@@ -15,6 +15,9 @@ from calendars.fetch import CalendarFetchError, fetch_calendar
         "http://[::1]/calendar.ics",
         "https://[::ffff:10.0.0.1]/calendar.ics",
         "http://0.0.0.0/calendar.ics",
+        "http://100.100.100.200/latest/meta-data/",  # shared address space: a cloud's metadata service
+        "http://[2002:7f00:1::1]/calendar.ics",  # 6to4 of 127.0.0.1
+        "http://192.0.2.10/calendar.ics",  # documentation range
     ],
 )
 def test_private_addresses_are_refused(settings, url):
@@ -22,6 +25,15 @@ def test_private_addresses_are_refused(settings, url):
 
     with pytest.raises(CalendarFetchError, match="private or reserved"):
         fetch_calendar(url)
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"])
+def test_public_addresses_pass_the_guard(settings, address):
+    from calendars.fetch import resolve_public_address
+
+    settings.CALENDAR_ALLOW_PRIVATE_URLS = False
+
+    assert resolve_public_address(address, 80) == address
 
 
 def test_private_addresses_are_allowed_when_the_setting_is_on(calendar_server):
