@@ -286,3 +286,26 @@ def test_a_busy_time_gone_from_the_calendar_kicks_the_waitlist(connection, calen
     calendar_connection_sync(connection_id=connection.pk)
 
     assert kicked == [{"provider_id": connection.provider_id}]
+
+
+def test_the_slots_api_offers_exactly_what_the_calendar_app_shows_free(provider, connection, client):
+    """The same as above, through the HTTP slots endpoint a customer page or integrator reads."""
+    service = service_of(provider)
+
+    def api_starts():
+        starts = set()
+        for day in ["2030-01-07", "2030-01-10", "2030-01-15", "2030-01-21", "2030-02-04"]:
+            response = client.get(
+                f"/api/v1/providers/{provider.pk}/slots/?start={day}&end={day}&tz=Europe/Berlin&service={service.pk}"
+            )
+            assert response.status_code == 200, response.content
+            starts |= {datetime.fromisoformat(slot["start"]) for slot in response.json()["slots"]}
+        return starts
+
+    before = api_starts()
+    calendar_connection_sync(connection_id=connection.pk)
+    gone = before - api_starts()
+
+    expected = {utc(2030, 1, 7, 9), utc(2030, 1, 7, 9, 30), utc(2030, 1, 15, 8)}
+    expected |= {s for s in before if s.astimezone(UTC).date() == date(2030, 1, 10)}
+    assert gone == expected and before
