@@ -4,6 +4,7 @@
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from booking_site.db_router import REPLICA, replica_for_reads
 from tests.api.conftest import client_for
@@ -41,6 +42,21 @@ def test_the_slots_api_reads_bookings_from_the_replica(replica_database, staff_c
         _slot_starts(staff_client, provider, future_slot())
     assert any("scheduling_booking" in q["sql"] for q in on_replica.captured_queries)
     assert not any("scheduling_booking" in q["sql"] for q in on_primary.captured_queries)
+
+
+@pytest.mark.parametrize("page", ["customer provider page", "console booking picker"])
+def test_the_pages_listing_slots_read_bookings_from_the_replica(replica_database, client, page):
+    provider = open_all_day_provider()
+    service = provider.services.order_by("pk").first()
+    if page == "console booking picker":
+        client.force_login(UserFactory(is_superuser=True, is_staff=True))
+        url = f"{reverse('admin:scheduling_booking_add')}?provider={provider.pk}&service={service.pk}"
+    else:
+        url = reverse("pages:provider", args=[provider.slug])
+    wait_for_replica()
+    with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+        assert client.get(url).status_code == 200
+    assert any("scheduling_booking" in q["sql"] for q in on_replica.captured_queries)
 
 
 def test_a_slot_still_shown_by_a_lagging_replica_cannot_be_booked_twice(replica_database, staff_client):
