@@ -98,12 +98,7 @@ DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 DB_TRANSACTION_POOLER = env_bool("DB_TRANSACTION_POOLER", False)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if DATABASE_REPLICA_URL:
-    # In tests the replica is the test database itself under another name (tests/db_tier_fixtures.py
-    # starts a real one).
-    DATABASES["replica"] = {
-        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True),
-        "TEST": {"MIRROR": "default"},
-    }
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
 DATABASE_ROUTERS = ["booking_site.db_router.PrimaryReplicaRouter"]
 for _database in DATABASES.values():
     # Server-side binding lets psycopg prepare a statement once it has run DB_PREPARE_THRESHOLD times on a

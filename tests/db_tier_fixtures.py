@@ -58,6 +58,16 @@ def _run(command: list[str], *, timeout: float) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A replica configured for the run (DATABASE_REPLICA_URL) is a test mirror of the test database:
+    the replica of a production-like setup has no test database, and `replica_for_reads()` keeps a
+    mirror's reads on the primary's connection, which the tests' transactions cover. The tests that
+    need a real replica start their own (`streaming_replica`)."""
+    if REPLICA in connections.settings:
+        connections.settings[REPLICA].setdefault("TEST", {})["MIRROR"] = DEFAULT_DB_ALIAS
+
+
+@pytest.fixture(scope="session")
 def streaming_replica(django_db_setup, django_db_blocker):
     """A hot standby of the test cluster on a free port: {"host", "port"}.
 
