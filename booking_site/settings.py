@@ -107,9 +107,9 @@ for _database in DATABASES.values():
     # connection: behind a transaction pooler it needs PgBouncer 1.21 or later with max_prepared_statements
     # set; before that set DB_PREPARE_THRESHOLD=none (binding stays, nothing is prepared by name).
     if env_bool("DB_SERVER_SIDE_BINDING", True):
-        threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2").strip().lower()
+        _threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2").strip().lower()
         _database.setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=None if threshold == "none" else int(threshold)
+            server_side_binding=True, prepare_threshold=None if _threshold == "none" else int(_threshold)
         )
     # A PostgreSQL that is unreachable rather than refusing (a failover, dropped packets) would otherwise
     # hold each connect for the OS's TCP timeout, past gunicorn's worker timeout: the 503 of
