@@ -71,6 +71,7 @@ lint: venv
 
 test: venv services messages
 	@scripts/ensure_chromium.sh
+	@scripts/ensure_pgbouncer.sh
 	@$(MAKE) --no-print-directory lint
 	$(call log,pytest $(PYTEST_ARGS))
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -97,21 +97,34 @@ TEMPLATES = [
     },
 ]
 
+# A streaming replica of DATABASE_URL (optional): availability reads go there, everything else to the
+# primary (booking_site/db_router.py, docs/decisions/0017-read-replica-and-pooler.md).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+# DATABASE_URL points at a pooler in transaction mode (PgBouncer, docs/decisions/0017-read-replica-and-pooler.md):
+# consecutive transactions of one connection may run on different server connections.
+DB_TRANSACTION_POOLER = env_bool("DB_TRANSACTION_POOLER", False)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-# Server-side binding lets psycopg prepare a statement once it has run DB_PREPARE_THRESHOLD times on a
-# connection; PostgreSQL then skips parsing and planning it. On the booking path that is about 40 % of
-# PostgreSQL's CPU per booking (bench/http_throughput.py). Behind a PgBouncer older than 1.21 in
-# transaction mode, set DB_SERVER_SIDE_BINDING=0.
-if env_bool("DB_SERVER_SIDE_BINDING", True):
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=int(os.environ.get("DB_PREPARE_THRESHOLD", "2"))
-    )
-# A PostgreSQL that is unreachable rather than refusing (a failover, dropped packets) would otherwise hold
-# each connect for the OS's TCP timeout, past gunicorn's worker timeout: the 503 of booking_site/outage.py
-# needs the connect to fail first. A connect_timeout given in DATABASE_URL wins.
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-    "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
-)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
+DATABASE_ROUTERS = ["booking_site.db_router.PrimaryReplicaRouter"]
+for _database in DATABASES.values():
+    # Server-side binding lets psycopg prepare a statement once it has run DB_PREPARE_THRESHOLD times on a
+    # connection; PostgreSQL then skips parsing and planning it. On the booking path that is about 40 % of
+    # PostgreSQL's CPU per booking (bench/http_throughput.py). A prepared statement lives on one server
+    # connection: behind a transaction pooler it needs PgBouncer 1.21 or later with max_prepared_statements
+    # set; before that set DB_PREPARE_THRESHOLD=none (binding stays, nothing is prepared by name).
+    if env_bool("DB_SERVER_SIDE_BINDING", True):
+        _threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2").strip().lower()
+        _database.setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=None if _threshold == "none" else int(_threshold)
+        )
+    # A PostgreSQL that is unreachable rather than refusing (a failover, dropped packets) would otherwise
+    # hold each connect for the OS's TCP timeout, past gunicorn's worker timeout: the 503 of
+    # booking_site/outage.py needs the connect to fail first. A connect_timeout given in the URL wins.
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3")))
+    # Django's .iterator() holds a named cursor across statements, which a transaction pooler may run on
+    # another server connection.
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = DB_TRANSACTION_POOLER
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

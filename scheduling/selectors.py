@@ -11,6 +11,7 @@ from functools import cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
@@ -54,12 +55,20 @@ def provider_blocked(*, provider: Provider, service: Service, window: Interval) 
 
 
 def _busy_by_provider(
-    provider_ids: list[int], service: Service, window: Interval, *, exclude_booking_id: int | None = None
+    provider_ids: list[int],
+    service: Service,
+    window: Interval,
+    *,
+    exclude_booking_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> dict[int, list[Interval]]:
     # A slot starting inside the window can stretch past it by its length plus buffers.
     reach = service.reach
     bookings = (
-        Booking.objects.live().filter(provider_id__in=provider_ids).overlapping(window[0] - reach, window[1] + reach)
+        Booking.objects.using(using)
+        .live()
+        .filter(provider_id__in=provider_ids)
+        .overlapping(window[0] - reach, window[1] + reach)
     )
     if exclude_booking_id is not None:
         bookings = bookings.exclude(pk=exclude_booking_id)
@@ -69,20 +78,28 @@ def _busy_by_provider(
     return spans
 
 
-def _blocked_by_provider(provider_ids: list[int], service: Service, window: Interval) -> dict[int, list[Interval]]:
+def _blocked_by_provider(
+    provider_ids: list[int], service: Service, window: Interval, *, using: str = DEFAULT_DB_ALIAS
+) -> dict[int, list[Interval]]:
     reach = service.reach
-    rows = BlockedTime.objects.filter(
-        provider_id__in=provider_ids, start_at__lt=window[1] + reach, end_at__gt=window[0] - reach
-    ).values_list("provider_id", "start_at", "end_at")
+    rows = (
+        BlockedTime.objects.using(using)
+        .filter(provider_id__in=provider_ids, start_at__lt=window[1] + reach, end_at__gt=window[0] - reach)
+        .values_list("provider_id", "start_at", "end_at")
+    )
     spans: dict[int, list[Interval]] = defaultdict(list)
     for provider_id, start, end in rows:
         spans[provider_id].append((start, end))
     return spans
 
 
-def _rules_by_provider(provider_ids: list[int]) -> dict[int, list[RuleSpec]]:
+def _rules_by_provider(provider_ids: list[int], *, using: str = DEFAULT_DB_ALIAS) -> dict[int, list[RuleSpec]]:
     rules: dict[int, list[RuleSpec]] = defaultdict(list)
-    rows = AvailabilityRule.objects.filter(provider_id__in=provider_ids).values_list("provider_id", *RULE_COLUMNS)
+    rows = (
+        AvailabilityRule.objects.using(using)
+        .filter(provider_id__in=provider_ids)
+        .values_list("provider_id", *RULE_COLUMNS)
+    )
     for provider_id, *columns in rows:
         rules[provider_id].append(RuleSpec(*columns))
     return rules
@@ -112,16 +129,20 @@ def provider_slots(
     viewer_tz: ZoneInfo | None = None,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[Slot]:
     """Free slots of `service` with `provider`, starting on local dates [first, last] in `viewer_tz`
     (default: the provider's).
 
     Three queries whatever the range: rules, live bookings (of every service of the provider), blocked
     times. `exclude_booking_id` ignores one booking, as rescheduling it would (it is cancelled before
-    the new time is held).
+    the new time is held). `using`: the database to read them from (`db_router.replica_for_reads()` for
+    a listing that may lag; the booking itself re-checks on the primary).
     """
     window = availability.local_dates_window(first, last, viewer_tz or provider.timezone)
-    found = _free_starts(service, [provider], window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
+    found = _free_starts(
+        service, [provider], window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id, using=using
+    )
     return [Slot(s.start, s.end) for s in found]
 
 
@@ -147,29 +168,37 @@ def service_slots(
     providers: list[Provider] | None = None,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[ServiceSlot]:
     """Free starts of `service` on local dates [first, last] in `viewer_tz`: the union over its active
     providers (or over `providers`, when given), each start naming who is free at it.
 
     Four queries whatever the range and however many providers: the providers, then the rules, live
     bookings and blocked times of all of them at once. The engine then runs once per provider.
-    `exclude_booking_id` ignores one booking, as rescheduling it would.
+    `exclude_booking_id` ignores one booking, as rescheduling it would. `using` as for `provider_slots`.
     """
     if providers is None:
         providers = service_providers(service=service)
     window = availability.local_dates_window(first, last, viewer_tz)
-    return _free_starts(service, providers, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id)
+    return _free_starts(
+        service, providers, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id, using=using
+    )
 
 
 def _engine_inputs(
-    service: Service, providers: list[Provider], window: Interval, *, exclude_booking_id: int | None = None
+    service: Service,
+    providers: list[Provider],
+    window: Interval,
+    *,
+    exclude_booking_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ):
     """Each provider with what the engine needs for `service` over `window`: (provider, spec, rules,
-    busy, blocked). Three queries however many providers."""
+    busy, blocked). Three queries however many providers, on the database `using`."""
     ids = [p.pk for p in providers]
-    rules = _rules_by_provider(ids)
-    busy = _busy_by_provider(ids, service, window, exclude_booking_id=exclude_booking_id)
-    blocked = _blocked_by_provider(ids, service, window)
+    rules = _rules_by_provider(ids, using=using)
+    busy = _busy_by_provider(ids, service, window, exclude_booking_id=exclude_booking_id, using=using)
+    blocked = _blocked_by_provider(ids, service, window, using=using)
     for p in providers:
         yield p, slot_spec(provider=p, service=service), rules.get(p.pk, []), busy.get(p.pk, []), blocked.get(p.pk, [])
 
@@ -181,13 +210,14 @@ def _free_starts(
     *,
     now: datetime,
     exclude_booking_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[ServiceSlot]:
     """The union of the providers' free starts of `service` in `window`, each naming who is free."""
     if not providers:
         return []
     free_at: dict[datetime, list[int]] = defaultdict(list)
     for provider, spec, rules, busy, blocked in _engine_inputs(
-        service, providers, window, exclude_booking_id=exclude_booking_id
+        service, providers, window, exclude_booking_id=exclude_booking_id, using=using
     ):
         for slot in availability.slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=now):
             free_at[slot.start].append(provider.pk)
@@ -541,6 +571,7 @@ def first_free_slot(
     after: datetime,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> Slot | None:
     """The earliest start of `service` at or after `after` that one of `providers` has free (one named,
     or "any available"), within the service's horizon.
@@ -552,7 +583,7 @@ def first_free_slot(
     cursor, step = max(after, now), 0
     while cursor < horizon_end:
         window = (cursor, min(cursor + _SEARCH_SPANS[step], horizon_end))
-        found = _free_starts(service, providers, window, now=now, exclude_booking_id=exclude_booking_id)
+        found = _free_starts(service, providers, window, now=now, exclude_booking_id=exclude_booking_id, using=using)
         if found:
             return Slot(found[0].start, found[0].end)
         cursor, step = window[1], min(step + 1, len(_SEARCH_SPANS) - 1)
@@ -567,6 +598,7 @@ def nearest_free_slots(
     count: int = 3,
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[Slot]:
     """Up to `count` free starts of `service` with one of `providers`, closest in time to `around`,
     either side, in time order.
@@ -577,12 +609,17 @@ def nearest_free_slots(
     window = (around - timedelta(days=2), around + timedelta(days=7))
     found = [
         Slot(s.start, s.end)
-        for s in _free_starts(service, providers, window, now=now, exclude_booking_id=exclude_booking_id)
+        for s in _free_starts(service, providers, window, now=now, exclude_booking_id=exclude_booking_id, using=using)
         if s.start != around
     ]
     if not found:
         later = first_free_slot(
-            service=service, providers=providers, after=window[1], now=now, exclude_booking_id=exclude_booking_id
+            service=service,
+            providers=providers,
+            after=window[1],
+            now=now,
+            exclude_booking_id=exclude_booking_id,
+            using=using,
         )
         return [later] if later else []
     return sorted(sorted(found, key=lambda slot: abs(slot.start - around))[:count])

@@ -6,8 +6,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-# localstripe_server and stripe_local: a fake Stripe for every test that pays.
-pytest_plugins = ["tests.stripe_fixtures", "tests.calendar_fixtures", "tests.caldav_fixtures"]
+# localstripe_server and stripe_local: a fake Stripe for every test that pays. streaming_replica and
+# pgbouncer: the database tier (tests/db_tier/). calendar_server and radicale: calendar sync.
+pytest_plugins = ["tests.stripe_fixtures", "tests.calendar_fixtures", "tests.caldav_fixtures", "tests.db_tier_fixtures"]
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from booking_site.db_router import replica_for_reads
 from scheduling.admin.display import booking_label, zone_abbreviation
 from scheduling.errors import InvalidInput, SlotUnavailable
 from scheduling.formatting import duration
@@ -76,7 +77,7 @@ class BookingCreateFlowMixin:
             raise BadRequest(OUT_OF_RANGE)  # near years 1 and 9999 the date arithmetic below overflows
         first = today if day is None or day < today + timedelta(days=SLOT_PICKER_DAYS) else day
         last = first + timedelta(days=SLOT_PICKER_DAYS - 1)
-        free = provider_slots(provider=provider, service=service, first=first, last=last)
+        free = provider_slots(provider=provider, service=service, first=first, last=last, using=replica_for_reads())
         counts: dict[date, int] = {}
         for slot in free:
             counts[slot.start.astimezone(zone).date()] = counts.get(slot.start.astimezone(zone).date(), 0) + 1

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from booking_site.db_router import replica_for_reads
 from scheduling.admin.display import booking_label, clock, local_span
 from scheduling.availability import Slot
 from scheduling.errors import DomainError, SlotUnavailable
@@ -106,7 +107,12 @@ class BookingRescheduleMixin:
         first = self._first_day(request, booking, today)
         last = first + timedelta(days=SPANS[span] - 1)
         free = provider_slots(
-            provider=booking.provider, service=booking.service, first=first, last=last, exclude_booking_id=booking.pk
+            provider=booking.provider,
+            service=booking.service,
+            first=first,
+            last=last,
+            exclude_booking_id=booking.pk,
+            using=replica_for_reads(),
         )
         base = reverse("admin:scheduling_booking_reschedule", args=[booking.pk])
         step = timedelta(days=SPANS[span])

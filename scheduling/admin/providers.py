@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from booking_site.db_router import replica_for_reads
 from calendars.feed import feed_url
 from calendars.feed_services import provider_feed_get_or_create, provider_feed_rotate
 from calendars.models import ProviderFeed
@@ -201,7 +202,9 @@ class ProviderAdmin(AvailabilityEditorMixin, ProviderClockMixin, NotYoursIs404Mi
         first = timezone.now().astimezone(zone).date()
         last = first + timedelta(days=PREVIEW_DAYS - 1)
         by_day: dict[date, list[str]] = {first + timedelta(days=n): [] for n in range(PREVIEW_DAYS)}
-        for slot in provider_slots(provider=provider, service=service, first=first, last=last):
+        for slot in provider_slots(
+            provider=provider, service=service, first=first, last=last, using=replica_for_reads()
+        ):
             by_day.setdefault(slot.start.astimezone(zone).date(), []).append(clock(slot.start, zone))
         days = [{"date": day, "times": times} for day, times in sorted(by_day.items())]
         return render_to_string(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from booking_site.db_router import replica_for_reads
 from scheduling import selectors
 from scheduling.availability import Slot, Verdict
 from scheduling.formatting import is_own_service, service_with_provider
@@ -104,6 +105,7 @@ class Offer:
             providers=self.candidates,
             now=now,
             exclude_booking_id=exclude_booking_id,
+            using=replica_for_reads(),
         )
         return [Slot(s.start, s.end) for s in found]
 
@@ -115,7 +117,12 @@ class Offer:
     def first_free(self, *, after: datetime, now: datetime, exclude_booking_id: int | None = None) -> Slot | None:
         """The earliest free start at or after `after`, within the service's horizon."""
         return selectors.first_free_slot(
-            service=self.service, providers=self.candidates, after=after, now=now, exclude_booking_id=exclude_booking_id
+            service=self.service,
+            providers=self.candidates,
+            after=after,
+            now=now,
+            exclude_booking_id=exclude_booking_id,
+            using=replica_for_reads(),
         )
 
     def nearest(
@@ -129,6 +136,7 @@ class Offer:
             count=count,
             now=now,
             exclude_booking_id=exclude_booking_id,
+            using=replica_for_reads(),
         )
 
     def verdict(self, *, start: datetime, exclude_booking_id: int | None = None) -> Verdict:

@@ -10,6 +10,9 @@ from tests.api.test_bookings_api import URL, booking_body
 from tests.concurrency import run_concurrently
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
+# Also through PgBouncer in transaction mode (tests/db_tier_fixtures.py).
+pytestmark = pytest.mark.also_through_pgbouncer
+
 
 @pytest.mark.django_db
 def test_the_same_key_twice_gives_one_booking_and_identical_responses(as_a, provider_a):
@@ -90,6 +93,7 @@ def test_the_purge_deletes_only_records_older_than_24_hours(as_a, provider_a):
 
 
 @pytest.mark.django_db
+@pytest.mark.also_through_pgbouncer(False)  # reads the migrations' rows, which a transactional test's flush drops
 def test_the_purge_is_registered_with_beat_every_hour():
     from django_celery_beat.models import PeriodicTask
 

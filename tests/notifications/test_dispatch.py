@@ -18,7 +18,8 @@ from tests.factories import CustomerFactory, ServiceFactory, UserFactory
 from tests.notifications.conftest import FLAKY_NUMBER, INVALID_NUMBER, due_reminders
 from tests.scheduling.conftest import future_slot
 
-pytestmark = pytest.mark.django_db
+# Also through PgBouncer in transaction mode (tests/db_tier_fixtures.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.also_through_pgbouncer]
 
 
 def start_a_minute_ago(reminder) -> None:

@@ -11,7 +11,8 @@ from scheduling.services import CustomerData, booking_create
 from tests.concurrency import run_concurrently
 from tests.scheduling.conftest import future_slot, open_all_day_provider
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+# Also through PgBouncer in transaction mode (tests/db_tier_fixtures.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.also_through_pgbouncer]
 
 OVERLAP_AUDIT = """
     SELECT count(*) FROM scheduling_booking a

@@ -11,6 +11,7 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from booking_site.db_router import replica_for_reads
 from scheduling.api import access
 from scheduling.api.fields import YEAR_PATTERN
 from scheduling.api.renderers import FastJSONRenderer
@@ -83,7 +84,14 @@ class SlotsApi(_SlotsApi):
         service = _service_of(provider, query.get("service"))
         first, last, viewer_tz = self.window(query, provider.timezone)
         slots = (
-            provider_slots(provider=provider, service=service, first=first, last=last, viewer_tz=viewer_tz)
+            provider_slots(
+                provider=provider,
+                service=service,
+                first=first,
+                last=last,
+                viewer_tz=viewer_tz,
+                using=replica_for_reads(),
+            )
             if service
             else []
         )
@@ -135,7 +143,14 @@ class ServiceSlotsApi(_SlotsApi):
                 raise InvalidInput("This provider does not offer this service.", field="provider")
         zones = {str(p.timezone) for p in providers}
         first, last, viewer_tz = self.window(query, ZoneInfo(zones.pop() if len(zones) == 1 else "UTC"))
-        slots = service_slots(service=service, first=first, last=last, viewer_tz=viewer_tz, providers=providers)
+        slots = service_slots(
+            service=service,
+            first=first,
+            last=last,
+            viewer_tz=viewer_tz,
+            providers=providers,
+            using=replica_for_reads(),
+        )
         body = {
             "service": service.pk,
             "timezone": str(viewer_tz),
