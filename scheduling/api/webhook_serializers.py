@@ -11,6 +11,15 @@ from scheduling.api.fields import AwareDateTimeField
 from scheduling.api.serializers import QueryParamsSerializer
 
 
+class TextField(serializers.CharField):
+    """A JSON string only: DRF's CharField would store a number sent for it as its digits."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     url = serializers.URLField(
         max_length=2000,
@@ -18,7 +27,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         "accepted here but refused at each send (the delivery fails at once, see its attempts) unless the "
         "server allows private URLs.",
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = TextField(max_length=200, required=False, allow_blank=True)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE),
         required=False,

@@ -91,6 +91,11 @@ def test_a_private_url_is_stored_and_refused_at_each_send(as_a, settings):
     assert delivery["attempt_log"][0]["status_code"] is None and delivery["attempt_log"][0]["error"]
 
 
+def test_a_description_must_be_a_string(as_a, receiver):
+    response = as_a.post(LIST, {"url": receiver.url, "description": 0}, format="json")
+    assert response.status_code == 400 and response.json()["fields"].keys() == {"description"}
+
+
 def test_patch_changes_what_is_given(as_a, made):
     response = as_a.patch(url(made), {"event_types": ["ping", "booking.cancelled"]}, format="json")
     assert response.status_code == 400  # `ping` is sent on request, not subscribed to
