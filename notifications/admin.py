@@ -1,4 +1,5 @@
-"""Admin: read-only reminder and notification inlines for the booking admin, and the delivery logs.
+"""Admin: read-only reminder and notification inlines for the booking admin, and the delivery logs
+(integrator webhooks: notifications/webhook_admin.py).
 
 The booking admin (scheduling/admin.py) adds the inlines:
 
@@ -23,7 +24,12 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from notifications import content, selectors, services
+from notifications import (
+    content,
+    selectors,
+    services,
+    webhook_admin,  # noqa: F401  (registers the webhook endpoints and their delivery log)
+)
 from notifications.models import Notification, Reminder
 from scheduling.admin.scoping import LocalLabelMixin
 from scheduling.formatting import local_time, service_with_provider

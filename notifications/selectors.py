@@ -73,3 +73,11 @@ def webhook_attempts(*, delivery_id: int) -> QuerySet:
     from notifications.models import WebhookAttempt
 
     return WebhookAttempt.objects.filter(delivery_id=delivery_id).order_by("started_at", "id")
+
+
+def webhook_deliveries_for_user(*, user) -> QuerySet:
+    """The deliveries of the endpoints a user reaches (webhook_endpoints_for_user), for the console's log."""
+    from notifications.models import WebhookDelivery
+
+    endpoints = webhook_endpoints_for_user(user=user)
+    return WebhookDelivery.objects.filter(endpoint__in=endpoints.values("pk")).select_related("endpoint", "event")

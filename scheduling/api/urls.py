@@ -1,7 +1,16 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scheduling.api.views import bookings, calendar_connections, providers, public, services, slots, waitlist
+from scheduling.api.views import (
+    bookings,
+    calendar_connections,
+    providers,
+    public,
+    services,
+    slots,
+    waitlist,
+    webhooks,
+)
 from scheduling.api.views.fallback import api_not_found
 
 app_name = "api"
@@ -49,6 +58,22 @@ v1 = [
     path("waitlist/<int:pk>/accept/", waitlist.WaitlistAcceptApi.as_view(), name="waitlist-accept"),
     path("waitlist/<int:pk>/decline/", waitlist.WaitlistDeclineApi.as_view(), name="waitlist-decline"),
     path("waitlist/<int:pk>/withdraw/", waitlist.WaitlistWithdrawApi.as_view(), name="waitlist-withdraw"),
+    path("webhooks/", webhooks.WebhookListApi.as_view(), name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.WebhookDetailApi.as_view(), name="webhook"),
+    path("webhooks/<int:pk>/ping/", webhooks.WebhookPingApi.as_view(), name="webhook-ping"),
+    path("webhooks/<int:pk>/rotate-secret/", webhooks.WebhookRotateSecretApi.as_view(), name="webhook-rotate-secret"),
+    path("webhooks/<int:pk>/enable/", webhooks.WebhookEnableApi.as_view(), name="webhook-enable"),
+    path("webhooks/<int:pk>/deliveries/", webhooks.WebhookDeliveryListApi.as_view(), name="webhook-deliveries"),
+    path(
+        "webhooks/<int:pk>/deliveries/replay/",
+        webhooks.WebhookReplaySinceApi.as_view(),
+        name="webhook-deliveries-replay",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_id>/replay/",
+        webhooks.WebhookDeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
     # Anonymous, for a company's own booking widget (scheduling/api/views/public.py).
     path("public/services/", public.PublicServiceListApi.as_view(), name="public-services"),
     path("public/services/<int:pk>/slots/", public.PublicServiceSlotsApi.as_view(), name="public-service-slots"),

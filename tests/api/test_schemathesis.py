@@ -38,6 +38,8 @@ SEMANTIC_400 = [
     "waitlist_create",  # a window already over or longer than 92 days, half a time-of-day range
     "providers_calendar_connections_create",  # a URL that is not http(s)
     "providers_calendar_connections_partial_update",
+    "webhooks_create",  # an ftp:// URL (a URLField takes it; webhooks are http(s) only)
+    "webhooks_partial_update",
     "public_services_slots_retrieve",  # a provider not offering the service
     "public_bookings_create",  # as bookings_create
     "public_bookings_reschedule",  # as bookings_reschedule (reached with a real token only in a chain)
