@@ -63,6 +63,7 @@ v1 = [
     path("webhooks/<int:pk>/ping/", webhooks.WebhookPingApi.as_view(), name="webhook-ping"),
     path("webhooks/<int:pk>/rotate-secret/", webhooks.WebhookRotateSecretApi.as_view(), name="webhook-rotate-secret"),
     path("webhooks/<int:pk>/enable/", webhooks.WebhookEnableApi.as_view(), name="webhook-enable"),
+    path("webhooks/<int:pk>/disable/", webhooks.WebhookDisableApi.as_view(), name="webhook-disable"),
     path("webhooks/<int:pk>/deliveries/", webhooks.WebhookDeliveryListApi.as_view(), name="webhook-deliveries"),
     path(
         "webhooks/<int:pk>/deliveries/replay/",

@@ -37,6 +37,7 @@ ENDPOINTS = {
     "/api/v1/webhooks/{id}/ping/": {"post"},
     "/api/v1/webhooks/{id}/rotate-secret/": {"post"},
     "/api/v1/webhooks/{id}/enable/": {"post"},
+    "/api/v1/webhooks/{id}/disable/": {"post"},
     "/api/v1/webhooks/{id}/deliveries/": {"get"},
     "/api/v1/webhooks/{id}/deliveries/replay/": {"post"},
     "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay/": {"post"},

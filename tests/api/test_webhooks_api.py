@@ -109,7 +109,7 @@ def test_staff_b_can_neither_see_nor_touch_staff_as_endpoint(made, staff_b):
     assert as_b.get(LIST).json() == []
     assert as_b.get(url(made)).status_code == 404
     assert as_b.patch(url(made), {"description": "mine"}, format="json").status_code == 404
-    for tail in ("ping/", "rotate-secret/", "enable/", "deliveries/replay/"):
+    for tail in ("ping/", "rotate-secret/", "enable/", "disable/", "deliveries/replay/"):
         assert as_b.post(url(made, tail), {"since": "2020-01-01T00:00:00Z"}, format="json").status_code == 404, tail
     assert as_b.get(url(made, "deliveries/")).status_code == 404
     delivery = webhook_ping(endpoint_id=made["id"])
@@ -237,3 +237,11 @@ def test_a_disabled_endpoint_refuses_a_ping_until_enabled(as_a, made):
     assert response.status_code == 200 and response.json()["is_active"] is True
     assert response.json()["disabled_at"] is None and "secret" not in response.json()
     assert as_a.post(url(made, "ping/")).status_code == 202
+
+
+def test_the_owner_switches_an_endpoint_off_and_it_hears_nothing_more(as_a, made):
+    response = as_a.post(url(made, "disable/"))
+
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    assert response.json()["disabled_reason"] == "Disabled by its owner."
+    assert as_a.post(url(made, "ping/")).json()["code"] == "invalid_transition"

@@ -155,6 +155,20 @@ class WebhookEnableApi(_EndpointActionApi):
         return Response(WebhookEndpointSerializer(endpoint).data)
 
 
+class WebhookDisableApi(_EndpointActionApi):
+    @extend_schema(
+        request=None,
+        responses={200: WebhookEndpointSerializer, **errors()},
+        tags=TAGS,
+        operation_id="webhooks_disable",
+        description="Switched off by its owner: nothing new is queued for it, and deliveries still waiting are "
+        "not sent, until `enable/`.",
+    )
+    def post(self, request, pk: int):
+        endpoint = webhooks.webhook_endpoint_disable(endpoint_id=_endpoint(request.user, pk).pk)
+        return Response(WebhookEndpointSerializer(endpoint).data)
+
+
 class WebhookDeliveryListApi(APIView):
     permission_classes = [model_permission(WebhookDelivery)]
 
