@@ -351,6 +351,14 @@ class Booking(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["provider", "start_at"]),
             models.Index(fields=["service", "start_at"]),
             models.Index(fields=["status", "hold_expires_at"]),
+            # The busy-time reads (availability, the booking's re-check) ask for a provider's live bookings
+            # whose buffered span ends after a window starts: bounded by the provider's future bookings,
+            # where (provider, start_at) read the provider's whole history (bench/growth.py, ADR 0007).
+            models.Index(
+                fields=["provider", "blocked_until"],
+                name="booking_live_until_idx",
+                condition=Q(status__in=LIVE_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="booking_end_after_start"),
