@@ -98,14 +98,14 @@ def resolve_public_addresses(host: str, port: int, *, allow_private: bool | None
         allow_private = settings.CALENDAR_ALLOW_PRIVATE_URLS
     if not allow_private:
         for address in addresses:
-            if not _is_public(address):
+            if not is_public_address(address):
                 raise CalendarFetchError(
                     f"The calendar host {host!r} resolves to a private or reserved address ({address}); refused."
                 )
     return list(dict.fromkeys(addresses))  # one per address: getaddrinfo repeats them per protocol
 
 
-def _is_public(address: str) -> bool:
+def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
