@@ -4,7 +4,6 @@ that is down for hours, to a lock held by another worker, or to a connection sta
 from datetime import timedelta
 
 import pytest
-from django.db import connection as db
 from django.utils import timezone
 
 from calendars.adapters import adapter_for

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
+from calendars.feed import feed_bookings, feed_calendar
 from calendars.feed_services import provider_feed_get_or_create, provider_feed_rotate, provider_feed_update
 from calendars.models import ProviderFeed
 from scheduling.ics import booking_uid
@@ -151,3 +152,16 @@ def test_anonymous_readers_and_other_staff_never_see_a_providers_feed_url(client
     assert client.get(f"/api/v1/providers/{provider.pk}/").json()["calendar_feed_url"] is None
     listed = client.get("/api/v1/providers/").json()
     assert [p["calendar_feed_url"] for p in listed] == [None]
+
+
+def test_an_exported_event_hides_the_customer_like_the_feed(provider):
+    from calendars.export_dispatch import export_event
+
+    booking = book(provider, future_slot(days=3))
+    assert "Ada" in export_event(booking, uid="u").summary
+
+    feed = provider_feed_update(provider=provider, hide_customer_details=True)
+    [listed] = Calendar.from_ical(feed_calendar(feed, feed_bookings(feed))).walk("VEVENT")
+
+    summary = export_event(booking, uid="u").summary
+    assert "Ada" not in summary and summary == str(listed["summary"]) == booking.service.name
