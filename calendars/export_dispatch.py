@@ -10,29 +10,43 @@ a session advisory lock, so two workers never interleave a read and a write: the
 read the latest state, and the calendar converges whatever order rows are claimed in.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection as db
 
 from calendars.adapters import AdapterError, ExportEvent, adapter_for
-from calendars.models import CalendarConnection, CalendarExport
+from calendars.feed import event_summary
+from calendars.models import CalendarConnection, CalendarExport, ProviderFeed
 from notifications import dispatch
 from notifications.channels import PermanentSendError, TransientSendError
-from notifications.dispatch import BatchResult
+from notifications.dispatch import BatchResult, SendDeferred
 from scheduling.models import Booking, BookingStatus
 
 BATCH_SIZE = 100
 ADVISORY_NAMESPACE = 1_616  # pg_try_advisory_lock(namespace, hash of connection and booking)
 IN_CALENDAR = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
 Status = CalendarExport.Status
+# A calendar that is down for a weekend still gets its events: retried with the usual doubling backoff
+# (at most an hour apart) for this long, then failed (staff fixing the connection re-queues it:
+# calendars.export_hooks.exports_backfill).
+RETRY_FOR = timedelta(days=3)
+# Another worker holds this booking's lock for this calendar: try again shortly, no attempt counted.
+LOCK_BUSY_DELAY = timedelta(seconds=5)
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """Delay after `attempts` failed sends, or None once they have been spread over RETRY_FOR."""
+    spent = sum((dispatch.backoff(n) for n in range(1, attempts)), timedelta())
+    return None if spent >= RETRY_FOR else dispatch.backoff(attempts)
 
 
 def export_event(booking: Booking, *, uid: str) -> ExportEvent:
+    hide = ProviderFeed.objects.filter(provider_id=booking.provider_id, hide_customer_details=True).exists()
     return ExportEvent(
         uid=uid,
         start=booking.start_at,
         end=booking.end_at,
-        summary=f"{booking.service.name} – {booking.customer_name}",
+        summary=event_summary(booking, hide_customer_details=hide),
         description=f"Booking {booking.reference}",
         # Seconds since the booking was made: grows with every change, as RFC 5545 asks of SEQUENCE.
         sequence=int((booking.updated_at - booking.created_at).total_seconds()),
@@ -52,7 +66,7 @@ def _send(row: CalendarExport, now: datetime) -> str:
             [ADVISORY_NAMESPACE, f"{row.connection_id}:{row.booking_id}"],
         )
         if not cursor.fetchone()[0]:
-            raise TransientSendError("Another export of this booking to this calendar is in progress.")
+            raise SendDeferred("Another export of this booking to this calendar is in progress.", delay=LOCK_BUSY_DELAY)
     try:
         return _send_locked(row)
     finally:
@@ -96,6 +110,7 @@ def exports_dispatch(
         triage=_triage,
         send=_send,
         select_related=("connection",),
+        retry_delay=retry_delay,
     )
 
 

@@ -58,8 +58,14 @@ def feed_etag(feed: ProviderFeed, bookings: QuerySet[Booking]) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def event_summary(booking: Booking, *, hide_customer_details: bool) -> str:
+    """The title of a booking's event in the provider's calendars, the feed's and the exported one alike:
+    the service, and the customer's name unless the provider hides customer details."""
+    who = "" if hide_customer_details else f" – {booking.customer_name}"
+    return f"{booking.service.name}{who}"
+
+
 def feed_calendar(feed: ProviderFeed, bookings: QuerySet[Booking]) -> bytes:
-    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "booking"
     calendar = Calendar()
     calendar.add("prodid", "-//Booking platform//Provider feed//EN")
     calendar.add("version", "2.0")
@@ -69,12 +75,11 @@ def feed_calendar(feed: ProviderFeed, bookings: QuerySet[Booking]) -> bytes:
     stamp = timezone.now().astimezone(UTC)
     for booking in bookings:
         event = Event()
-        event.add("uid", booking_uid(booking, host=host))
+        event.add("uid", booking_uid(booking))
         event.add("dtstamp", stamp)
         event.add("dtstart", booking.start_at.astimezone(UTC))
         event.add("dtend", booking.end_at.astimezone(UTC))
-        who = "" if feed.hide_customer_details else f" – {booking.customer_name}"
-        event.add("summary", f"{booking.service.name}{who}")
+        event.add("summary", event_summary(booking, hide_customer_details=feed.hide_customer_details))
         event.add("description", f"Booking {booking.reference} ({booking.get_status_display()})")
         event.add("status", _STATUS.get(booking.status, "CONFIRMED"))
         event.add("last-modified", booking.updated_at.astimezone(UTC))

@@ -98,14 +98,14 @@ def resolve_public_addresses(host: str, port: int, *, allow_private: bool | None
         allow_private = settings.CALENDAR_ALLOW_PRIVATE_URLS
     if not allow_private:
         for address in addresses:
-            if not _is_public(address):
+            if not is_public_address(address):
                 raise CalendarFetchError(
                     f"The calendar host {host!r} resolves to a private or reserved address ({address}); refused."
                 )
     return list(dict.fromkeys(addresses))  # one per address: getaddrinfo repeats them per protocol
 
 
-def _is_public(address: str) -> bool:
+def is_public_address(address: str) -> bool:
     """Only globally routable unicast addresses. `is_global` also refuses what the private/loopback/
     link-local checks miss: shared address space (100.64.0.0/10, where some clouds keep their metadata
     service), benchmarking and documentation ranges. Addresses that embed an IPv4 one (IPv4-mapped,

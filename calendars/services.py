@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -52,7 +53,7 @@ def calendar_connection_create(
     adapter.check_settings(url=url, account=account, credentials=credentials)
     if sync_every_minutes < 1:
         raise ValidationError({"sync_every_minutes": "At least one minute."})
-    return CalendarConnection.objects.create(
+    connection = CalendarConnection.objects.create(
         provider=provider,
         kind=kind,
         url=url,
@@ -61,9 +62,12 @@ def calendar_connection_create(
         name=name,
         sync_every_minutes=sync_every_minutes,
     )
+    transaction.on_commit(partial(export_hooks.exports_backfill, connection_id=connection.pk))
+    return connection
 
 
 UPDATABLE = {"name", "url", "account", "credentials", "sync_every_minutes", "is_active"}
+SETTINGS = {"url", "account", "credentials"}
 
 
 def calendar_connection_update(*, connection: CalendarConnection, **fields) -> CalendarConnection:
@@ -83,6 +87,11 @@ def calendar_connection_update(*, connection: CalendarConnection, **fields) -> C
             )
         if fields.get("url", locked.url) != locked.url or fields.get("account", locked.account) != locked.account:
             locked.etag, locked.last_modified, locked.next_sync_at = "", "", None
+        # Switched back on or pointed elsewhere: what it missed or failed is sent again.
+        if (fields.get("is_active") and not locked.is_active) or SETTINGS & {
+            n for n in fields if fields[n] != getattr(locked, n)
+        }:
+            transaction.on_commit(partial(export_hooks.exports_backfill, connection_id=locked.pk))
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.save()

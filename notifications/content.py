@@ -208,15 +208,14 @@ def links_message(notification: Notification, *, now: datetime) -> OutgoingMessa
 
 def calendar_attachments(kind: str, booking: Booking) -> list[Attachment]:
     """The .ics files of an email (scheduling.ics, UTC instants, the same UID as the customer pages'
-    download when the site is served on its first ALLOWED_HOSTS name). A reschedule carries the old
+    download, the provider's feed and calendars). A reschedule carries the old
     booking as cancelled and the new one, so a calendar drops the old time and adds the new."""
     if kind not in WITH_CALENDAR:
         return []
-    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "booking"
     bookings = [booking]
     if kind == Notification.Kind.RESCHEDULE and booking.rescheduled_from_id:
         bookings.insert(0, booking.rescheduled_from)
-    return [Attachment(f"booking-{b.reference}.ics", booking_calendar(b, host=host), "text/calendar") for b in bookings]
+    return [Attachment(f"booking-{b.reference}.ics", booking_calendar(b), "text/calendar") for b in bookings]
 
 
 def humanise(delta: timedelta, *, after_in: bool = False) -> str:

@@ -78,6 +78,15 @@ Send = Callable[[models.Model, datetime], str]
 RetryDelay = Callable[[int], timedelta | None]
 
 
+class SendDeferred(Exception):
+    """Raised by a `send` that cannot start now for a reason that is not the receiver's (another worker
+    holds the same target): the row is handed back due in `delay`, and the attempt is not counted."""
+
+    def __init__(self, reason: str, *, delay: timedelta):
+        super().__init__(reason)
+        self.delay = delay
+
+
 @dataclass
 class BatchResult:
     claimed: int = 0  # rows taken for sending
@@ -85,7 +94,7 @@ class BatchResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
-    released: int = 0  # claimed but handed back unsent, the lease running short
+    released: int = 0  # claimed but handed back unsent (the lease running short, or the send deferred)
     lost: int = 0  # sent, but the claim had been taken over or the row closed meanwhile
 
     @property
@@ -123,7 +132,9 @@ def send_budget() -> float:
 def backoff(attempts: int) -> timedelta:
     """Delay before the next attempt after `attempts` failed ones: base, 2x base, 4x base, ..."""
     base = settings.NOTIFICATIONS_RETRY_BACKOFF_SECONDS
-    return min(timedelta(seconds=base * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
+    # The exponent is capped: past the hour it changes nothing, and a long retry (calendar exports)
+    # would overflow timedelta.
+    return min(timedelta(seconds=base * 2 ** min(max(0, attempts - 1), 30)), MAX_BACKOFF)
 
 
 def dispatch_batch(
@@ -208,6 +219,8 @@ def _send_and_record(
             provider_id = send(row, timezone.now())
         else:
             provider_id = senders.send(render(row, timezone.now()))
+    except SendDeferred as exc:
+        result.released += _release(model, [row], claimed_at=row.claimed_at, delay=exc.delay)
     except SendError as exc:
         _record_failure(model, row, error=str(exc), permanent=exc.permanent, result=result, retry_delay=retry_delay)
     except Exception as exc:  # a bad row (template, data) must not stop the batch
@@ -295,9 +308,10 @@ def _record(model, row, result: BatchResult, *, status: str | None, **fields) ->
         result.retrying += 1
 
 
-def _release(model, rows, *, claimed_at: datetime) -> int:
+def _release(model, rows, *, claimed_at: datetime, delay: timedelta = timedelta(0)) -> int:
+    """Hand claimed rows back unsent, due after `delay`, their claim's attempt not counted."""
     return model.objects.filter(pk__in=[r.pk for r in rows], status=model.WAITING, claimed_at=claimed_at).update(
-        claimed_at=None, next_attempt_at=timezone.now(), attempts=F("attempts") - 1
+        claimed_at=None, next_attempt_at=timezone.now() + delay, attempts=F("attempts") - 1
     )
 
 

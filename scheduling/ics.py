@@ -9,7 +9,9 @@ visitor's on the pages.
 """
 
 from datetime import UTC
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -27,13 +29,20 @@ _STATUS = {
 }
 
 
-def booking_uid(booking: Booking, *, host: str) -> str:
-    """The booking's calendar UID everywhere (its download, its emails, the provider's feed), so a
-    calendar that meets it twice keeps one event."""
-    return f"{booking.reference}@{host.split(':', 1)[0] or 'booking'}"
+def calendar_uid_host() -> str:
+    """The host part of every booking's calendar UID: SITE_URL's host (not the host a request came in
+    on, nor ALLOWED_HOSTS, which differ between the pages, the API and the workers)."""
+    return urlsplit(settings.SITE_URL).hostname or "booking"
 
 
-def booking_calendar(booking: Booking, *, host: str, manage_url: str = "") -> bytes:
+def booking_uid(booking: Booking) -> str:
+    """The booking's calendar UID everywhere (its download, its emails, the provider's feed, the event
+    exported to the provider's calendars), so a calendar that meets it twice keeps one event, and import
+    recognises the events we exported (calendars.export_hooks.exported_uids)."""
+    return f"{booking.reference}@{calendar_uid_host()}"
+
+
+def booking_calendar(booking: Booking, *, manage_url: str = "") -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//Booking platform//Customer pages//EN")
     calendar.add("version", "2.0")
@@ -41,7 +50,7 @@ def booking_calendar(booking: Booking, *, host: str, manage_url: str = "") -> by
     calendar.add("method", "PUBLISH")
 
     event = Event()
-    event.add("uid", booking_uid(booking, host=host))
+    event.add("uid", booking_uid(booking))
     event.add("dtstamp", timezone.now().astimezone(UTC))
     event.add("dtstart", booking.start_at.astimezone(UTC))
     event.add("dtend", booking.end_at.astimezone(UTC))

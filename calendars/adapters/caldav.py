@@ -3,9 +3,8 @@ time-range REPORT, bookings written back as events (two-way).
 
 `url` is the calendar collection itself (e.g. https://cloud.example.com/remote.php/dav/calendars/ann/work/);
 `credentials` holds an optional {"username", "password"} (an app password, as most services issue).
-Before every connection the host goes through the SSRF guard of calendars.fetch; redirects are not
-followed, so a server cannot send us on to an internal address. Each request is bounded by
-CALENDAR_FETCH_TIMEOUT_SECONDS.
+The library talks through calendars.adapters.caldav_session: only to the calendar URL's origin, only to
+addresses the SSRF guard checked at connection time, redirects not followed, answers capped in size.
 """
 
 import hashlib
@@ -18,7 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from calendars.adapters import AdapterError, CalendarAdapter, ExportEvent, ReadResult
-from calendars.fetch import CalendarFetchError, check_public_url, check_url_shape
+from calendars.adapters.caldav_session import OutsideOrigin, TooLarge, guarded_session
+from calendars.fetch import CalendarFetchError, check_url_shape
 from calendars.ical_import import CalendarParseError, busy_spans
 
 PRODID = "-//booking//calendar export//EN"
@@ -79,7 +79,7 @@ class CaldavAdapter(CalendarAdapter):
 
     def _client(self) -> caldav.DAVClient:
         try:
-            check_public_url(self.connection.url)
+            check_url_shape(self.connection.url)
         except CalendarFetchError as exc:
             raise AdapterError(str(exc), retryable=False) from exc
         credentials = self.connection.credentials or {}
@@ -91,9 +91,16 @@ class CaldavAdapter(CalendarAdapter):
             enable_rfc6764=False,
             rate_limit_handle=False,
         )
-        # A redirect is refused, not followed: its target has not been through the SSRF guard.
-        client.session.max_redirects = 0
+        # Every request the library makes, to whatever URL, goes through the guarded session.
+        client.session.close()
+        client.session = guarded_session(self._calendar_url())
+        self._resolver = client.session.resolver
         return client
+
+    def _session_refusal(self) -> str:
+        """The guard's refusal of an address, if that is why the last request could not connect."""
+        resolver = getattr(self, "_resolver", None)
+        return getattr(resolver, "refused", "")
 
     def _call(self, request):
         """Run one library call, turning whatever it raises into an AdapterError that names no
@@ -102,6 +109,12 @@ class CaldavAdapter(CalendarAdapter):
             return request()
         except AdapterError:
             raise
+        except OutsideOrigin as exc:
+            raise AdapterError(
+                "The CalDAV server pointed to another server than the calendar's; not followed.", retryable=False
+            ) from exc
+        except TooLarge as exc:
+            raise AdapterError(str(exc)) from exc
         except dav_error.AuthorizationError as exc:
             raise AdapterError(
                 f"The CalDAV server refused the credentials (HTTP {exc.status or 401}).", retryable=False
@@ -111,6 +124,9 @@ class CaldavAdapter(CalendarAdapter):
         except dav_error.DAVError as exc:
             raise AdapterError(f"The CalDAV server answered with an error ({type(exc).__name__}).") from exc
         except Exception as exc:  # niquests' connection errors, timeouts, too many redirects
+            refused = self._session_refusal()
+            if refused:
+                raise AdapterError(refused, retryable=False) from exc
             raise AdapterError(f"The CalDAV server could not be reached ({type(exc).__name__}).") from exc
 
 

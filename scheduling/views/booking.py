@@ -263,4 +263,4 @@ def confirmation_ics(request: HttpRequest, reference: str) -> HttpResponse:
     if booking is None:
         return not_found(request, what="booking")
     manage_url = request.build_absolute_uri(reverse("pages:manage", args=[booking.reference, token]))
-    return ics_response(booking_calendar(booking, host=request.get_host(), manage_url=manage_url), booking)
+    return ics_response(booking_calendar(booking, manage_url=manage_url), booking)

@@ -145,7 +145,7 @@ def manage_ics(request: HttpRequest, reference: str, token: str) -> HttpResponse
     if booking is None:
         return not_found(request, what="booking")
     manage_url = request.build_absolute_uri(_manage_path(booking, token))
-    return ics_response(booking_calendar(booking, host=request.get_host(), manage_url=manage_url), booking)
+    return ics_response(booking_calendar(booking, manage_url=manage_url), booking)
 
 
 # --- cancel -------------------------------------------------------------------------------------

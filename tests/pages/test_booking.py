@@ -345,3 +345,28 @@ def test_when_the_cache_is_down_bookings_still_go_through_and_it_is_logged(clien
 
     assert response.status_code == 302
     assert "Booking throttle unavailable" in caplog.text
+
+
+def test_the_download_the_providers_feed_and_the_calendar_export_carry_one_uid(client, provider, settings):
+    """The site answers on another name than SITE_URL's (and than its first ALLOWED_HOSTS entry): the
+    UID is still one, so a calendar that meets the booking twice keeps one event, and import knows
+    the exported event as the booking's own."""
+    from icalendar import Calendar
+
+    from calendars.export_dispatch import export_event
+    from calendars.export_hooks import export_uid
+    from calendars.feed import feed_bookings, feed_calendar
+    from calendars.feed_services import provider_feed_get_or_create
+
+    settings.SITE_URL = "https://book.example.com"
+    settings.ALLOWED_HOSTS = ["internal.example.net", "testserver"]
+    post_booking(client, provider, free_start(provider))
+    booking = Booking.objects.get()
+
+    download = client.get(reverse("pages:confirmation_ics", args=[booking.reference]))
+    feed = provider_feed_get_or_create(provider=provider)
+    listed = Calendar.from_ical(feed_calendar(feed, feed_bookings(feed))).walk("VEVENT")
+    exported = export_event(booking, uid=export_uid(booking))
+
+    uids = {str(Calendar.from_ical(download.content).walk("VEVENT")[0]["uid"]), *(str(e["uid"]) for e in listed)}
+    assert uids == {exported.uid} == {f"{booking.reference}@book.example.com"}
