@@ -134,8 +134,8 @@ def push_channels_stop_after_delete(*, connection: CalendarConnection) -> None:
         for channel_id, resource_id, subscription_id in channels:
             try:
                 adapter.unwatch(channel_id=channel_id, resource_id=resource_id, subscription_id=subscription_id)
-            except Exception as exc:  # best effort: the vendor may be down; the channel expires anyway
-                logger.warning("stopping a push channel of deleted connection failed: %s", type(exc).__name__)
+            except AdapterError as exc:  # best effort: the vendor may be down; the channel expires anyway
+                logger.warning("stopping a push channel of a deleted connection failed: %s", exc)
 
     transaction.on_commit(stop_all)
 
@@ -231,9 +231,7 @@ def _queue_sync(connection: CalendarConnection) -> PushOutcome:
     if cache.add(f"calendar-push:{connection_id}", 1, PUSH_DEBOUNCE_SECONDS):
         transaction.on_commit(lambda: sync_calendar.delay(connection_id))
     elif cache.add(f"calendar-push-later:{connection_id}", 1, PUSH_DEBOUNCE_SECONDS):
-        transaction.on_commit(
-            lambda: sync_calendar.apply_async((connection_id,), countdown=PUSH_DEBOUNCE_SECONDS)
-        )
+        transaction.on_commit(lambda: sync_calendar.apply_async((connection_id,), countdown=PUSH_DEBOUNCE_SECONDS))
     return PushOutcome.QUEUED
 
 
