@@ -51,14 +51,9 @@ class ConnectionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            # An iCal URL is itself the secret that reads the calendar: never rendered back whole.
+            # An iCal URL is itself the secret that reads the calendar: never rendered back whole (saved
+            # back unchanged, the service knows the masked form and keeps the stored URL).
             self.initial["url"] = shown_url(self.instance)
-
-    def clean_url(self):
-        url = self.cleaned_data.get("url") or ""
-        if self.instance.pk and url == shown_url(self.instance):
-            return self.instance.url  # the masked address left as it was: unchanged
-        return url
 
     def clean(self):
         cleaned = super().clean()
