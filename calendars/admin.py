@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from calendars import services
 from calendars.adapters import AdapterError, adapter_class
 from calendars.models import CalendarConnection, CalendarExport
+from calendars.selectors import shown_url
 from scheduling.admin.scoping import ProviderScopedMixin
 
 
@@ -46,6 +47,13 @@ class ConnectionForm(forms.ModelForm):
     class Meta:
         model = CalendarConnection
         fields = ["provider", "kind", "name", "url", "account", "sync_every_minutes", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # An iCal URL is itself the secret that reads the calendar: never rendered back whole (saved
+            # back unchanged, the service knows the masked form and keeps the stored URL).
+            self.initial["url"] = shown_url(self.instance)
 
     def clean(self):
         cleaned = super().clean()
@@ -124,6 +132,17 @@ class CalendarConnectionAdmin(ProviderScopedMixin, admin.ModelAdmin):
             ),
         )
 
+    @admin.display(description="Address")
+    def address(self, obj):
+        return shown_url(obj)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Shown read only, the URL field would print the whole secret address.
+            return ["address" if name == "url" else name for name in fields]
+        return fields
+
     def get_readonly_fields(self, request, obj=None):
         # A connection belongs to the provider it was made for (its imported times are that provider's),
         # and is of the kind it was made as.
@@ -157,11 +176,15 @@ class CalendarConnectionAdmin(ProviderScopedMixin, admin.ModelAdmin):
         for connection in queryset:
             services.calendar_connection_delete(connection_id=connection.pk)
 
-    @admin.action(description="Sync now")
+    @admin.action(description="Sync now", permissions=["change"])
     def sync_now(self, request, queryset):
         for connection in queryset:
             result = services.calendar_connection_sync(connection_id=connection.pk)
-            if result.error:
+            if result.superseded:
+                self.message_user(
+                    request, f"{connection}: changed or removed meanwhile; nothing synced.", messages.WARNING
+                )
+            elif result.error:
                 self.message_user(request, f"{connection}: {result.error}", messages.ERROR)
             else:
                 self.message_user(

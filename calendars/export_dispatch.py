@@ -17,6 +17,7 @@ from django.db import connection as db
 from calendars.adapters import AdapterError, ExportEvent, adapter_for
 from calendars.feed import event_summary
 from calendars.models import CalendarConnection, CalendarExport, ProviderFeed
+from calendars.services import store_refreshed_credentials
 from notifications import dispatch
 from notifications.channels import PermanentSendError, TransientSendError
 from notifications.dispatch import BatchResult, SendDeferred
@@ -93,8 +94,11 @@ def _send_locked(row: CalendarExport) -> str:
         error_class = TransientSendError if exc.retryable else PermanentSendError
         raise error_class(str(exc)) from exc
     finally:
-        if adapter.changed_credentials is not None:
-            CalendarConnection.objects.filter(pk=connection.pk).update(credentials=adapter.changed_credentials)
+        store_refreshed_credentials(
+            connection_id=connection.pk,
+            used=(connection.credentials or {}).get("refresh_token"),
+            new=adapter.changed_credentials,
+        )
     return outcome
 
 

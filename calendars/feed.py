@@ -16,8 +16,9 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from calendars.models import ProviderFeed
+from calendars.selectors import provider_horizon_days
 from scheduling.ics import booking_uid
-from scheduling.models import Booking, BookingStatus, Provider
+from scheduling.models import Booking, BookingStatus
 
 PAST = timedelta(days=30)
 SHOWN = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
@@ -32,14 +33,9 @@ def feed_url(feed: ProviderFeed) -> str:
     return settings.SITE_URL + reverse("calendars:feed", args=[feed.secret])
 
 
-def _horizon_days(provider: Provider) -> int:
-    days = provider.services.filter(is_active=True).aggregate(days=Max("max_advance_days"))["days"]
-    return days or 90
-
-
 def feed_bookings(feed: ProviderFeed, *, now=None) -> QuerySet[Booking]:
     now = now or timezone.now()
-    since, until = now - PAST, now + timedelta(days=_horizon_days(feed.provider))
+    since, until = now - PAST, now + timedelta(days=provider_horizon_days(provider_id=feed.provider_id))
     shown = Q(status__in=SHOWN, end_at__gte=since, start_at__lte=until)
     cancelled = Q(status=BookingStatus.CANCELLED, cancelled_at__gte=since)
     return (

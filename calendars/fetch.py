@@ -62,10 +62,16 @@ def fetch_calendar(url: str, *, etag: str = "", last_modified: str = "") -> Fetc
 
 
 def check_url_shape(url: str) -> None:
-    """Only absolute http(s) URLs with a host; raises CalendarFetchError."""
+    """Only absolute http(s) URLs with a host and no user name or password in them (the URL is shown
+    and logged where credentials must never be); raises CalendarFetchError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CalendarFetchError("The calendar URL must start with http:// or https:// and name a host.")
+    if "@" in parts.netloc:
+        raise CalendarFetchError(
+            "The calendar URL must not contain a user name or password. For a CalDAV calendar, put them in "
+            "the username and password fields."
+        )
 
 
 def check_public_url(url: str) -> None:

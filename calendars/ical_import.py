@@ -56,7 +56,7 @@ def busy_spans(body: bytes, *, zone: ZoneInfo, start: datetime, end: datetime) -
         span = _span(event, zone)
         if span is None or span[1] <= start or span[0] >= end:
             continue
-        key = _uid_key(str(event.get("UID", "")), span[0])
+        key = uid_key(str(event.get("UID", "")), span[0])
         summary = str(event.get("SUMMARY", ""))
         spans[key] = BusySpan(key, span[0], span[1], summary)
     return sorted(spans.values(), key=lambda s: (s.start, s.uid_key))
@@ -87,8 +87,11 @@ def _utc(value: date | datetime, zone: ZoneInfo) -> datetime:
     return value.astimezone(UTC)
 
 
-def _uid_key(uid: str, start: datetime) -> str:
-    key = f"{uid}|{start:%Y%m%dT%H%M%SZ}"
-    if len(key) > UID_MAX:  # a pathological UID: keep the key stable and within the column
-        key = f"sha256:{hashlib.sha256(uid.encode()).hexdigest()}|{start:%Y%m%dT%H%M%SZ}"
+def uid_key(uid: str, start: datetime) -> str:
+    """One key per occurrence, for every adapter: the event's UID and the instance's UTC start. A UID
+    too long for the column (ImportedEvent.uid) is replaced by its hash, so the key stays stable."""
+    stamp = f"{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    key = f"{uid}|{stamp}"
+    if len(key) > UID_MAX:
+        key = f"sha256:{hashlib.sha256(uid.encode()).hexdigest()}|{stamp}"
     return key

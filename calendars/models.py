@@ -56,6 +56,12 @@ class CalendarConnection(models.Model):
     # Conditional fetch of an iCal URL.
     etag = models.CharField(max_length=256, blank=True, editable=False)
     last_modified = models.CharField(max_length=64, blank=True, editable=False)
+    # The end of the window the last full read expanded (recurrences included): a "not modified" answer
+    # says nothing about instances beyond it, so a read whose window passes it fetches unconditionally.
+    expanded_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped by every change of what a read depends on (address, account, credentials, switched on or
+    # off): a sync whose read began before the change is discarded (calendars.services).
+    settings_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from calendars.adapters import AdapterError, adapter_for
 from calendars.models import CalendarConnection, PushChannel, new_feed_secret, new_push_id
+from calendars.services import store_refreshed_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,11 @@ PUSH_KINDS = (CalendarConnection.Kind.GOOGLE, CalendarConnection.Kind.MICROSOFT)
 # Google allows a week; Graph allows a little under three days for Outlook events.
 TTL_SECONDS = {CalendarConnection.Kind.GOOGLE: 7 * 24 * 3600, CalendarConnection.Kind.MICROSOFT: 70 * 3600}
 RENEW_WITHIN = timedelta(hours=1)
+# Notifications for one connection within this many seconds share syncs: the first queues one at once,
+# the rest one more at the end of the window (so a change made during the first sync's read is not lost).
+PUSH_DEBOUNCE_SECONDS = 30
+# A Graph POST carries at most this many notifications we look at (Graph batches up to 1000).
+GRAPH_BATCH_MAX = 100
 
 
 class PushOutcome(StrEnum):
@@ -114,6 +121,25 @@ def calendar_push_stop(*, channel_pk: int) -> None:
     channel.delete()
 
 
+def push_channels_stop_after_delete(*, connection: CalendarConnection) -> None:
+    """Inside the transaction deleting `connection` (before the delete): after the commit, tell the
+    vendor to stop each of its channels, best effort. The rows go with the connection; a channel the
+    vendor is not told about is refused when it calls and expires on its own."""
+    channels = list(connection.push_channels.values_list("channel_id", "resource_id", "subscription_id"))
+    if not channels:
+        return
+    adapter = adapter_for(connection)  # holds its own copy of the credentials: the row will be gone
+
+    def stop_all():
+        for channel_id, resource_id, subscription_id in channels:
+            try:
+                adapter.unwatch(channel_id=channel_id, resource_id=resource_id, subscription_id=subscription_id)
+            except AdapterError as exc:  # best effort: the vendor may be down; the channel expires anyway
+                logger.warning("stopping a push channel of a deleted connection failed: %s", exc)
+
+    transaction.on_commit(stop_all)
+
+
 def calendar_push_channels_maintain(*, now: datetime | None = None) -> int:
     """The sweep: renew every channel expiring within RENEW_WITHIN, drop expired channels of inactive
     connections, and subscribe healthy connections (synced, no error) that have no channel. One failing
@@ -166,19 +192,21 @@ def google_push_receive(*, channel_id: str, token: str, resource_state: str) -> 
 
 
 def microsoft_push_receive(*, notifications: list) -> list[PushOutcome]:
-    """Graph change notifications (the body's `value`), one outcome each: an item is trusted only
-    when its subscriptionId is one of ours and its clientState is that subscription's secret."""
-    outcomes, queued = [], set()
-    for item in notifications:
-        item = item if isinstance(item, dict) else {}
-        subscription_id, client_state = str(item.get("subscriptionId") or ""), str(item.get("clientState") or "")
-        channel = (
-            PushChannel.objects.select_related("connection")
-            .filter(subscription_id=subscription_id, connection__kind=CalendarConnection.Kind.MICROSOFT)
-            .first()
-            if subscription_id
-            else None
+    """Graph change notifications (the body's `value`, its first GRAPH_BATCH_MAX items), one outcome
+    each: an item is trusted only when its subscriptionId is one of ours and its clientState is that
+    subscription's secret. One query for the whole batch."""
+    items = [item if isinstance(item, dict) else {} for item in notifications[:GRAPH_BATCH_MAX]]
+    wanted = {str(item.get("subscriptionId") or "") for item in items} - {""}
+    channels = {
+        channel.subscription_id: channel
+        for channel in PushChannel.objects.select_related("connection").filter(
+            subscription_id__in=wanted, connection__kind=CalendarConnection.Kind.MICROSOFT
         )
+    }
+    outcomes, queued = [], set()
+    for item in items:
+        subscription_id, client_state = str(item.get("subscriptionId") or ""), str(item.get("clientState") or "")
+        channel = channels.get(subscription_id) if subscription_id else None
         if channel is None or not _same(channel.secret, client_state):
             outcomes.append(PushOutcome.REFUSED)
         elif channel.connection_id in queued:
@@ -192,12 +220,18 @@ def microsoft_push_receive(*, notifications: list) -> list[PushOutcome]:
 
 
 def _queue_sync(connection: CalendarConnection) -> PushOutcome:
+    """Debounced per connection (PUSH_DEBOUNCE_SECONDS, in the cache): the first notification of a
+    window queues a sync at once, the first one after it a sync at the window's end, the rest nothing
+    more. A burst of changes, or a replayed notification, costs at most two reads per window."""
     if not connection.is_active:
         return PushOutcome.IGNORED
     from calendars.tasks import sync_calendar  # the tasks module imports this one
 
     connection_id = connection.pk
-    transaction.on_commit(lambda: sync_calendar.delay(connection_id))
+    if cache.add(f"calendar-push:{connection_id}", 1, PUSH_DEBOUNCE_SECONDS):
+        transaction.on_commit(lambda: sync_calendar.delay(connection_id))
+    elif cache.add(f"calendar-push-later:{connection_id}", 1, PUSH_DEBOUNCE_SECONDS):
+        transaction.on_commit(lambda: sync_calendar.apply_async((connection_id,), countdown=PUSH_DEBOUNCE_SECONDS))
     return PushOutcome.QUEUED
 
 
@@ -206,5 +240,8 @@ def _same(secret: str, given: str) -> bool:
 
 
 def _store_credentials(connection_id: int, adapter) -> None:
-    if adapter.changed_credentials is not None:
-        CalendarConnection.objects.filter(pk=connection_id).update(credentials=adapter.changed_credentials)
+    store_refreshed_credentials(
+        connection_id=connection_id,
+        used=(adapter.connection.credentials or {}).get("refresh_token"),
+        new=adapter.changed_credentials,
+    )

@@ -1,11 +1,36 @@
-"""Reads about imported calendar busy times."""
+"""Reads about calendar connections and the busy times they imported."""
 
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
-from scheduling.models import BlockedTime, Booking
+from scheduling.models import BlockedTime, Booking, Service
+
+DEFAULT_HORIZON_DAYS = 90
+SHOWN_URL_TAIL = 4
+
+
+def provider_horizon_days(*, provider_id: int) -> int:
+    """How far ahead the provider can be booked: the longest horizon of its active services (the window
+    a sync reads and the feed shows)."""
+    days = Service.objects.filter(providers=provider_id, is_active=True).aggregate(m=Max("max_advance_days"))["m"]
+    return days or DEFAULT_HORIZON_DAYS
+
+
+def shown_url(connection) -> str:
+    """The connection's address as staff and the API see it. An iCal URL is itself the secret that reads
+    the calendar, so only its scheme, host and last characters are shown; a CalDAV collection's URL is
+    not secret (its password is kept apart) and is shown whole."""
+    url = connection.url
+    if connection.kind != "ical_url" or not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}/…{url[-SHOWN_URL_TAIL:]}"
 
 
 def bookings_overlapping_external_busy(*, provider_ids: Iterable[int] | QuerySet, now=None) -> QuerySet[Booking]:

@@ -2,25 +2,28 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from calendars import export_hooks
 from calendars.adapters import CONNECTION_STATE_FIELDS, AdapterError, adapter_class, adapter_for
 from calendars.ical_import import BusySpan
 from calendars.models import CalendarConnection, ImportedEvent
-from scheduling.models import BlockedTime, Provider, Service
+from calendars.selectors import provider_horizon_days, shown_url
+from scheduling.models import BlockedTime, Provider
 from waitlist import hooks as waitlist
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HORIZON_DAYS = 90
 NOTE_MAX = 200
+# A claimed connection is not due again for this long: a sweep that dies mid-sync leaves it to a later one.
+CLAIM_LEASE = timedelta(minutes=15)
+SWITCHED_OFF = "The connection is switched off."
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class SyncResult:
     kept: int = 0
     error: str = ""
     not_modified: bool = False
+    # Nothing was written: the connection is gone, or changed or was synced by someone else meanwhile.
+    superseded: bool = False
 
 
 def calendar_connection_create(
@@ -67,30 +72,39 @@ def calendar_connection_create(
 
 
 UPDATABLE = {"name", "url", "account", "credentials", "sync_every_minutes", "is_active"}
-SETTINGS = {"url", "account", "credentials"}
+# What a read depends on: changing any of these makes a read begun before the change stale.
+READ_SETTINGS = ("url", "account", "credentials", "is_active")
 
 
 def calendar_connection_update(*, connection: CalendarConnection, **fields) -> CalendarConnection:
     """Change a connection's name, address, account, credentials, interval or whether it syncs. New
     settings are checked like a new connection's; a new URL or account forgets the old conditional-fetch
-    validators and is due at once. Locks the row."""
+    validators and is due at once. A connection switched off gives back the busy times it imported (the
+    waitlist hears of it); switched on again, it reads its calendar whole. Any change of what a read
+    depends on bumps `settings_version`, so a sync that read with the old settings is discarded. Locks
+    the row."""
     fields = {name: value for name, value in fields.items() if name in UPDATABLE}
     if fields.get("sync_every_minutes", 1) < 1:
         raise ValidationError({"sync_every_minutes": "At least one minute."})
     with transaction.atomic():
         locked = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
+        if "url" in fields and fields["url"] == shown_url(locked) != locked.url:
+            del fields["url"]  # the masked address, sent back as it was read: unchanged
         if fields.keys() & {"url", "account", "credentials"}:
             adapter_class(locked.kind).check_settings(
                 url=fields.get("url", locked.url),
                 account=fields.get("account", locked.account),
                 credentials=fields.get("credentials", locked.credentials),
             )
-        if fields.get("url", locked.url) != locked.url or fields.get("account", locked.account) != locked.account:
-            locked.etag, locked.last_modified, locked.next_sync_at = "", "", None
+        changed = {name for name in READ_SETTINGS if name in fields and fields[name] != getattr(locked, name)}
+        if changed & {"url", "account"} or "is_active" in changed:
+            locked.etag, locked.last_modified, locked.expanded_until, locked.next_sync_at = "", "", None, None
+        if changed:
+            locked.settings_version += 1
+        if "is_active" in changed and not fields["is_active"]:
+            _forget_imported(locked)
         # Switched back on or pointed elsewhere: what it missed or failed is sent again.
-        if (fields.get("is_active") and not locked.is_active) or SETTINGS & {
-            n for n in fields if fields[n] != getattr(locked, n)
-        }:
+        if changed & {"url", "account", "credentials"} or ("is_active" in changed and fields["is_active"]):
             transaction.on_commit(partial(export_hooks.exports_backfill, connection_id=locked.pk))
         for name, value in fields.items():
             setattr(locked, name, value)
@@ -100,65 +114,114 @@ def calendar_connection_update(*, connection: CalendarConnection, **fields) -> C
 
 def calendar_connection_delete(*, connection_id: int) -> None:
     """Forget a connection and the busy times it imported, in one transaction (the times become free,
-    and the waitlist may offer them). Locks the connection row, so no sync of it is half applied."""
+    and the waitlist may offer them). Locks the connection row, so no sync of it is half applied. Its
+    push channels are stopped at the vendor after the commit, best effort (they expire on their own)."""
+    from calendars.push_services import push_channels_stop_after_delete  # it imports this module
+
     with transaction.atomic():
         connection = CalendarConnection.objects.select_for_update().filter(pk=connection_id).first()
         if connection is None:
             return
-        BlockedTime.objects.filter(imported_event__connection=connection).delete()
-        provider_id = connection.provider_id
+        push_channels_stop_after_delete(connection=connection)
+        _forget_imported(connection)
         connection.delete()
-        waitlist.slot_may_have_freed(provider_id=provider_id)
 
 
-def provider_horizon_days(*, provider_id: int) -> int:
-    """How far ahead the provider can be booked: the longest horizon of its active services."""
-    days = Service.objects.filter(providers=provider_id, is_active=True).aggregate(m=Max("max_advance_days"))["m"]
-    return days or DEFAULT_HORIZON_DAYS
+def _forget_imported(connection: CalendarConnection) -> None:
+    """Inside the caller's transaction and lock: the connection's imported busy times become free."""
+    if BlockedTime.objects.filter(imported_event__connection=connection).delete()[0]:
+        waitlist.slot_may_have_freed(provider_id=connection.provider_id)
 
 
-def calendar_connection_sync(*, connection_id: int) -> SyncResult:
-    """Read the connection's calendar (through its adapter, calendars.adapters) and replace its imported
-    busy times with what the calendar says now.
+def store_refreshed_credentials(*, connection_id: int, used: str | None, new: dict | None) -> bool:
+    """Keep the credentials an adapter refreshed, unless staff gave the connection another refresh token
+    since the adapter read it: a compare-and-set on the refresh token the adapter used, so a sync or an
+    export that started before never writes the old token back over the new one. True when stored."""
+    if new is None:
+        return False
+    return bool(
+        CalendarConnection.objects.filter(pk=connection_id, credentials__refresh_token=used).update(credentials=new)
+    )
 
-    The read happens outside any transaction. The replace is one transaction holding the connection
-    row (SELECT ... FOR UPDATE), so two syncs of one connection never interleave and slots never see
-    half of a sync: unchanged spans keep their rows, vanished ones are deleted, new ones inserted. A
-    failed read keeps the last good rows and records the error.
+
+def _refresh_token(credentials: dict | None) -> str | None:
+    return (credentials or {}).get("refresh_token")
+
+
+def calendar_connection_sync(*, connection_id: int, now: datetime | None = None) -> SyncResult:
+    """Read the connection's calendar (through its adapter, calendars.adapters) over [now, now + the
+    provider's horizon) and replace its imported busy times with what the calendar says now.
+
+    The read happens outside any transaction. The result is applied in one transaction holding the
+    connection row (SELECT ... FOR UPDATE), so two syncs of one connection never interleave and slots
+    never see half of a sync: unchanged spans keep their rows, vanished ones are deleted, new ones
+    inserted. Under that lock the result is discarded (`superseded`, nothing written) when it is stale:
+    the connection was deleted or switched off, its address, account or credentials changed
+    (`settings_version`), or another sync that started later already stored its own. A failed read
+    keeps the last good rows and records the error. A refreshed token is stored by
+    `store_refreshed_credentials` either way.
     """
-    connection = CalendarConnection.objects.select_related("provider").get(pk=connection_id)
-    now = timezone.now()
+    connection = CalendarConnection.objects.select_related("provider").filter(pk=connection_id).first()
+    if connection is None:
+        return SyncResult(superseded=True)  # deleted meanwhile: nothing to sync
+    if not connection.is_active:
+        return SyncResult(error=SWITCHED_OFF)
+    now = now or timezone.now()
     adapter = adapter_for(connection)
     horizon = now + timedelta(days=provider_horizon_days(provider_id=connection.provider_id))
     try:
         result = adapter.read_busy(start=now, end=horizon)
     except AdapterError as exc:
-        _record_error(connection_id, message=str(exc), now=now, credentials=adapter.changed_credentials)
-        return SyncResult(error=str(exc))
-    state = {name: value for name, value in result.state.items() if name in CONNECTION_STATE_FIELDS}
-    if adapter.changed_credentials is not None:
-        state["credentials"] = adapter.changed_credentials
-    if result.spans is None:
-        _record_success(connection_id, now=now, every=connection.sync_every_minutes, state=state)
-        return SyncResult(kept=connection.imported_events.count(), not_modified=True)
+        result, error = None, str(exc)
+    store_refreshed_credentials(
+        connection_id=connection_id, used=_refresh_token(connection.credentials), new=adapter.changed_credentials
+    )
+    if result is None:
+        with transaction.atomic():
+            if not _still_current(connection, started=now):
+                return SyncResult(superseded=True)
+            _record_error(connection_id, message=error, now=now)
+        return SyncResult(error=error)
 
-    spans = _not_ours(result.spans, provider_id=connection.provider_id)
+    state = {name: value for name, value in result.state.items() if name in CONNECTION_STATE_FIELDS}
+    spans = None if result.spans is None else _not_ours(result.spans, provider_id=connection.provider_id)
     with transaction.atomic():
-        CalendarConnection.objects.select_for_update().only("pk").get(pk=connection_id)
+        if not _still_current(connection, started=now):
+            return SyncResult(superseded=True)
+        if spans is None:
+            _record_success(connection_id, now=now, every=connection.sync_every_minutes, state=state)
+            return SyncResult(kept=connection.imported_events.count(), not_modified=True)
         added, removed, kept = _replace(connection, spans)
+        state["expanded_until"] = horizon  # a later "not modified" covers instances up to here only
         _record_success(connection_id, now=now, every=connection.sync_every_minutes, state=state)
     return SyncResult(read=len(result.spans), added=added, removed=removed, kept=kept)
 
 
+def _still_current(connection: CalendarConnection, *, started: datetime) -> bool:
+    """Lock the connection row (inside the caller's transaction) and say whether a read begun at
+    `started` with `connection`'s settings may still be applied."""
+    locked = (
+        CalendarConnection.objects.select_for_update()
+        .filter(pk=connection.pk)
+        .values("settings_version", "is_active", "last_synced_at")
+        .first()
+    )
+    return (
+        locked is not None
+        and locked["is_active"]
+        and locked["settings_version"] == connection.settings_version
+        and (locked["last_synced_at"] is None or locked["last_synced_at"] <= started)
+    )
+
+
 def calendar_connections_due_sync(*, now=None) -> list[SyncResult]:
-    """Sync every active connection that is due. One failing connection never stops the rest."""
+    """Sync every active connection that is due. Due connections are claimed first (their next_sync_at
+    pushed out by CLAIM_LEASE in a short transaction, rows locked by another sweep skipped), so two
+    sweeps running at once never sync the same connection; a sweep that dies leaves its claims to
+    expire. One failing connection never stops the rest."""
     now = now or timezone.now()
-    due = CalendarConnection.objects.filter(
-        Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now),
-        is_active=True,
-    ).values_list("pk", flat=True)
     results = []
-    for connection_id in list(due):
+    for connection_id in _claim_due(now):
         try:
             results.append(calendar_connection_sync(connection_id=connection_id))
         except Exception as exc:  # a bug or a database hiccup on one connection must not starve the others
@@ -166,6 +229,20 @@ def calendar_connections_due_sync(*, now=None) -> list[SyncResult]:
             _record_error(connection_id, message=f"Sync failed ({type(exc).__name__}).", now=timezone.now())
             results.append(SyncResult(error=type(exc).__name__))
     return results
+
+
+def _claim_due(now: datetime) -> list[int]:
+    """The due connections this sweep takes: SELECT ... FOR UPDATE SKIP LOCKED, then next_sync_at
+    pushed out, in one short transaction."""
+    with transaction.atomic():
+        due = list(
+            CalendarConnection.objects.select_for_update(skip_locked=True)
+            .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now), is_active=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        CalendarConnection.objects.filter(pk__in=due).update(next_sync_at=now + CLAIM_LEASE)
+    return due
 
 
 def _not_ours(spans: list[BusySpan], *, provider_id: int) -> list[BusySpan]:
@@ -232,11 +309,9 @@ def _record_success(connection_id: int, *, now, every: int, state: dict) -> None
     CalendarConnection.objects.filter(pk=connection_id).update(**_success_fields(now, every), **state)
 
 
-def _record_error(connection_id: int, *, message: str, now, credentials: dict | None = None) -> None:
-    # The next attempt is still scheduled: a calendar that is down is retried at the usual pace. A token
-    # refreshed before the failure is kept, or the next attempt would refresh it again.
+def _record_error(connection_id: int, *, message: str, now) -> None:
+    # The next attempt is still scheduled: a calendar that is down is retried at the usual pace.
     every = CalendarConnection.objects.filter(pk=connection_id).values_list("sync_every_minutes", flat=True).first()
-    extra = {"credentials": credentials} if credentials is not None else {}
     CalendarConnection.objects.filter(pk=connection_id).update(
-        last_error=message[:2000], last_error_at=now, next_sync_at=now + timedelta(minutes=every or 10), **extra
+        last_error=message[:2000], last_error_at=now, next_sync_at=now + timedelta(minutes=every or 10)
     )

@@ -9,16 +9,9 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from calendars.adapters import AdapterError, ExportEvent, ReadResult
-from calendars.adapters.oauth import (
-    OAuthCalendarAdapter,
-    PushWatch,
-    all_day_bounds,
-    json_body,
-    uid_key,
-    utc_stamp,
-)
-from calendars.ical_import import BusySpan
+from calendars.adapters import ExportEvent, ReadResult
+from calendars.adapters.oauth import OAuthCalendarAdapter, PushWatch, all_day_bounds, json_body, spans_within, utc_stamp
+from calendars.ical_import import BusySpan, uid_key
 
 PAGE_SIZE = 2500  # the largest maxResults events.list accepts
 MAX_PAGES = 100
@@ -42,7 +35,6 @@ class GoogleAdapter(OAuthCalendarAdapter):
 
     def read_busy(self, *, start: datetime, end: datetime) -> ReadResult:
         zone = self.connection.provider.timezone
-        spans: dict[str, BusySpan] = {}
         params = {
             "singleEvents": "true",  # recurring series come back as their instances
             "timeMin": utc_stamp(start),
@@ -50,20 +42,15 @@ class GoogleAdapter(OAuthCalendarAdapter):
             "maxResults": PAGE_SIZE,
             "orderBy": "startTime",
         }
-        for _ in range(MAX_PAGES):
-            response = self.call("GET", self._calendar_url("/events"), params=params)
-            if response.status_code != 200:
-                raise self.fail(response, "reading events")
-            body = json_body(response)
-            for item in body.get("items") or []:
-                span = _busy_span(item, zone)
-                if span is not None and span.end > start and span.start < end:
-                    spans[span.uid_key] = span
-            page_token = body.get("nextPageToken")
-            if not page_token:
-                return ReadResult(spans=sorted(spans.values(), key=lambda s: (s.start, s.uid_key)))
-            params = {**params, "pageToken": page_token}
-        raise AdapterError("Google Calendar returned too many pages of events.")
+
+        def next_page(body, url, params):
+            token = body.get("nextPageToken")
+            return (url, {**params, "pageToken": token}) if token else None
+
+        items = self.read_pages(
+            self._calendar_url("/events"), params=params, items_key="items", next_page=next_page, max_pages=MAX_PAGES
+        )
+        return ReadResult(spans=spans_within(items, to_span=lambda item: _busy_span(item, zone), start=start, end=end))
 
     # Writing --------------------------------------------------------------------------------------
 

@@ -11,15 +11,8 @@ from urllib.parse import quote
 from django.conf import settings
 
 from calendars.adapters import AdapterError, ExportEvent, ReadResult
-from calendars.adapters.oauth import (
-    OAuthCalendarAdapter,
-    PushWatch,
-    all_day_bounds,
-    json_body,
-    uid_key,
-    utc_stamp,
-)
-from calendars.ical_import import BusySpan
+from calendars.adapters.oauth import OAuthCalendarAdapter, PushWatch, all_day_bounds, json_body, spans_within, utc_stamp
+from calendars.ical_import import BusySpan, uid_key
 
 # Our booking UID on events we write (a named string property in our own property set).
 UID_PROPERTY = "String {8a0b3c0e-5f7d-4c39-9a57-1f3c6d0b6e21} Name BookingUid"
@@ -51,7 +44,6 @@ class MicrosoftAdapter(OAuthCalendarAdapter):
     def read_busy(self, *, start: datetime, end: datetime) -> ReadResult:
         zone = self.connection.provider.timezone
         base = settings.MICROSOFT_GRAPH_BASE
-        url = f"{base}/{self._calendar_path()}/calendarView"
         params = {
             "startDateTime": utc_stamp(start),
             "endDateTime": utc_stamp(end),
@@ -59,24 +51,25 @@ class MicrosoftAdapter(OAuthCalendarAdapter):
             "$select": "id,iCalUId,subject,start,end,isAllDay,isCancelled,showAs",
             "$expand": f"singleValueExtendedProperties($filter=id eq '{UID_PROPERTY}')",
         }
-        spans: dict[str, BusySpan] = {}
-        for _ in range(MAX_PAGES):
-            response = self.call("GET", url, params=params, headers={"Prefer": UTC_PREFERENCE})
-            if response.status_code != 200:
-                raise self.fail(response, "reading events")
-            body = json_body(response)
-            for item in body.get("value") or []:
-                span = _busy_span(item, zone)
-                if span is not None and span.end > start and span.start < end:
-                    spans[span.uid_key] = span
+
+        def next_page(body, url, params):
             next_link = body.get("@odata.nextLink")
             if not next_link:
-                return ReadResult(spans=sorted(spans.values(), key=lambda s: (s.start, s.uid_key)))
+                return None
             # The next link carries the query; our token goes only to Graph itself.
             if not next_link.startswith(f"{base}/"):
                 raise AdapterError("Microsoft 365 sent a next page outside Microsoft Graph.", retryable=False)
-            url, params = next_link, None
-        raise AdapterError("Microsoft 365 returned too many pages of events.")
+            return next_link, None
+
+        items = self.read_pages(
+            f"{base}/{self._calendar_path()}/calendarView",
+            params=params,
+            items_key="value",
+            next_page=next_page,
+            headers={"Prefer": UTC_PREFERENCE},
+            max_pages=MAX_PAGES,
+        )
+        return ReadResult(spans=spans_within(items, to_span=lambda item: _busy_span(item, zone), start=start, end=end))
 
     # Writing --------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from calendars.adapters import AdapterError, CalendarAdapter
+from calendars.ical_import import BusySpan
 
 # Refresh a little before the stated expiry, so a token does not die between the check and the call.
 EXPIRY_MARGIN_SECONDS = 60
@@ -106,6 +107,21 @@ class OAuthCalendarAdapter(CalendarAdapter):
             retryable=False,
         )
 
+    def read_pages(self, url: str, *, params: dict, items_key: str, next_page, headers=None, max_pages: int):
+        """The items of every page of a list call, page by page: `next_page(body, url, params)` gives
+        the next page's (url, params), or None after the last. Raises AdapterError."""
+        for _ in range(max_pages):
+            response = self.call("GET", url, params=params, headers=headers)
+            if response.status_code != 200:
+                raise self.fail(response, "reading events")
+            body = _json(response)
+            yield from body.get(items_key) or []
+            following = next_page(body, url, params)
+            if following is None:
+                return
+            url, params = following
+        raise AdapterError(f"{self.service_name} returned too many pages of events.")
+
     def fail(self, response: requests.Response, doing: str) -> AdapterError:
         """The error for an answer we did not expect; only the status, never a body (it may echo a
         token or a calendar's private details)."""
@@ -148,9 +164,14 @@ def utc_stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def uid_key(uid: str, start: datetime) -> str:
-    """The same key calendars.ical_import gives an instance: the UID and the instance's UTC start."""
-    return f"{uid}|{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+def spans_within(items, *, to_span, start: datetime, end: datetime) -> list[BusySpan]:
+    """The busy spans of `items` meeting [start, end), one per occurrence key, sorted by start."""
+    spans: dict[str, BusySpan] = {}
+    for item in items:
+        span = to_span(item)
+        if span is not None and span.end > start and span.start < end:
+            spans[span.uid_key] = span
+    return sorted(spans.values(), key=lambda s: (s.start, s.uid_key))
 
 
 def all_day_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

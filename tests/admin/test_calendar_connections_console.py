@@ -191,3 +191,57 @@ def test_staff_see_what_was_exported_to_a_two_way_calendar(as_staff_a, provider_
 
     assert "Exports" in page and booking.reference in page and "private or reserved address" in page
     assert '"p"' not in page
+
+
+def view_only_staff(staff_group, provider, client):
+    from django.contrib.auth.models import Permission
+
+    from tests.admin.conftest import make_staff
+
+    staff_group.permissions.remove(*Permission.objects.filter(codename="change_calendarconnection"))
+    client.force_login(make_staff(staff_group, provider, username="viewer"))
+    return client
+
+
+def test_staff_who_may_only_view_connections_cannot_sync_one(client, staff_group, provider_a, calendar_server):
+    calendar_server.body = fixture_bytes("google_export.ics")
+    connection = calendar_connection_create(provider=provider_a, url=calendar_server.url)
+    viewer = view_only_staff(staff_group, provider_a, client)
+
+    viewer.post(LIST, {"action": "sync_now", "_selected_action": [connection.pk]})
+
+    assert calendar_server.requests == []
+    assert CalendarConnection.objects.get().last_synced_at is None
+
+
+def test_the_console_never_shows_a_secret_ical_url_whole(as_staff_a, provider_a, calendar_server):
+    secret = calendar_server.url + "?private=s3cr3t-token-abcd"
+    connection = calendar_connection_create(provider=provider_a, url=secret)
+
+    html = as_staff_a.get(f"{LIST}{connection.pk}/change/").content.decode()
+
+    assert "s3cr3t-token" not in html and "…abcd" in html
+
+
+def test_saving_a_connection_with_its_masked_url_keeps_the_url(as_staff_a, provider_a, calendar_server):
+    secret = calendar_server.url + "?private=s3cr3t-token-abcd"
+    connection = calendar_connection_create(provider=provider_a, url=secret)
+    masked = f"http://{calendar_server.url.split('/')[2]}/…abcd"
+
+    response = as_staff_a.post(
+        f"{LIST}{connection.pk}/change/",
+        {"name": "Renamed", "url": masked, "account": "", "sync_every_minutes": 10, "is_active": "on"},
+    )
+
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert (connection.name, connection.url) == ("Renamed", secret)
+
+
+def test_a_viewer_sees_a_secret_ical_url_masked(client, staff_group, provider_a, calendar_server):
+    connection = calendar_connection_create(provider=provider_a, url=calendar_server.url + "?private=s3cr3t-abcd")
+    viewer = view_only_staff(staff_group, provider_a, client)
+
+    response = viewer.get(f"{LIST}{connection.pk}/change/")
+
+    assert response.status_code == 200 and "s3cr3t" not in response.content.decode()

@@ -106,3 +106,37 @@ def test_caldav_credentials_other_than_a_username_and_password_are_a_400(superus
     )
     assert response.status_code == 400
     assert "credentials" in response.json()["fields"]
+
+
+def test_a_url_with_a_user_and_password_in_it_is_a_400_pointing_to_the_credentials(superuser, provider_a):
+    from tests.api.conftest import client_for
+
+    response = client_for(superuser).post(
+        url_of(provider_a),
+        {"kind": "caldav", "url": "https://ann:secret@dav.example.com/cal/", "credentials": {"username": "a"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "password fields" in str(response.json()["fields"]["url"])
+
+
+def test_a_secret_ical_url_is_answered_masked_and_sending_it_back_keeps_it(superuser, provider_a, calendar_server):
+    from tests.api.conftest import client_for
+
+    api = client_for(superuser)
+    secret = calendar_server.url + "?private=s3cr3t-token-abcd"
+    created = api.post(url_of(provider_a), {"url": secret}, format="json").json()
+    host = calendar_server.url.split("/")[2]
+    assert created["url"] == f"http://{host}/…abcd"
+    assert api.get(url_of(provider_a)).json()[0]["url"] == created["url"]
+
+    changed = api.patch(url_of(provider_a, f"{created['id']}/"), {"url": created["url"], "name": "x"}, format="json")
+
+    assert changed.status_code == 200
+    assert CalendarConnection.objects.get().url == secret
+
+
+def test_syncing_a_connection_removed_meanwhile_is_a_404(superuser, provider_a):
+    from tests.api.conftest import client_for
+
+    assert client_for(superuser).post(url_of(provider_a, "999999/sync/")).status_code == 404

@@ -169,3 +169,14 @@ def test_an_event_is_deleted_by_uid_and_deleting_again_is_fine(google_api, conne
     assert google_api.events() == []
     adapter.write_event(event=booking_event())  # a booking that comes back revives its event
     assert len(google_api.events()) == 1
+
+
+def test_an_event_with_a_uid_too_long_for_the_column_is_still_imported(google_api, connection):
+    long_uid = "x" * 600 + "@google.com"
+    google_api.add_event(
+        iCalUID=long_uid, start={"dateTime": "2030-01-08T09:00:00Z"}, end={"dateTime": "2030-01-08T10:00:00Z"}
+    )
+    result = calendar_connection_sync(connection_id=connection.pk, now=START)
+    assert (result.error, result.added) == ("", 1)
+    (key,) = ImportedEvent.objects.filter(connection=connection).values_list("uid", flat=True)
+    assert len(key) <= 512 and key.endswith("|20300108T090000Z")

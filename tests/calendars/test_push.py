@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from booking_site.celery import app
+from calendars.adapters.google import GoogleAdapter
 from calendars.models import CalendarConnection, PushChannel
-from calendars.push_services import calendar_push_channels_maintain, calendar_push_subscribe
-from calendars.services import calendar_connection_create
+from calendars.push_services import GRAPH_BATCH_MAX, calendar_push_channels_maintain, calendar_push_subscribe
+from calendars.services import calendar_connection_create, calendar_connection_delete, calendar_connection_update
 from tests.factories import ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +39,16 @@ def microsoft_channel(microsoft_graph):
     return calendar_push_subscribe(connection_id=connect(CalendarConnection.Kind.MICROSOFT, "ms-refresh").pk)
 
 
+@pytest.fixture
+def tasks_run_in_process(monkeypatch):
+    """A queued sync runs here and now when its on-commit callback runs, as a worker would."""
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+def synced(*connections) -> list[bool]:
+    return [CalendarConnection.objects.get(pk=c.pk).last_synced_at is not None for c in connections]
+
+
 def google_post(client, channel, *, token=None, state="exists", channel_id=None):
     return client.post(
         GOOGLE_URL,
@@ -57,11 +69,26 @@ def test_google_is_asked_to_watch_with_our_channel_id_token_and_address(google_a
     assert google_channel.expires_at > timezone.now() + timedelta(days=6)
 
 
-def test_a_google_change_queues_a_sync_of_its_connection(client, google_channel, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_a_google_change_queues_a_sync_of_its_connection(
+    client, google_channel, django_capture_on_commit_callbacks, tasks_run_in_process
+):
+    other = connect(CalendarConnection.Kind.GOOGLE, "google-refresh")
+    with django_capture_on_commit_callbacks(execute=True):
         response = google_post(client, google_channel, state="exists")
     assert response.status_code == 200
-    assert len(callbacks) == 1
+    assert synced(google_channel.connection, other) == [True, False]
+
+
+def test_a_burst_of_google_notifications_queues_at_most_two_syncs(
+    client, google_channel, django_capture_on_commit_callbacks
+):
+    queued = []
+    for _ in range(5):
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert google_post(client, google_channel, state="exists").status_code == 200
+        queued.append(len(callbacks))
+    # One at once, one at the end of the debounce window (for changes made during the first read).
+    assert queued == [1, 1, 0, 0, 0]
 
 
 def test_the_google_sync_message_queues_nothing(client, google_channel, django_capture_on_commit_callbacks):
@@ -114,12 +141,23 @@ def test_microsoft_is_asked_to_subscribe_with_our_client_state(microsoft_graph, 
     assert subscription["resource"] == "me/calendar/events"
 
 
-def test_a_graph_change_with_our_client_state_queues_one_sync(
-    client, microsoft_channel, django_capture_on_commit_callbacks
+def test_a_graph_change_with_our_client_state_queues_one_sync_of_its_connection(
+    client, microsoft_channel, django_capture_on_commit_callbacks, tasks_run_in_process
 ):
-    with django_capture_on_commit_callbacks() as callbacks:
+    other = connect(CalendarConnection.Kind.MICROSOFT, "ms-refresh")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = graph_post(client, [notification(microsoft_channel), notification(microsoft_channel)])
     assert (response.status_code, len(callbacks)) == (202, 1)
+    assert synced(microsoft_channel.connection, other) == [True, False]
+
+
+def test_only_the_first_items_of_a_large_graph_batch_are_read(
+    client, microsoft_channel, django_capture_on_commit_callbacks
+):
+    unknown = [notification(microsoft_channel, subscriptionId=f"not-ours-{n}") for n in range(GRAPH_BATCH_MAX)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = graph_post(client, [*unknown, notification(microsoft_channel)])
+    assert (response.status_code, callbacks) == (403, [])
 
 
 @pytest.mark.parametrize("change", [{"clientState": "wrong"}, {"clientState": None}, {"subscriptionId": "sub-unknown"}])
@@ -132,13 +170,14 @@ def test_a_graph_notification_with_a_wrong_client_state_is_refused(
 
 
 def test_only_the_valid_items_of_a_graph_batch_queue_a_sync(
-    client, microsoft_channel, django_capture_on_commit_callbacks
+    client, microsoft_channel, django_capture_on_commit_callbacks, tasks_run_in_process
 ):
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = graph_post(
             client, [notification(microsoft_channel, clientState="wrong"), notification(microsoft_channel)]
         )
     assert (response.status_code, len(callbacks)) == (202, 1)
+    assert synced(microsoft_channel.connection) == [True]
 
 
 def test_the_sweep_renews_only_channels_about_to_expire(google_api, microsoft_graph, google_channel, microsoft_channel):
@@ -171,3 +210,26 @@ def test_the_sweep_subscribes_a_healthy_connection_without_a_channel(google_api)
     CalendarConnection.objects.filter(pk=connection.pk).update(last_synced_at=datetime.now(UTC))
     calendar_push_channels_maintain()
     assert PushChannel.objects.filter(connection=connection).count() == 1
+
+
+def test_deleting_a_connection_stops_its_push_channel(google_api, google_channel, django_capture_on_commit_callbacks):
+    assert google_channel.channel_id in google_api.channels
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_connection_delete(connection_id=google_channel.connection_id)
+    assert google_api.channels == {}
+
+
+def test_a_token_refreshed_while_subscribing_never_overwrites_one_given_meanwhile(google_api, monkeypatch):
+    google_api.refresh_tokens.add("staff-new-token")
+    connection = connect(CalendarConnection.Kind.GOOGLE, "google-refresh")
+    watch = GoogleAdapter.watch
+
+    def watch_while_staff_change_the_token(self, **kwargs):
+        watched = watch(self, **kwargs)
+        calendar_connection_update(connection=connection, credentials={"refresh_token": "staff-new-token"})
+        return watched
+
+    monkeypatch.setattr(GoogleAdapter, "watch", watch_while_staff_change_the_token)
+    calendar_push_subscribe(connection_id=connection.pk)
+    connection.refresh_from_db()
+    assert connection.credentials == {"refresh_token": "staff-new-token"}

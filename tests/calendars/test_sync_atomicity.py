@@ -1,15 +1,19 @@
 """A sync replaces a connection's busy times in one transaction: a slots read made while the replace is
 half done (the old rows deleted, the new ones not yet inserted) sees the calendar as it was before the
-sync, never a mix; after the commit it sees the new calendar whole."""
+sync, never a mix; after the commit it sees the new calendar whole. A sweep never waits for, nor
+syncs, a connection whose row another sweep holds."""
 
 import threading
+import time
 from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection as db_connection
+from django.db import transaction
 
 from calendars import services as calendar_services
-from calendars.services import calendar_connection_create, calendar_connection_sync
+from calendars.models import CalendarConnection
+from calendars.services import calendar_connection_create, calendar_connection_sync, calendar_connections_due_sync
 from scheduling.selectors import provider_slots
 from tests.factories import AvailabilityRuleFactory, ProviderFactory, service_of
 
@@ -75,3 +79,32 @@ def test_a_slots_read_during_a_sync_sees_the_old_calendar_whole_then_the_new_one
     assert outcome["result"].added == 1 and outcome["result"].removed == 1
     after = free_starts()
     assert morning in after and afternoon not in after  # the new calendar, whole
+
+
+def test_a_sweep_skips_a_connection_another_sweep_holds(calendar_server):
+    calendar_server.body = one_event("morning@example.com", 9)
+    connection = calendar_connection_create(provider=ProviderFactory(), url=calendar_server.url)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        try:
+            with transaction.atomic():
+                CalendarConnection.objects.select_for_update().get(pk=connection.pk)
+                held.set()
+                release.wait(10)
+        finally:
+            db_connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    try:
+        assert held.wait(30)
+        started = time.monotonic()
+        results = calendar_connections_due_sync()
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join(30)
+
+    assert (results, calendar_server.requests) == ([], [])
+    assert waited < 8  # it did not wait for the holder (which lets go after 10 s)

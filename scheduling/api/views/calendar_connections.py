@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from calendars import services
 from calendars.models import CalendarConnection
+from calendars.selectors import shown_url
 from scheduling.api import access
 from scheduling.api.permissions import model_permission
 from scheduling.api.schema import errors
@@ -28,7 +29,10 @@ class CalendarConnectionSerializer(serializers.ModelSerializer):
         max_length=2000,
         required=False,
         allow_blank=True,
-        help_text="The calendar's address: its iCal URL (`ical_url`) or its CalDAV collection (`caldav`).",
+        help_text="The calendar's address: its iCal URL (`ical_url`) or its CalDAV collection (`caldav`), "
+        "without a user name or password in it. An iCal URL is itself the secret that reads the calendar: it is "
+        "answered masked (`https://host/…` and its last 4 characters); sending the masked form back changes "
+        "nothing.",
     )
     account = serializers.CharField(
         max_length=254,
@@ -52,6 +56,11 @@ class CalendarConnectionSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["last_synced_at", "last_error", "last_error_at", "next_sync_at"]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["url"] = shown_url(instance)
+        return data
+
 
 class SyncResultSerializer(serializers.Serializer):
     read = serializers.IntegerField(help_text="Busy times the calendar holds over the provider's horizon.")
@@ -60,6 +69,9 @@ class SyncResultSerializer(serializers.Serializer):
     kept = serializers.IntegerField()
     not_modified = serializers.BooleanField(help_text="The calendar answered 304: nothing read, nothing changed.")
     error = serializers.CharField(help_text="Why the sync failed (the previous busy times stay), or empty.")
+    superseded = serializers.BooleanField(
+        help_text="Nothing was written: the connection was changed, removed or synced by another sync meanwhile."
+    )
 
 
 def _invalid(exc: ValidationError) -> InvalidInput:
