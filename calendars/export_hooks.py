@@ -2,20 +2,20 @@
 scheduling.booking_events inside the booking's transaction (docs/decisions/0015-calendar-sync.md).
 
 Each change writes one CalendarExport row per active connection of the provider whose adapter can
-export; the rows commit or roll back with the change, and are sent after the commit (a kick task,
-and the minute sweep for whatever the kick missed). A calendar that is down delays its rows, never the
-booking.
+export; the rows commit or roll back with the change, and are sent after the commit (the outbox's
+wake-up, notifications/wakeup.py, and the minute sweep for whatever it missed). A calendar that is down
+delays its rows, never the booking.
 """
 
 from urllib.parse import urlsplit
 from uuid import uuid4
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from calendars.adapters import AdapterError, adapter_class
 from calendars.models import CalendarConnection, CalendarExport
+from notifications import wakeup
 from scheduling.ics import booking_uid
 from scheduling.models import Booking
 
@@ -71,10 +71,8 @@ def booking_changed(*, booking: Booking, event: str, previous: Booking | None = 
             for changed in affected
         ]
     )
-    pks = [row.pk for row in rows]
-    from calendars import tasks  # tasks imports the services, which import this module's callers
-
-    transaction.on_commit(lambda: tasks.kick_exports(pks), robust=True)
+    if rows:
+        wakeup.wake_on_commit("calendar_exports")
 
 
 def _can_export(kind: str) -> bool:
