@@ -152,6 +152,8 @@ def dispatch_batch(
     explicit schedule)."""
     if (render is None) == (send is None):
         raise TypeError("dispatch_batch needs exactly one of render and send.")
+    if lane is not None and render is not None:
+        raise TypeError("Lanes need `send`: the channel senders (an SMTP connection) are not shared across threads.")
     budget = send_budget()
     started = time.monotonic()
     result = BatchResult()
