@@ -1,6 +1,6 @@
 """What the web tier serves per second, each figure next to the floor measured in the same run (issue 18).
 
-    .venv/bin/python bench/http_throughput.py [--seconds 10] [--connections 32]
+    .venv/bin/python bench/http_throughput.py [--seconds 10] [--connections 32] [--booking-only]
 
 Load comes from `wrk` (bench/_http.py, bench/wrk/load.lua): a C client, so the figures are the server's,
 not a Python client's fighting it for the same cores. Runs on its own throwaway database
@@ -180,6 +180,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers (default 5)")
+    parser.add_argument(
+        "--booking-only", action="store_true", help="only the floor and the booking POST phases (a quicker check)"
+    )
     args = parser.parse_args()
 
     os.environ["BENCH_SECRET_KEY"] = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)  # sessions signed alike
@@ -235,6 +238,8 @@ def main() -> int:
         worker.stop()
         worker = None
         flush_broker(broker)
+        if args.booking_only:
+            return report(results, args, machine)
 
         busiest, zone = (
             connection.cursor()
@@ -262,7 +267,11 @@ def main() -> int:
             process.report_log()
         flush_broker(broker)
         connections.close_all()
+    return report(results, args, machine, raw=(raw_rate, raw_latency))
 
+
+def report(results: dict[str, WrkResult], args, machine: str, *, raw: tuple[float, float] | None = None) -> int:
+    seconds, conns = args.seconds, args.connections
     floor = results["floor"].rate
     solo = results["post_solo"]
     print()
@@ -275,11 +284,13 @@ def main() -> int:
     print(row("POST /api/v1/bookings/, one Celery worker", results["post_worker"], floor))
     print(row("POST /api/v1/bookings/, 1 connection", solo, floor,
               note=f"p99/p50 {solo.p99_ms / solo.p50_ms:.1f}x"))  # fmt: skip
+    if raw is None:
+        return 0
     print(row(f"GET slots, {DAYS} days, anonymous", results["slots"], floor))
     print(row("console week page, session cookie", results["week"], floor))
     print(row("minimal locked insert (bench-only endpoint)", results["locked"], floor))
-    print(row(f"raw PostgreSQL insert (pgbench, {conns} conns)", None, floor, rate=raw_rate,
-              note=f"mean latency {raw_latency:.1f} ms"))  # fmt: skip
+    print(row(f"raw PostgreSQL insert (pgbench, {conns} conns)", None, floor, rate=raw[0],
+              note=f"mean latency {raw[1]:.1f} ms"))  # fmt: skip
     return 0
 
 

@@ -6,7 +6,7 @@ sent by a real Celery worker to a local HTTP receiver.
 Uses the database `booking_bench_webhooks` (BENCH_DB overrides) on the cluster DATABASE_URL points at,
 wiped and migrated on every run. Starts `celery worker` on the default queue of REDIS_URL, so run it
 where no other worker listens there. Each booking is made with booking_create (its own transaction);
-the commit kicks the worker (notifications.tasks.send_webhooks). The receiver, in this process, keeps
+the commit wakes the webhook outbox (notifications/wakeup.py). The receiver, in this process, keeps
 every request's `webhook-id` and arrival time. Prints: deliveries made, sent twice, missing, and
 commit-to-arrival p50/p99. Asserts nothing about timing; exits 1 if a delivery is missing or doubled.
 """

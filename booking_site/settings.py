@@ -321,3 +321,6 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", CALENDAR_ALLOW_PRIVATE_URLS)
 WEBHOOK_DISABLE_AFTER_FAILING_DAYS = 3
+# Endpoints one drain sends to at once (threads, each with its own database connection); 1 sends
+# everything in the worker's own thread.
+WEBHOOK_SEND_CONCURRENCY = int(os.environ.get("WEBHOOK_SEND_CONCURRENCY", "4"))

@@ -2,9 +2,9 @@
 scheduling.booking_events inside the booking's transaction (docs/decisions/0015-calendar-sync.md).
 
 Each change writes one CalendarExport row per active connection of the provider whose adapter can
-export; the rows commit or roll back with the change, and are sent after the commit (a kick task,
-and the minute sweep for whatever the kick missed). A calendar that is down delays its rows, never the
-booking.
+export; the rows commit or roll back with the change, and are sent after the commit (the outbox's
+wake-up, notifications/wakeup.py, and the minute sweep for whatever it missed). A calendar that is down
+delays its rows, never the booking.
 """
 
 from uuid import uuid4
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from calendars.adapters import AdapterError, adapter_class
 from calendars.models import CalendarConnection, CalendarExport
+from notifications import wakeup
 from scheduling.ics import booking_uid, calendar_uid_host
 from scheduling.models import Booking, BookingStatus
 
@@ -56,7 +57,7 @@ def booking_changed(*, booking: Booking, event: str, previous: Booking | None = 
     rows = CalendarExport.objects.bulk_create(
         [_row(connection.pk, changed, event=str(event), now=now) for connection in connections for changed in affected]
     )
-    _kick_on_commit([row.pk for row in rows])
+    _wake_on_commit([row.pk for row in rows])
 
 
 def exports_backfill(*, connection_id: int) -> int:
@@ -93,7 +94,7 @@ def exports_backfill(*, connection_id: int) -> int:
         rows = CalendarExport.objects.bulk_create(
             [_row(connection.pk, booking, event="backfill", now=now) for booking in confirmed]
         )
-    _kick_on_commit([row.pk for row in rows] + stuck)
+    _wake_on_commit([row.pk for row in rows] + stuck)
     return len(rows) + requeued
 
 
@@ -110,12 +111,9 @@ def _row(connection_id: int, booking: Booking, *, event: str, now) -> CalendarEx
     )
 
 
-def _kick_on_commit(pks: list[int]) -> None:
-    if not pks:
-        return
-    from calendars import tasks  # tasks imports the services, which import this module's callers
-
-    transaction.on_commit(lambda: tasks.kick_exports(pks), robust=True)
+def _wake_on_commit(pks: list[int]) -> None:
+    if pks:
+        wakeup.wake_on_commit("calendar_exports")
 
 
 def _can_export(kind: str) -> bool:

@@ -1,16 +1,12 @@
 """Celery tasks for calendar sync and export: thin wrappers around calendars.services and
 calendars.export_dispatch."""
 
-import logging
-
 from celery import shared_task
 from django.db import OperationalError
 
 from calendars import export_dispatch
 from calendars.push_services import calendar_push_channels_maintain
 from calendars.services import calendar_connection_sync, calendar_connections_due_sync
-
-logger = logging.getLogger(__name__)
 
 SYNC_DUE_CALENDARS_TASK = "calendars.tasks.sync_due_calendars"
 SEND_EXPORTS_TASK = "calendars.tasks.send_exports"
@@ -41,19 +37,13 @@ def renew_push_channels() -> int:
 
 @shared_task(name=SEND_EXPORTS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def send_exports(*export_ids: int) -> int:
-    ids = list(export_ids)
-    return export_dispatch.exports_dispatch(pks=ids).sent if ids else 0
+    """Earlier releases' per-commit kick, kept for messages queued at a deploy: drains the outbox."""
+    from notifications import wakeup
+
+    return wakeup.drain("calendar_exports").sent
 
 
 @shared_task(name=SWEEP_EXPORTS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def sweep_exports() -> int:
     """Every minute: what the kick missed (broker down) and retries whose backoff has passed."""
     return export_dispatch.exports_drain().sent
-
-
-def kick_exports(pks: list[int]) -> None:
-    """Send these export rows now. Best effort: the minute sweep sends them otherwise."""
-    try:
-        send_exports.apply_async(tuple(pks), retry=False)
-    except Exception:
-        logger.warning("Could not kick calendar exports %s; the sweep will send them", pks, exc_info=True)

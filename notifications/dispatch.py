@@ -9,7 +9,9 @@ One batch:
    transaction commits. `now` is the database's clock, so leases mean the same on every host.
    Concurrent dispatchers (a second worker, Beat firing twice) skip the locked rows and, once the claim
    has committed, no longer see them as due: their claims are disjoint.
-2. **Send**, outside any transaction, one row at a time.
+2. **Send**, outside any transaction, one row at a time; or, given `lane` and `concurrency` > 1, the
+   rows of different lanes (a webhook's endpoint) in parallel threads, each lane in claim order, so
+   one receiver still gets its deliveries one after the other and oldest first.
 3. **Record** each result right after its send, in its own autocommitted UPDATE guarded by
    `claimed_at = <our claim>`: sent (with `sent_at`), or a failure (`last_error`), which is retried
    with exponential backoff (`NOTIFICATIONS_RETRY_BACKOFF_SECONDS` x 2^(attempts-1), at most one hour)
@@ -46,6 +48,7 @@ cancellation or the move in place.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,7 +56,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, models, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -96,6 +99,7 @@ class BatchResult:
     failed: int = 0
     released: int = 0  # claimed but handed back unsent (the lease running short, or the send deferred)
     lost: int = 0  # sent, but the claim had been taken over or the row closed meanwhile
+    unfinished: int = 0  # drain(): 1 when the time budget ran out before a batch came back short
 
     @property
     def rows(self) -> int:
@@ -148,6 +152,8 @@ def dispatch_batch(
     pks: list[int] | None = None,
     now: datetime | None = None,
     retry_delay: RetryDelay | None = None,
+    lane: Callable[[models.Model], object] | None = None,
+    concurrency: int = 1,
 ) -> BatchResult:
     """Claim up to `limit` due rows of `model`, send them, record each result. See the module docstring.
 
@@ -157,6 +163,8 @@ def dispatch_batch(
     explicit schedule)."""
     if (render is None) == (send is None):
         raise TypeError("dispatch_batch needs exactly one of render and send.")
+    if lane is not None and render is not None:
+        raise TypeError("Lanes need `send`: the channel senders (an SMTP connection) are not shared across threads.")
     budget = send_budget()
     started = time.monotonic()
     result = BatchResult()
@@ -192,16 +200,60 @@ def dispatch_batch(
     for row in to_send:
         row.claimed_at, row.attempts = now, row.attempts + 1
 
+    lanes: dict[object, list] = {}
+    for row in to_send:
+        lanes.setdefault(lane(row) if lane else None, []).append(row)
     with Senders() as senders:
-        for index, row in enumerate(to_send):
-            if time.monotonic() - started > budget:
-                result.released = _release(model, to_send[index:], claimed_at=now)
-                logger.warning("%s: lease running short, handed back %d claimed rows", model.__name__, result.released)
-                break
-            _send_and_record(
-                model, row, senders=senders, render=render, send=send, result=result, retry_delay=retry_delay
-            )
+
+        def run_lane(rows: list, part: BatchResult) -> None:
+            for index, row in enumerate(rows):
+                if time.monotonic() - started > budget:
+                    part.released = _release(model, rows[index:], claimed_at=now)
+                    logger.warning("%s: lease running short, handed back %d rows", model.__name__, part.released)
+                    return
+                _send_and_record(
+                    model, row, senders=senders, render=render, send=send, result=part, retry_delay=retry_delay
+                )
+
+        if concurrency <= 1 or len(lanes) <= 1:
+            run_lane(to_send, result)
+        else:
+            _run_lanes_in_threads(run_lane, list(lanes.values()), concurrency=concurrency, result=result)
     return result
+
+
+def _run_lanes_in_threads(run_lane, lanes: list[list], *, concurrency: int, result: BatchResult) -> None:
+    """Up to `concurrency` threads, each taking whole lanes; every thread closes its own database
+    connection when done (Django's connections are per thread)."""
+    pending = iter(lanes)
+    take = threading.Lock()
+    parts: list[BatchResult] = []
+
+    def worker() -> None:
+        part = BatchResult()
+        parts.append(part)
+        try:
+            while True:
+                with take:
+                    rows = next(pending, None)
+                if rows is None:
+                    return
+                run_lane(rows, part)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(concurrency, len(lanes)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for part in parts:
+        _add(result, part)
+
+
+def _add(total: BatchResult, part: BatchResult) -> None:
+    for name in BatchResult.__dataclass_fields__:
+        setattr(total, name, getattr(total, name) + getattr(part, name))
 
 
 def _send_and_record(
@@ -322,7 +374,9 @@ def drain(batch: Callable[[], BatchResult], *, limit: int, budget_seconds: float
     started = time.monotonic()
     while True:
         result = batch()
-        for name in BatchResult.__dataclass_fields__:
-            setattr(total, name, getattr(total, name) + getattr(result, name))
-        if result.rows < limit or time.monotonic() - started > budget_seconds:
+        _add(total, result)
+        if result.rows < limit:
+            return total
+        if time.monotonic() - started > budget_seconds:
+            total.unfinished = 1
             return total

@@ -2,8 +2,8 @@
 
 The `booking_*` hooks are called by scheduling.services inside the booking's transaction, with the
 booking row locked (SELECT ... FOR UPDATE) by the caller: the reminder and outbox rows commit or roll
-back with the booking change, and the send kicks run only after the commit (`transaction.on_commit`,
-primary keys only). This module imports scheduling models, never scheduling services.
+back with the booking change, and the outbox is woken only after the commit (`transaction.on_commit`,
+notifications/wakeup.py). This module imports scheduling models, never scheduling services.
 
 Lock order: these hooks lock reminder rows (cancel, move) after the caller's provider and booking
 locks; the dispatcher locks only reminder and notification rows and never a booking. No cycle.
@@ -12,11 +12,10 @@ locks; the dispatcher locks only reminder and notification rows and never a book
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from booking_site.sql import insert_ignoring_conflicts, insert_skipping_conflicts
-from notifications import content, dispatch
+from notifications import content, dispatch, wakeup
 from notifications.dispatch import BatchResult
 from notifications.models import Channel, Notification, Reminder
 from notifications.selectors import customer_channels, provider_addresses
@@ -152,12 +151,13 @@ def reminders_move(*, old: Booking, new: Booking, now: datetime | None = None) -
 def notifications_enqueue(
     *, booking: Booking, kind: str, customer: bool = True, provider: bool = True
 ) -> list[Notification]:
-    """Write one outbox row per recipient address and channel, and kick their sends on commit.
+    """Write one outbox row per recipient address and channel; their sends start after the commit.
 
     Customer (unless `customer=False`): every channel they can receive. Provider (unless
     `provider=False`): email to each staff address. The unique
     `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new. One
-    INSERT ... ON CONFLICT DO NOTHING RETURNING; returns (and kicks) the rows this call wrote.
+    INSERT ... ON CONFLICT DO NOTHING RETURNING; returns the rows this call wrote, and wakes the outbox
+    after the commit if there are any.
     """
     now = timezone.now()
     targets = []
@@ -179,21 +179,8 @@ def notifications_enqueue(
         row.dedup_key = key
     written = insert_skipping_conflicts(list(rows.values()), key="dedup_key")
     if written:
-        pks = [row.pk for row in written]
-        transaction.on_commit(lambda: _kick(pks), robust=True)
+        wakeup.wake_on_commit("notifications")
     return written
-
-
-def _kick(pks: list[int]) -> None:
-    """Ask a worker to send these rows now, in one task. Best effort: if the broker is down, the outbox sweep
-    sends them within a minute. A kick for a row already sent or claimed does nothing."""
-    from notifications.tasks import send_notification
-
-    try:
-        # One message for the whole commit: each publish costs the request a broker round trip.
-        send_notification.apply_async(tuple(pks), retry=False)
-    except Exception:  # the booking is committed; the sweep is the safety net
-        logger.warning("Could not kick notifications %s; the outbox sweep will send them", pks, exc_info=True)
 
 
 # --- dispatch -----------------------------------------------------------------------------------

@@ -2,20 +2,29 @@
 
 Beat runs the two sweeps every minute (registered by migration 0002). Each run drains batches for at
 most DRAIN_BUDGET_SECONDS; overlapping runs (a slow run, Beat firing twice) are safe because claims
-use SKIP LOCKED and a claimed row is no longer due.
+use SKIP LOCKED and a claimed row is no longer due. `drain_outbox` is the debounced wake-up of every
+outbox after a commit (notifications/wakeup.py). The per-row kick tasks of earlier releases
+(`send_notification(*ids)`, `send_webhooks(*ids)`) stay registered for messages still queued at a deploy:
+they drain their outbox.
 """
 
 from celery import shared_task
 from django.db import OperationalError
 
-from notifications import services
+from notifications import services, wakeup
 
 DISPATCH_REMINDERS_TASK = "notifications.tasks.dispatch_due_reminders"
 SWEEP_OUTBOX_TASK = "notifications.tasks.sweep_outbox"
 SEND_NOTIFICATION_TASK = "notifications.tasks.send_notification"
 SWEEP_WEBHOOKS_TASK = "notifications.tasks.sweep_webhooks"
 SEND_WEBHOOKS_TASK = "notifications.tasks.send_webhooks"
+DRAIN_OUTBOX_TASK = "notifications.tasks.drain_outbox"
 DRAIN_BUDGET_SECONDS = 50
+
+
+@shared_task(name=DRAIN_OUTBOX_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def drain_outbox(name: str) -> int:
+    return wakeup.drain(name, budget_seconds=DRAIN_BUDGET_SECONDS).sent
 
 
 @shared_task(name=DISPATCH_REMINDERS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -30,11 +39,8 @@ def sweep_outbox() -> int:
 
 @shared_task(name=SEND_NOTIFICATION_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def send_notification(*notification_ids: int) -> int:
-    """Send outbox rows right after their commit (one task for all the rows of one commit). Does
-    nothing for a row that is not due or is claimed (the sweep, another kick); a lost kick is covered
-    by the sweep."""
-    ids = list(notification_ids)
-    return services.notifications_dispatch(limit=len(ids), pks=ids).sent if ids else 0
+    """Earlier releases' per-commit kick: drains the outbox (the ids' rows among the rest)."""
+    return wakeup.drain("notifications", budget_seconds=DRAIN_BUDGET_SECONDS).sent
 
 
 @shared_task(name=SWEEP_WEBHOOKS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -46,8 +52,5 @@ def sweep_webhooks() -> int:
 
 @shared_task(name=SEND_WEBHOOKS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def send_webhooks(*delivery_ids: int) -> int:
-    """Send webhook deliveries right after their commit; a lost kick is covered by the sweep."""
-    from notifications import webhook_delivery
-
-    ids = list(delivery_ids)
-    return webhook_delivery.webhooks_dispatch(limit=len(ids), pks=ids).sent if ids else 0
+    """Earlier releases' per-commit kick: drains the webhook outbox."""
+    return wakeup.drain("webhooks", budget_seconds=DRAIN_BUDGET_SECONDS).sent

@@ -4,7 +4,8 @@ succeeded or a refund, the waitlist for an offer made and an offer booked.
 
 Each event is rendered once (the resource as the staff API renders it) and queued as one
 `WebhookDelivery` per active endpoint that hears it, in the same transaction, so a rolled-back change
-tells nobody; the dispatcher is kicked after the commit and the minute sweep covers a lost kick.
+tells nobody; the outbox is woken after the commit (notifications/wakeup.py) and the minute sweep covers a lost
+wake-up.
 
 Sequence: events of one booking are numbered 1, 2, 3... in the order of its changes, a reschedule
 continuing its old booking's numbers. The number is taken while the caller holds the booking's row
@@ -13,16 +14,12 @@ so two changes of one booking never draw the same number; the unique (booking, s
 would refuse it if they did.
 """
 
-import logging
-
-from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from notifications import wakeup
 from notifications.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from scheduling.models import Booking
-
-logger = logging.getLogger(__name__)
 
 BOOKING_EVENTS = tuple(
     f"booking.{name}"
@@ -141,16 +138,6 @@ def _emit(*, type_, data, provider_id, booking, chain, endpoints) -> list[Webhoo
             for endpoint in endpoints
         ]
     )
-    pks = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: kick(pks), robust=True)
+    if deliveries:
+        wakeup.wake_on_commit("webhooks")
     return deliveries
-
-
-def kick(pks: list[int]) -> None:
-    """Ask a worker to send these deliveries now. Best effort: the minute sweep sends them otherwise."""
-    from notifications.tasks import send_webhooks
-
-    try:
-        send_webhooks.apply_async(tuple(pks), retry=False)
-    except Exception:
-        logger.warning("Could not kick webhook deliveries %s; the sweep will send them", pks, exc_info=True)

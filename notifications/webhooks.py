@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calendars.fetch import CalendarFetchError, check_url_shape
-from notifications import webhook_events
+from notifications import wakeup, webhook_events
 from notifications.models import OutboxStatus, WebhookDelivery, WebhookEndpoint, new_secret
 from scheduling.errors import InvalidInput, InvalidTransition
 
@@ -112,7 +112,7 @@ def webhook_delivery_replay(*, delivery_id: int) -> WebhookDelivery:
         if delivery.status == OutboxStatus.PENDING and delivery.claimed_at is not None:
             return delivery  # in flight: it is being sent
         _requeue(WebhookDelivery.objects.filter(pk=delivery.pk))
-    transaction.on_commit(lambda: webhook_events.kick([delivery_id]), robust=True)
+    wakeup.wake_on_commit("webhooks")
     delivery.refresh_from_db()
     return delivery
 
@@ -129,9 +129,8 @@ def webhook_deliveries_replay_since(*, endpoint_id: int, since: datetime) -> int
         )
         pks = list(rows.select_for_update().values_list("pk", flat=True))
         _requeue(WebhookDelivery.objects.filter(pk__in=pks))
-    for start in range(0, len(pks), 100):
-        chunk = pks[start : start + 100]
-        transaction.on_commit(lambda chunk=chunk: webhook_events.kick(chunk), robust=True)
+    if pks:
+        wakeup.wake_on_commit("webhooks")
     return len(pks)
 
 

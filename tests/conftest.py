@@ -44,6 +44,22 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _webhooks_sent_in_the_tests_thread(settings):
+    """A test's rows are uncommitted, so invisible to the threads that send to several endpoints at once;
+    tests/notifications/test_webhook_sending.py covers those threads with committed rows."""
+    settings.WEBHOOK_SEND_CONCURRENCY = 1
+
+
+@pytest.fixture(autouse=True)
+def _no_wake_up_pending():
+    """A wake-up flag left by an earlier test (its drain task queued on a broker nobody consumes here)
+    would hold back this test's wake-ups (notifications/wakeup.py)."""
+    from notifications import wakeup
+
+    wakeup.client().delete(*(wakeup.flag_key(name) for name in wakeup.OUTBOXES))
+
+
 @pytest.fixture
 def private_cache(settings):
     """The configured Redis cache, on a database and key prefix of this test's own.

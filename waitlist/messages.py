@@ -1,13 +1,14 @@
 """What the waitlist tells the customer: rows of its outbox (`WaitlistMessage`), written in the
-transaction of the change and sent after the commit (notifications.dispatch, like the booking outbox).
+transaction of the change and sent after the commit by the outbox's wake-up (notifications/wakeup.py),
+like the booking outbox.
 
 The dedup key (kind, entry, booking, channel) writes each message once however often it is asked for.
 """
 
-from django.db import transaction
 from django.utils import timezone
 
 from booking_site.sql import insert_skipping_conflicts
+from notifications import wakeup
 from scheduling.models import Booking
 from waitlist.models import WaitlistEntry, WaitlistMessage
 
@@ -50,8 +51,5 @@ def enqueue(*, entry: WaitlistEntry, kind: str, booking: Booking | None = None) 
     ]
     written = insert_skipping_conflicts(rows, key="dedup_key")
     if written:
-        from waitlist import tasks
-
-        pks = [row.pk for row in written]
-        transaction.on_commit(lambda: tasks.kick_messages(pks), robust=True)
+        wakeup.wake_on_commit("waitlist")
     return written

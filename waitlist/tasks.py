@@ -58,18 +58,12 @@ def kick_service_offers(service_id: int) -> None:
         logger.warning("Could not kick waitlist offers for service %s; the sweep will", service_id, exc_info=True)
 
 
-def kick_messages(pks: list[int]) -> None:
-    """Send these outbox rows now. Best effort: the minute sweep sends them otherwise."""
-    try:
-        send_messages.apply_async(tuple(pks), retry=False)
-    except Exception:
-        logger.warning("Could not kick waitlist messages %s; the sweep will send them", pks, exc_info=True)
-
-
 SEND_MESSAGES_TASK = "waitlist.tasks.send_messages"
 
 
 @shared_task(name=SEND_MESSAGES_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def send_messages(*message_ids: int) -> int:
-    ids = list(message_ids)
-    return dispatch.messages_dispatch(pks=ids).sent if ids else 0
+    """Earlier releases' per-commit kick, kept for messages queued at a deploy: drains the outbox."""
+    from notifications import wakeup
+
+    return wakeup.drain("waitlist").sent

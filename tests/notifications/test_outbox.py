@@ -1,5 +1,5 @@
 """The outbox: confirmation, cancellation and reschedule notices to the customer and the provider,
-written in the booking's transaction and kicked on commit."""
+written in the booking's transaction and sent after the commit."""
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -8,7 +8,6 @@ from django.utils import timezone
 from booking_site.celery import app as celery_app
 from notifications import services
 from notifications.models import Notification
-from notifications.tasks import send_notification
 from scheduling.services import CustomerData, booking_cancel, booking_create, booking_reschedule
 from tests.factories import UserFactory
 from tests.scheduling.conftest import future_slot
@@ -82,44 +81,13 @@ def test_enqueuing_the_same_event_twice_writes_one_row_per_address(staffed):
         )  # fmt: skip
 
 
-def test_sends_are_kicked_after_commit_with_primary_keys_only(
-    staffed, django_capture_on_commit_callbacks, mailoutbox, eager_celery
-):
+def test_sends_start_after_commit(staffed, django_capture_on_commit_callbacks, mailoutbox, eager_celery):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         booking = booking_create(provider_id=staffed.pk, start=future_slot(), customer=ADA)
     assert len(callbacks) == 1
     assert mailoutbox == []  # nothing leaves before the commit
 
-    callbacks[0]()  # the commit happened: one kick runs send_notification(*pks) for the rows
+    callbacks[0]()  # the commit happened: the outbox's wake-up runs its drain (notifications/wakeup.py)
 
     assert sorted(m.to[0] for m in mailoutbox) == ["ada@example.com", "desk@clinic.example", "owner@clinic.example"]
     assert set(booking.notifications.values_list("status", flat=True)) == {"sent"}
-
-
-def test_a_kick_for_a_row_already_sent_sends_nothing(staffed, mailoutbox):
-    booking = booking_create(provider_id=staffed.pk, start=future_slot(), customer=ADA)
-    row = booking.notifications.get(recipient="customer")
-    assert send_notification(row.pk) == 1
-    assert send_notification(row.pk) == 0
-    assert len(mailoutbox) == 1
-
-
-def test_one_kick_carries_every_row_of_a_commit(staffed, django_capture_on_commit_callbacks, monkeypatch):
-    published = []
-    monkeypatch.setattr(send_notification, "apply_async", lambda args, **kw: published.append(args))
-    with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(provider_id=staffed.pk, start=future_slot(), customer=ADA)
-    assert len(published) == 1
-    assert sorted(published[0]) == sorted(booking.notifications.values_list("pk", flat=True))
-
-
-def test_a_broker_that_is_down_does_not_fail_the_booking(staffed, django_capture_on_commit_callbacks, monkeypatch):
-    def broker_down(*args, **kwargs):
-        raise OSError("Connection refused")
-
-    monkeypatch.setattr(send_notification, "apply_async", broker_down)
-    with django_capture_on_commit_callbacks(execute=True):
-        booking = booking_create(provider_id=staffed.pk, start=future_slot(), customer=ADA)
-    assert booking.notifications.filter(status="pending").count() == 3  # the sweep will send them
-
-    assert services.notifications_dispatch().sent == 3
