@@ -44,8 +44,7 @@ def booking_event(*, booking: Booking, event: str, previous: Booking | None = No
     data = render_booking(booking)
     if previous is not None:
         data["previous"] = render_booking(previous)
-    chain = [booking.pk] + ([previous.pk] if previous is not None else [])
-    _emit(type_=type_, data=data, provider_id=booking.provider_id, booking=booking, chain=chain, endpoints=endpoints)
+    _emit(type_=type_, data=data, provider_id=booking.provider_id, booking=booking, endpoints=endpoints)
 
 
 def payment_event(*, payment, booking: Booking, type_: str) -> None:
@@ -71,7 +70,6 @@ def payment_event(*, payment, booking: Booking, type_: str) -> None:
         data=data,
         provider_id=booking.provider_id,
         booking=booking,
-        chain=[booking.pk],
         endpoints=endpoints,
     )
 
@@ -90,7 +88,6 @@ def waitlist_event(*, entry, booking: Booking, type_: str) -> None:
         data=data,
         provider_id=booking.provider_id,
         booking=booking,
-        chain=[booking.pk],
         endpoints=endpoints,
     )
 
@@ -98,7 +95,7 @@ def waitlist_event(*, entry, booking: Booking, type_: str) -> None:
 def ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A `ping` to one endpoint, whatever its event types, to test it."""
     return _emit(
-        type_=PING, data={"endpoint": endpoint.pk}, provider_id=None, booking=None, chain=[], endpoints=[endpoint]
+        type_=PING, data={"endpoint": endpoint.pk}, provider_id=None, booking=None, endpoints=[endpoint]
     )[0]
 
 
@@ -119,10 +116,21 @@ def render_booking(booking: Booking) -> dict:
     return BookingSerializer().to_representation(booking)
 
 
-def _emit(*, type_, data, provider_id, booking, chain, endpoints) -> list[WebhookDelivery]:
+def _chain(booking: Booking) -> list[int]:
+    """The booking and every booking it was rescheduled from: one sequence runs across them, whatever
+    the event (a refund caused by a move is numbered after the move, on the new booking)."""
+    chain, parent = [booking.pk], booking.rescheduled_from_id
+    while parent is not None and parent not in chain:
+        chain.append(parent)
+        parent = Booking.objects.filter(pk=parent).values_list("rescheduled_from_id", flat=True).first()
+    return chain
+
+
+def _emit(*, type_, data, provider_id, booking, endpoints) -> list[WebhookDelivery]:
     now = timezone.now()
     sequence = None
-    if chain:
+    if booking is not None:
+        chain = _chain(booking)
         last = WebhookEvent.objects.filter(booking_id__in=chain).aggregate(last=Max("sequence"))["last"]
         sequence = (last or 0) + 1
         data = {**data, "sequence": sequence}
