@@ -24,7 +24,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from calendars.fetch import CalendarFetchError, check_url_shape, resolve_public_address
-from notifications import dispatch
+from notifications import dispatch, webhook_events
 from notifications.channels import OutgoingMessage, PermanentSendError, TransientSendError
 from notifications.dispatch import BatchResult
 from notifications.models import OutboxStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -56,6 +56,8 @@ def retry_delay(attempts: int) -> timedelta | None:
 def _triage(delivery: WebhookDelivery, now: datetime) -> tuple[str, str] | None:
     if not delivery.endpoint.is_active:
         return OutboxStatus.SKIPPED, "The endpoint is disabled."
+    if not webhook_events.owner_hears(endpoint_id=delivery.endpoint_id, provider_id=delivery.event.provider_id):
+        return OutboxStatus.SKIPPED, "The endpoint's owner may no longer see this provider's bookings."
     return None
 
 

@@ -94,20 +94,31 @@ def waitlist_event(*, entry, booking: Booking, type_: str) -> None:
 
 def ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A `ping` to one endpoint, whatever its event types, to test it."""
-    return _emit(
-        type_=PING, data={"endpoint": endpoint.pk}, provider_id=None, booking=None, endpoints=[endpoint]
-    )[0]
+    return _emit(type_=PING, data={"endpoint": endpoint.pk}, provider_id=None, booking=None, endpoints=[endpoint])[0]
 
 
 def endpoints_hearing(*, provider_id: int, type_: str) -> list[WebhookEndpoint]:
     """Active endpoints that want `type_` and whose owner may see the provider: a superuser sees all,
     staff the providers they manage (scheduling.selectors.providers_for_user's rule, in one query)."""
     return list(
-        WebhookEndpoint.objects.filter(is_active=True, owner__is_active=True)
-        .filter(Q(owner__is_superuser=True) | Q(owner__managed_providers=provider_id))
+        WebhookEndpoint.objects.filter(_owner_sees(provider_id), is_active=True)
         .filter(Q(event_types=[]) | Q(event_types__contains=[type_]))
         .distinct()
     )
+
+
+def owner_hears(*, endpoint_id: int, provider_id: int | None) -> bool:
+    """Whether the endpoint's owner may still hear of the provider (a `ping`, no provider: is still
+    active). Checked again before each send and replay: an owner may lose access after an event is
+    queued, and the queue must not keep telling them."""
+    return WebhookEndpoint.objects.filter(_owner_sees(provider_id), pk=endpoint_id).exists()
+
+
+def _owner_sees(provider_id: int | None) -> Q:
+    seen = Q(owner__is_active=True)
+    if provider_id is not None:
+        seen &= Q(owner__is_superuser=True) | Q(owner__managed_providers=provider_id)
+    return seen
 
 
 def render_booking(booking: Booking) -> dict:
