@@ -22,6 +22,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
+from urllib3.exceptions import HTTPError
 
 from calendars.fetch import CalendarFetchError, check_url_shape, resolve_public_address
 from notifications import dispatch, webhook_events
@@ -43,6 +44,7 @@ RETRY_SCHEDULE = (
     timedelta(hours=10),
 )
 USER_AGENT = "booking-webhooks/1"
+MAX_ANSWER_BYTES = 1024
 
 
 class WebhookURLRefused(PermanentSendError):
@@ -93,7 +95,31 @@ def post(*, url: str, body: str, headers: dict[str, str]) -> requests.Response:
         headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
     # https connects by name for the certificate check (see calendars/fetch.py on what that leaves).
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-    return requests.post(url, data=body.encode(), headers=headers, allow_redirects=False, timeout=(timeout, timeout))
+    deadline = time.monotonic() + timeout
+    response = requests.post(
+        url, data=body.encode(), headers=headers, allow_redirects=False, timeout=(timeout, timeout), stream=True
+    )
+    _read_some(response, deadline=deadline)
+    return response
+
+
+def _read_some(response: requests.Response, *, deadline: float) -> None:
+    """Read at most MAX_ANSWER_BYTES of the answer's body, only until `deadline`, then close it: the
+    status decides, and a receiver that sends a large body or trickles it cannot hold the worker."""
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    read = 0
+    try:
+        while read < MAX_ANSWER_BYTES and (left := deadline - time.monotonic()) > 0:
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = response.raw.read1(MAX_ANSWER_BYTES - read)
+            if not chunk:
+                break
+            read += len(chunk)
+    except (OSError, HTTPError, requests.RequestException):  # a body cut short or too slow: the status is in
+        pass
+    finally:
+        response.close()
 
 
 def _send(delivery: WebhookDelivery, now: datetime) -> str:
@@ -114,6 +140,9 @@ def _send(delivery: WebhookDelivery, now: datetime) -> str:
         error = f"No answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s."
     except requests.RequestException as exc:
         error = f"Could not connect ({type(exc).__name__})."
+    except Exception as exc:  # whatever else breaks a send is an attempt too, kept and retried
+        logger.exception("Webhook delivery %s: the send failed", delivery.pk)
+        error = f"The send failed ({type(exc).__name__}: {exc})."[:500]
     WebhookAttempt.objects.create(
         delivery=delivery,
         started_at=started_at,
