@@ -12,7 +12,9 @@ from django.utils.cache import patch_vary_headers
 
 PUBLIC_PREFIX = "/api/v1/public/"
 ALLOWED_METHODS = "GET, POST, OPTIONS"
-ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type, Idempotency-Key"
+# No Idempotency-Key: the public API keys nothing by it (an anonymous caller has no user to key records
+# by), so a browser must not be told it may send one.
+ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type"
 MAX_AGE = str(60 * 60)
 
 

@@ -23,9 +23,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
+from urllib3.exceptions import HTTPError
 
 from calendars.fetch import CalendarFetchError, check_url_shape, resolve_public_address
-from notifications import dispatch
+from notifications import dispatch, webhook_events
 from notifications.channels import OutgoingMessage, PermanentSendError, TransientSendError
 from notifications.dispatch import BatchResult
 from notifications.models import OutboxStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -44,6 +45,7 @@ RETRY_SCHEDULE = (
     timedelta(hours=10),
 )
 USER_AGENT = "booking-webhooks/1"
+MAX_ANSWER_BYTES = 1024
 
 
 class WebhookURLRefused(PermanentSendError):
@@ -57,6 +59,8 @@ def retry_delay(attempts: int) -> timedelta | None:
 def _triage(delivery: WebhookDelivery, now: datetime) -> tuple[str, str] | None:
     if not delivery.endpoint.is_active:
         return OutboxStatus.SKIPPED, "The endpoint is disabled."
+    if not webhook_events.owner_hears(endpoint_id=delivery.endpoint_id, provider_id=delivery.event.provider_id):
+        return OutboxStatus.SKIPPED, "The endpoint's owner may no longer see this provider's bookings."
     return None
 
 
@@ -97,9 +101,35 @@ def post(*, url: str, body: str, headers: dict[str, str], session: requests.Sess
         headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
     # https connects by name for the certificate check (see calendars/fetch.py on what that leaves).
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-    return (session or requests).post(
-        url, data=body.encode(), headers=headers, allow_redirects=False, timeout=(timeout, timeout)
+    deadline = time.monotonic() + timeout
+    response = (session or requests).post(
+        url, data=body.encode(), headers=headers, allow_redirects=False, timeout=(timeout, timeout), stream=True
     )
+    _read_some(response, deadline=deadline)
+    return response
+
+
+def _read_some(response: requests.Response, *, deadline: float) -> None:
+    """Read at most MAX_ANSWER_BYTES of the answer's body, only until `deadline`: the status decides, and
+    a receiver that sends a large body or trickles it cannot hold the worker. An answer read to its end
+    gives its connection back to the session's pool (kept for the next delivery); one cut short closes it."""
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    read, ended = 0, False
+    try:
+        while read < MAX_ANSWER_BYTES and (left := deadline - time.monotonic()) > 0:
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = response.raw.read1(MAX_ANSWER_BYTES - read)
+            if not chunk:
+                ended = True
+                break
+            read += len(chunk)
+    except (OSError, HTTPError, requests.RequestException):  # a body cut short or too slow: the status is in
+        pass
+    if ended:
+        response.raw.release_conn()
+    else:
+        response.close()
 
 
 def _send(delivery: WebhookDelivery, now: datetime, *, session: requests.Session | None = None) -> str:
@@ -120,6 +150,9 @@ def _send(delivery: WebhookDelivery, now: datetime, *, session: requests.Session
         error = f"No answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s."
     except requests.RequestException as exc:
         error = f"Could not connect ({type(exc).__name__})."
+    except Exception as exc:  # whatever else breaks a send is an attempt too, kept and retried
+        logger.exception("Webhook delivery %s: the send failed", delivery.pk)
+        error = f"The send failed ({type(exc).__name__}: {exc})."[:500]
     WebhookAttempt.objects.create(
         delivery=delivery,
         started_at=started_at,

@@ -41,8 +41,7 @@ def booking_event(*, booking: Booking, event: str, previous: Booking | None = No
     data = render_booking(booking)
     if previous is not None:
         data["previous"] = render_booking(previous)
-    chain = [booking.pk] + ([previous.pk] if previous is not None else [])
-    _emit(type_=type_, data=data, provider_id=booking.provider_id, booking=booking, chain=chain, endpoints=endpoints)
+    _emit(type_=type_, data=data, provider_id=booking.provider_id, booking=booking, endpoints=endpoints)
 
 
 def payment_event(*, payment, booking: Booking, type_: str) -> None:
@@ -68,7 +67,6 @@ def payment_event(*, payment, booking: Booking, type_: str) -> None:
         data=data,
         provider_id=booking.provider_id,
         booking=booking,
-        chain=[booking.pk],
         endpoints=endpoints,
     )
 
@@ -87,27 +85,37 @@ def waitlist_event(*, entry, booking: Booking, type_: str) -> None:
         data=data,
         provider_id=booking.provider_id,
         booking=booking,
-        chain=[booking.pk],
         endpoints=endpoints,
     )
 
 
 def ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A `ping` to one endpoint, whatever its event types, to test it."""
-    return _emit(
-        type_=PING, data={"endpoint": endpoint.pk}, provider_id=None, booking=None, chain=[], endpoints=[endpoint]
-    )[0]
+    return _emit(type_=PING, data={"endpoint": endpoint.pk}, provider_id=None, booking=None, endpoints=[endpoint])[0]
 
 
 def endpoints_hearing(*, provider_id: int, type_: str) -> list[WebhookEndpoint]:
     """Active endpoints that want `type_` and whose owner may see the provider: a superuser sees all,
     staff the providers they manage (scheduling.selectors.providers_for_user's rule, in one query)."""
     return list(
-        WebhookEndpoint.objects.filter(is_active=True, owner__is_active=True)
-        .filter(Q(owner__is_superuser=True) | Q(owner__managed_providers=provider_id))
+        WebhookEndpoint.objects.filter(_owner_sees(provider_id), is_active=True)
         .filter(Q(event_types=[]) | Q(event_types__contains=[type_]))
         .distinct()
     )
+
+
+def owner_hears(*, endpoint_id: int, provider_id: int | None) -> bool:
+    """Whether the endpoint's owner may still hear of the provider (a `ping`, no provider: is still
+    active). Checked again before each send and replay: an owner may lose access after an event is
+    queued, and the queue must not keep telling them."""
+    return WebhookEndpoint.objects.filter(_owner_sees(provider_id), pk=endpoint_id).exists()
+
+
+def _owner_sees(provider_id: int | None) -> Q:
+    seen = Q(owner__is_active=True)
+    if provider_id is not None:
+        seen &= Q(owner__is_superuser=True) | Q(owner__managed_providers=provider_id)
+    return seen
 
 
 def render_booking(booking: Booking) -> dict:
@@ -116,10 +124,21 @@ def render_booking(booking: Booking) -> dict:
     return BookingSerializer().to_representation(booking)
 
 
-def _emit(*, type_, data, provider_id, booking, chain, endpoints) -> list[WebhookDelivery]:
+def _chain(booking: Booking) -> list[int]:
+    """The booking and every booking it was rescheduled from: one sequence runs across them, whatever
+    the event (a refund caused by a move is numbered after the move, on the new booking)."""
+    chain, parent = [booking.pk], booking.rescheduled_from_id
+    while parent is not None and parent not in chain:
+        chain.append(parent)
+        parent = Booking.objects.filter(pk=parent).values_list("rescheduled_from_id", flat=True).first()
+    return chain
+
+
+def _emit(*, type_, data, provider_id, booking, endpoints) -> list[WebhookDelivery]:
     now = timezone.now()
     sequence = None
-    if chain:
+    if booking is not None:
+        chain = _chain(booking)
         last = WebhookEvent.objects.filter(booking_id__in=chain).aggregate(last=Max("sequence"))["last"]
         sequence = (last or 0) + 1
         data = {**data, "sequence": sequence}

@@ -6,13 +6,16 @@ who may act on which endpoint (its owner, or a superuser) is theirs to check.
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calendars.fetch import CalendarFetchError, check_url_shape
 from notifications import wakeup, webhook_events
 from notifications.models import OutboxStatus, WebhookDelivery, WebhookEndpoint, new_secret
 from scheduling.errors import InvalidInput, InvalidTransition
+from scheduling.models import Provider
 
+OWNER_LOST_ACCESS = "The endpoint's owner may no longer see this provider's bookings."
 SUBSCRIBABLE = tuple(t for t in webhook_events.EVENT_TYPES if t != webhook_events.PING)
 
 
@@ -106,9 +109,11 @@ def webhook_delivery_replay(*, delivery_id: int) -> WebhookDelivery:
     """Send a delivery again, with its own `webhook-id` and payload, on a fresh retry schedule.
     A delivery being sent right now is left to finish. Locks the delivery row."""
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery_id)
+        delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint", "event").get(pk=delivery_id)
         if not delivery.endpoint.is_active:
             raise InvalidTransition("The endpoint is disabled; enable it first.")
+        if not webhook_events.owner_hears(endpoint_id=delivery.endpoint_id, provider_id=delivery.event.provider_id):
+            raise InvalidTransition(OWNER_LOST_ACCESS)
         if delivery.status == OutboxStatus.PENDING and delivery.claimed_at is not None:
             return delivery  # in flight: it is being sent
         _requeue(WebhookDelivery.objects.filter(pk=delivery.pk))
@@ -124,9 +129,14 @@ def webhook_deliveries_replay_since(*, endpoint_id: int, since: datetime) -> int
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
         if not endpoint.is_active:
             raise InvalidTransition("The endpoint is disabled; enable it first.")
+        if not webhook_events.owner_hears(endpoint_id=endpoint.pk, provider_id=None):
+            raise InvalidTransition(OWNER_LOST_ACCESS)
         rows = WebhookDelivery.objects.filter(endpoint=endpoint, event__created_at__gte=since).exclude(
             status=OutboxStatus.PENDING
         )
+        if not endpoint.owner.is_superuser:  # only events of providers the owner still manages
+            managed = Provider.objects.filter(staff=endpoint.owner_id).values("pk")
+            rows = rows.filter(Q(event__provider_id__isnull=True) | Q(event__provider_id__in=managed))
         pks = list(rows.select_for_update().values_list("pk", flat=True))
         _requeue(WebhookDelivery.objects.filter(pk__in=pks))
     if pks:

@@ -71,7 +71,9 @@ def hold_expiry_reason(*, booking: Booking) -> str:
 
 
 def booking_cancelled(*, booking: Booking, reason: str, fee: Decimal) -> Decimal:
-    """Settle a cancelled booking's payments; return what is refunded.
+    """Settle a cancelled booking's unpaid charges; return what is to be refunded, which the caller
+    records on the booking and then refunds with `refund_cancellation` (so the cancellation is told,
+    with its refund amount, before the refund).
 
     Charges not paid are cancelled (at the gateway by a worker, for an online one). What was paid is
     refunded by the booking's policy snapshot: `fee` (the late fee, only for a customer's own late
@@ -82,9 +84,12 @@ def booking_cancelled(*, booking: Booking, reason: str, fee: Decimal) -> Decimal
     if reason == CancelReason.RESCHEDULED:
         return ZERO
     cancel_unpaid_charges(booking=booking)
-    owed = max(ZERO, paid(booking=booking) - _whole_minor(fee, booking.currency))
-    refund(booking=booking, amount=owed, reason=Payment.Reason.CANCELLATION)
-    return owed
+    return max(ZERO, paid(booking=booking) - _whole_minor(fee, booking.currency))
+
+
+def refund_cancellation(*, booking: Booking) -> None:
+    """Write the refund `booking_cancelled` decided (`booking.refund_amount`), if any."""
+    refund(booking=booking, amount=booking.refund_amount or ZERO, reason=Payment.Reason.CANCELLATION)
 
 
 def _whole_minor(amount: Decimal, currency: str) -> Decimal:
@@ -159,12 +164,18 @@ def amount_owed(*, booking: Booking, price: Decimal) -> Decimal:
     return owed
 
 
+def carry_over(*, old: Booking, new: Booking) -> None:
+    """Move the old booking's payments to the new one, before the move is told (so its snapshot shows
+    what was paid) and before `booking_rescheduled` settles the difference (so a refund follows it)."""
+    Payment.objects.filter(booking=old).update(booking=new, updated_at=timezone.now())
+
+
 def booking_rescheduled(*, old: Booking, new: Booking) -> Payment | None:
-    """Carry the old booking's payments over to the new one and settle the difference in price.
+    """Settle the difference in price once the old booking's payments are on the new one (`carry_over`).
 
     Returns the charge the new booking still has to pay online (the new booking is then pending), if any.
     """
-    Payment.objects.filter(booking=old).update(booking=new, updated_at=timezone.now())
+    carry_over(old=old, new=new)  # a no-op if the caller already did
     gateway = gateway_for_mode(new.service.payment_mode)
     owed = amount_owed(booking=new, price=new.price)
     unpaid = list(

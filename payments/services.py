@@ -151,6 +151,23 @@ def payment_record_state(*, payment_id: int, state: base.ChargeState) -> Payment
 # --- outcomes, from the page, the webhook or the gateway-call runner ----------------------------
 
 
+def _lock_booking_then_payment(*, payment_id: int, lock_booking) -> tuple:
+    """Lock the payment's booking (with `lock_booking`, given the booking's id), then the payment row.
+
+    The booking id is read before its lock, so a reschedule committing in between has moved the
+    payment to the new booking (payments.ledger.carry_over) and the lock taken is the old one's: read
+    it again under the lock and, if it moved, lock the booking it is on now. Once more is enough in
+    practice (a second move in that instant would need the new booking rescheduled too); a third
+    read that still differs is refused rather than settled against the wrong booking."""
+    for _ in range(3):
+        booking_id = Payment.objects.values_list("booking_id", flat=True).get(pk=payment_id)
+        booking = lock_booking(booking_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.booking_id == booking_id:
+            return booking, payment
+    raise InvalidTransition("The payment's booking keeps changing; try again.")
+
+
 def payment_succeeded(*, payment_id: int) -> Payment:
     """Record a charge the gateway says succeeded, once, and settle its booking.
 
@@ -165,9 +182,9 @@ def payment_succeeded(*, payment_id: int) -> Payment:
       payments above the booking's price (a replaced charge paid anyway) is refunded.
     """
     with transaction.atomic():
-        booking_id = Payment.objects.values_list("booking_id", flat=True).get(pk=payment_id)
-        booking = booking_lock_for_payment(booking_id=booking_id)
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        booking, payment = _lock_booking_then_payment(
+            payment_id=payment_id, lock_booking=lambda pk: booking_lock_for_payment(booking_id=pk)
+        )
         if payment.status == Payment.Status.SUCCEEDED:
             return payment
         payment.status, payment.failure_reason, payment.succeeded_at = Payment.Status.SUCCEEDED, "", timezone.now()
@@ -224,9 +241,12 @@ def payment_attempt_failed(*, payment_id: int, failure: str) -> Payment:
     (scheduling.services.booking_expire_holds). A failure reported after a success changes nothing.
     Locks the booking row, then the payment row."""
     with transaction.atomic():
-        booking_id = Payment.objects.values_list("booking_id", flat=True).get(pk=payment_id)
-        Booking.objects.select_for_update().filter(pk=booking_id).values_list("pk", flat=True).first()
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        _, payment = _lock_booking_then_payment(
+            payment_id=payment_id,
+            lock_booking=lambda pk: (
+                Booking.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).first()
+            ),
+        )
         if payment.status in (Payment.Status.PENDING, Payment.Status.FAILED):
             payment.status, payment.failure_reason = Payment.Status.FAILED, failure[:500]
             payment.save(update_fields=["status", "failure_reason", "updated_at"])

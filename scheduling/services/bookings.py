@@ -516,6 +516,8 @@ def _cancel(booking: Booking, *, reason: str, now: datetime) -> bool:
     booking.save()
     if reason != CancelReason.RESCHEDULED:  # a move is one event, told by booking_reschedule
         booking_changed(booking=booking, event=cancellation_event(reason))
+    # After the cancellation is told, so its refund event follows it (webhook sequence order).
+    payments.refund_cancellation(booking=booking)
     # Its time is free again: the first in line on the waitlist may get it (after the commit).
     return waitlist.booking_cancelled(booking=booking)
 
@@ -603,8 +605,10 @@ def booking_reschedule(*, booking_id: int, start: datetime, service_id: int | No
                 confirm=was_confirmed and not owes,
                 language=old.language,
             )
-            payments.booking_rescheduled(old=old, new=new)
+            # The move is told before the refund of a lower price it causes (webhook sequence order).
+            payments.carry_over(old=old, new=new)
             booking_changed(booking=new, event=BookingEvent.RESCHEDULED, previous=old)
+            payments.booking_rescheduled(old=old, new=new)
             notifications.booking_rescheduled(old=old, new=new)
             return new
     except _Overlap as overlap:

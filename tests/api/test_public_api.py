@@ -333,3 +333,21 @@ def test_the_hold_expiry_is_shown_for_a_pending_booking(anon, provider):
 
     assert data["status"] == BookingStatus.PENDING
     assert timezone.now() < datetime.fromisoformat(data["hold_expires_at"]) < timezone.now() + timedelta(days=8)
+
+
+def test_forwarded_for_headers_do_not_buy_a_fresh_throttle_budget(anon, settings):
+    settings.BOOKING_POST_RATE = (1, 60)
+    posts = [
+        anon.post("/api/v1/public/bookings/", {}, format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
+        for i in range(3)
+    ]
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**rates, "slots": "1/min"}}
+    reads = [
+        anon.get(
+            "/api/v1/public/services/", HTTP_X_FORWARDED_FOR=f"10.0.1.{i}", HTTP_X_REAL_IP=f"1.1.1.{i}"
+        ).status_code
+        for i in range(3)
+    ]
+
+    assert posts[1:] == reads[1:] == [429, 429]

@@ -26,7 +26,7 @@ def preflight(browser, path, origin):
         path,
         HTTP_ORIGIN=origin,
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type, idempotency-key",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
     )
 
 
@@ -37,7 +37,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered(browser):
     assert response["Access-Control-Allow-Origin"] == ALLOWED
     assert "POST" in response["Access-Control-Allow-Methods"]
     allowed_headers = response["Access-Control-Allow-Headers"].lower()
-    assert "content-type" in allowed_headers and "idempotency-key" in allowed_headers
+    assert "content-type" in allowed_headers
     assert int(response["Access-Control-Max-Age"]) > 0
     assert "Origin" in response["Vary"]
     assert "Access-Control-Allow-Credentials" not in response
@@ -77,3 +77,20 @@ def test_no_origin_is_allowed_by_default(browser, settings):
     settings.PUBLIC_API_ALLOWED_ORIGINS = []
 
     assert "Access-Control-Allow-Origin" not in preflight(browser, SERVICES, ALLOWED)
+
+
+def test_a_preflight_does_not_offer_idempotency_key_which_the_public_api_ignores(browser):
+    response = preflight(browser, "/api/v1/public/bookings/", ALLOWED)
+
+    allowed = {h.strip().lower() for h in response["Access-Control-Allow-Headers"].split(",")}
+    assert allowed == {"accept", "accept-language", "content-type"}
+
+
+def test_a_429_to_an_allowed_origin_carries_it_and_exposes_retry_after(browser, settings):
+    settings.BOOKING_POST_RATE = (1, 60)
+    codes = [browser.post("/api/v1/public/bookings/", {}, HTTP_ORIGIN=ALLOWED).status_code for _ in range(2)]
+    response = browser.post("/api/v1/public/bookings/", {}, HTTP_ORIGIN=ALLOWED)
+
+    assert codes[1] == response.status_code == 429
+    assert response["Access-Control-Allow-Origin"] == ALLOWED
+    assert response["Access-Control-Expose-Headers"] == "Retry-After" and int(response["Retry-After"]) > 0

@@ -3,6 +3,7 @@ Chromium: served from a static server of its own (another origin, allowed by
 PUBLIC_API_ALLOWED_ORIGINS), against the live server, as a company's website would."""
 
 import functools
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -26,10 +27,20 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def dev_copy(folder: Path) -> Path:
+    """The widget with `DEV = true`, so that `?api=` names the server under test (the shipped file
+    ignores it)."""
+    text = (EXAMPLES / "booking-widget.html").read_text()
+    assert "const DEV = false;" in text
+    (folder / "booking-widget.html").write_text(text.replace("const DEV = false;", "const DEV = true;"))
+    return folder
+
+
 @pytest.fixture
-def widget_site():
-    """The examples folder over HTTP on a free port of its own: the company's website."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(EXAMPLES)))
+def widget_site(tmp_path):
+    """The widget over HTTP on a free port of its own: the company's website."""
+    site = dev_copy(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -40,6 +51,7 @@ def widget_site():
 @pytest.fixture
 def widget_url(widget_site, live_server, settings, private_cache):
     settings.PUBLIC_API_ALLOWED_ORIGINS = [widget_site]
+    settings.SITE_URL = live_server.url  # the manage link is on the API's own origin, as deployed
     return f"{widget_site}/booking-widget.html?api={quote(live_server.url)}"
 
 
@@ -73,3 +85,56 @@ def test_the_widget_on_an_origin_not_allowed_cannot_read_the_api(browser_context
 
     assert page.locator("#service option").count() == 0
     assert not Booking.objects.exists()
+
+
+class _HostileApi(_QuietHandler):
+    """Serves the widget and, under /api/v1/public/, answers like the API but with links it must not
+    follow."""
+
+    def _json(self, status: int, body) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path.startswith("/api/v1/public/services/") and "/slots/" in self.path:
+            return self._json(200, {"slots": [{"start": "2030-01-02T10:00:00Z"}]})
+        if self.path.startswith("/api/v1/public/services/"):
+            return self._json(200, [{"id": 1, "name": "Check-up", "duration_minutes": 30}])
+        return super().do_GET()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        payment = {"checkout_url": "https://evil.example/pay"}
+        body = {"service": {"name": "Check-up"}, "start": "2030-01-02T10:00:00Z", "payment": payment}
+        self._json(201, {**body, "manage_url": "javascript:alert(document.domain)"})
+
+
+def test_the_widget_links_nothing_but_http_links_on_the_booking_server(browser_context, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_HostileApi, directory=str(dev_copy(tmp_path))))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        page = browser_context(timezone_id="UTC").new_page()
+        page.goto(f"{origin}/booking-widget.html?api={quote(origin)}")
+        page.locator("#slots button").first.click()
+        page.get_by_label("Your name").fill("Mallory")
+        page.get_by_label("Email").fill("mallory@example.com")
+        page.get_by_role("button", name="Book", exact=True).click()
+
+        expect(page.locator("#done")).to_be_visible()
+        assert page.locator("#manage-link").get_attribute("href") is None
+        expect(page.locator("#manage-link")).to_be_hidden()
+        assert page.locator("#pay-link").get_attribute("href") is None
+        expect(page.locator("#pay")).to_be_hidden()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_shipped_widget_ignores_api_in_its_address():
+    text = (EXAMPLES / "booking-widget.html").read_text()
+    assert "const DEV = false;" in text and '(DEV && params.get("api"))' in text
