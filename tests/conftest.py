@@ -7,8 +7,14 @@ from django.core.cache import cache
 from django.utils import translation
 
 # localstripe_server and stripe_local: a fake Stripe for every test that pays. streaming_replica and
-# pgbouncer: the database tier (tests/db_tier/). calendar_server and radicale: calendar sync.
-pytest_plugins = ["tests.stripe_fixtures", "tests.calendar_fixtures", "tests.caldav_fixtures", "tests.db_tier_fixtures"]
+# pgbouncer: the database tier (tests/db_tier/). calendar_server and radicale: calendar sync. receiver: webhooks.
+pytest_plugins = [
+    "tests.stripe_fixtures",
+    "tests.calendar_fixtures",
+    "tests.caldav_fixtures",
+    "tests.db_tier_fixtures",
+    "tests.webhook_fixtures",
+]
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
 

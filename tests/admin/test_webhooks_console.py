@@ -13,7 +13,6 @@ from notifications.models import OutboxStatus, WebhookDelivery, WebhookEndpoint
 from notifications.webhook_delivery import webhooks_dispatch
 from notifications.webhooks import webhook_endpoint_create, webhook_endpoint_disable, webhook_ping
 from tests.admin.conftest import messages_of
-from tests.notifications.webhook_receiver import Receiver, start_receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -25,18 +24,6 @@ webhook_permissions = importlib.import_module("notifications.migrations.0009_web
 @pytest.fixture(autouse=True)
 def _granted(staff_group):
     webhook_permissions.grant(django_apps)
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
-    settings.WEBHOOK_TIMEOUT_SECONDS = 5
-    receiver = Receiver()
-    server = start_receiver(receiver)
-    yield receiver
-    receiver.release.set()
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

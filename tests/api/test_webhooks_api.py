@@ -15,7 +15,6 @@ from notifications.webhook_delivery import RETRY_SCHEDULE, webhooks_dispatch
 from notifications.webhooks import webhook_endpoint_create, webhook_endpoint_disable, webhook_ping
 from tests.api.conftest import client_for
 from tests.factories import UserFactory
-from tests.notifications.webhook_receiver import Receiver, start_receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -26,19 +25,6 @@ webhook_permissions = importlib.import_module("notifications.migrations.0009_web
 @pytest.fixture(autouse=True)
 def _granted(staff_a, staff_b):
     webhook_permissions.grant(django_apps)
-
-
-@pytest.fixture
-def receiver(settings):
-    """A real local HTTP receiver; loopback webhook URLs allowed for it."""
-    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
-    settings.WEBHOOK_TIMEOUT_SECONDS = 5
-    receiver = Receiver()
-    server = start_receiver(receiver)
-    yield receiver
-    receiver.release.set()
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -271,21 +271,3 @@ def push(settings, push_server):
     settings.PUSH_WEBHOOK_URL = push_server.url + "/push"
     settings.PUSH_WEBHOOK_TOKEN = "relay-token"
     return push_server
-
-
-# --- a webhook receiver -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def receiver(settings):
-    """A real local HTTP receiver; private (loopback) webhook URLs allowed for it."""
-    from tests.notifications.webhook_receiver import Receiver, start_receiver
-
-    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
-    settings.WEBHOOK_TIMEOUT_SECONDS = 5
-    receiver = Receiver()
-    server = start_receiver(receiver)
-    yield receiver
-    receiver.release.set()
-    server.shutdown()
-    server.server_close()
