@@ -12,19 +12,17 @@ from uuid import uuid4
 from django.db import transaction
 from django.utils import timezone
 
-from calendars.adapters import AdapterError, adapter_class
+from calendars.adapters import ADAPTERS, adapter_class
 from calendars.models import CalendarConnection, CalendarExport
 from notifications import wakeup
+from scheduling.booking_events import BookingEvent
 from scheduling.ics import booking_uid, calendar_uid_host
 from scheduling.models import Booking, BookingStatus
 
 # The booking's times and status in the calendar do not change with these.
-UNCHANGED_IN_CALENDAR = {"completed", "no_show"}
-
-
-def export_uid(booking: Booking) -> str:
-    """The UID of the booking's event in the provider's calendars; import skips events with it."""
-    return booking_uid(booking)
+UNCHANGED_IN_CALENDAR = {BookingEvent.COMPLETED, BookingEvent.NO_SHOW}
+# The kinds whose adapter writes bookings (CalDAV, Google, Microsoft), decided once.
+EXPORT_KINDS = tuple(kind for kind in ADAPTERS if adapter_class(kind).can_export)
 
 
 def exported_uids(uids: set[str], *, provider_id: int) -> set[str]:
@@ -39,25 +37,32 @@ def exported_uids(uids: set[str], *, provider_id: int) -> set[str]:
     return {f"{reference}{suffix}" for reference in found}
 
 
-def exporting_connections(provider_id: int) -> list[CalendarConnection]:
-    connections = CalendarConnection.objects.filter(provider_id=provider_id, is_active=True).only("pk", "kind")
-    return [connection for connection in connections if _can_export(connection.kind)]
+def exporting_connections(provider_id: int) -> list[int]:
+    """The ids of the provider's active two-way connections. One query."""
+    return list(
+        CalendarConnection.objects.filter(provider_id=provider_id, is_active=True, kind__in=EXPORT_KINDS).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def booking_changed(*, booking: Booking, event: str, previous: Booking | None = None) -> None:
     """Queue the booking's export to each of its provider's two-way calendars: for a move, the old
-    booking's event too (it must leave the calendar)."""
-    if str(event) in UNCHANGED_IN_CALENDAR:
+    booking's event too (it must leave the calendar). A booking never confirmed was never written (a
+    hold, an unpaid booking): making, expiring or cancelling it queues nothing and asks nothing."""
+    if event in UNCHANGED_IN_CALENDAR:
         return
-    connections = exporting_connections(booking.provider_id)
-    if not connections:
+    affected = [changed for changed in (previous, booking) if changed is not None and changed.confirmed_at]
+    if not affected:
+        return
+    connection_ids = exporting_connections(booking.provider_id)
+    if not connection_ids:
         return
     now = timezone.now()
-    affected = [booking] if previous is None else [previous, booking]
-    rows = CalendarExport.objects.bulk_create(
-        [_row(connection.pk, changed, event=str(event), now=now) for connection in connections for changed in affected]
+    CalendarExport.objects.bulk_create(
+        [_row(pk, changed, event=str(event), now=now) for pk in connection_ids for changed in affected]
     )
-    _wake_on_commit([row.pk for row in rows])
+    wakeup.wake_on_commit("calendar_exports")
 
 
 def exports_backfill(*, connection_id: int) -> int:
@@ -70,7 +75,7 @@ def exports_backfill(*, connection_id: int) -> int:
     went through). A booking that already has a row waiting is left alone, so calling this twice queues
     nothing twice. Does nothing for a switched-off or read-only connection."""
     connection = CalendarConnection.objects.filter(pk=connection_id, is_active=True).only("kind", "provider_id").first()
-    if connection is None or not _can_export(connection.kind):
+    if connection is None or connection.kind not in EXPORT_KINDS:
         return 0
     now = timezone.now()
     with transaction.atomic():
@@ -94,7 +99,8 @@ def exports_backfill(*, connection_id: int) -> int:
         rows = CalendarExport.objects.bulk_create(
             [_row(connection.pk, booking, event="backfill", now=now) for booking in confirmed]
         )
-    _wake_on_commit([row.pk for row in rows] + stuck)
+    if rows or stuck:
+        wakeup.wake_on_commit("calendar_exports")
     return len(rows) + requeued
 
 
@@ -102,22 +108,10 @@ def _row(connection_id: int, booking: Booking, *, event: str, now) -> CalendarEx
     return CalendarExport(
         connection_id=connection_id,
         booking=booking,
-        uid=export_uid(booking),
+        uid=booking_uid(booking),
         event=event,
         next_attempt_at=now,
         # A ledger key per change: rows are never merged (a claimed row may have read the booking
         # before this change; a new row makes sure its effect is sent).
         dedup_key=f"calendar-export:{uuid4().hex}",
     )
-
-
-def _wake_on_commit(pks: list[int]) -> None:
-    if pks:
-        wakeup.wake_on_commit("calendar_exports")
-
-
-def _can_export(kind: str) -> bool:
-    try:
-        return adapter_class(kind).can_export
-    except AdapterError:
-        return False

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
+from django.utils import timezone
 
 from calendars.export_dispatch import exports_dispatch
 from calendars.models import CalendarConnection
@@ -183,7 +184,7 @@ def test_staff_see_what_was_exported_to_a_two_way_calendar(as_staff_a, provider_
         url="http://127.0.0.1:9/cal/",
         credentials={"username": "u", "password": "p"},
     )
-    booking = BookingFactory(provider=provider_a)
+    booking = BookingFactory(provider=provider_a, confirmed_at=timezone.now())
     booking_changed(booking=booking, event=BookingEvent.CREATED)
     exports_dispatch()
 

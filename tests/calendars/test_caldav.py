@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from calendars.export_dispatch import exports_dispatch
-from calendars.export_hooks import export_uid
 from calendars.models import CalendarExport
 from calendars.services import calendar_connection_create, calendar_connection_sync
+from scheduling.ics import booking_uid
 from scheduling.models import BlockedTime, BookingStatus
 from scheduling.selectors import provider_slots
 from scheduling.services.bookings import CustomerData, booking_cancel, booking_create, booking_reschedule
@@ -59,7 +59,7 @@ def test_a_confirmed_booking_appears_in_the_calendar(connection, radicale):
 
     [event] = radicale.calendar().events()
     component = event.icalendar_component
-    assert str(component["UID"]) == export_uid(booking)
+    assert str(component["UID"]) == booking_uid(booking)
     assert component["DTSTART"].dt == booking.start_at
     assert component["DTEND"].dt == booking.end_at
     assert "Alice Example" in str(component["SUMMARY"])
@@ -70,7 +70,7 @@ def test_a_reschedule_moves_the_event_and_a_cancel_removes_it(connection, radica
     send_all()
     new = booking_reschedule(booking_id=old.pk, start=at(4, 12))
     send_all()
-    assert radicale.event_uids() == {export_uid(new)}
+    assert radicale.event_uids() == {booking_uid(new)}
     [event] = radicale.calendar().events()
     assert event.icalendar_component["DTSTART"].dt == new.start_at
 
@@ -111,7 +111,7 @@ def test_an_event_added_in_the_calendar_blocks_the_slot_after_the_next_sync(conn
 def test_our_own_exported_event_is_not_imported(connection, radicale):
     booking = book(connection.provider, at(3, 10))
     send_all()
-    assert radicale.event_uids() == {export_uid(booking)}
+    assert radicale.event_uids() == {booking_uid(booking)}
 
     result = calendar_connection_sync(connection_id=connection.pk)
 
@@ -133,7 +133,7 @@ def test_a_calendar_that_is_down_delays_the_export_without_failing_the_booking(c
     assert exports_dispatch(now=timezone.now() + timedelta(hours=2)).sent == 1
     row.refresh_from_db()
     assert row.status == CalendarExport.Status.SENT
-    assert radicale.event_uids() == {export_uid(booking)}
+    assert radicale.event_uids() == {booking_uid(booking)}
 
 
 def test_a_wrong_password_is_recorded_and_not_retried(provider, radicale):
@@ -176,4 +176,14 @@ def test_completed_and_no_show_change_nothing_in_the_calendar(connection):
 def test_read_only_connections_get_no_export_rows(provider, calendar_server):
     calendar_connection_create(provider=provider, url=calendar_server.url)
     book(provider, at(3, 10))
+    assert not CalendarExport.objects.exists()
+
+
+def test_a_hold_never_confirmed_queues_nothing_when_made_or_when_it_lapses(connection):
+    from scheduling.models import CancelReason
+    from scheduling.services import booking_cancel
+
+    hold = booking_create(provider_id=connection.provider_id, start=at(3, 10), customer=ALICE, hold_minutes=15)
+    booking_cancel(booking_id=hold.pk, reason=CancelReason.EXPIRED)
+
     assert not CalendarExport.objects.exists()

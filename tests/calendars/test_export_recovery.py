@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from calendars.adapters import adapter_for
 from calendars.export_dispatch import ADVISORY_NAMESPACE, export_event, exports_dispatch
-from calendars.export_hooks import export_uid, exports_backfill
+from calendars.export_hooks import exports_backfill
 from calendars.models import CalendarConnection, CalendarExport
 from calendars.services import calendar_connection_create, calendar_connection_update
+from scheduling.ics import booking_uid
 from scheduling.services.bookings import CustomerData, booking_cancel, booking_create
 from tests.caldav_fixtures import PASSWORD, USERNAME
 from tests.scheduling.conftest import open_all_day_provider
@@ -59,7 +60,7 @@ def test_a_calendar_down_for_a_day_still_gets_the_booking_when_it_is_back(provid
 
     radicale.start()
     assert exports_dispatch(now=row.next_attempt_at + timedelta(seconds=1)).sent == 1
-    assert radicale.event_uids() == {export_uid(booking)}
+    assert radicale.event_uids() == {booking_uid(booking)}
 
 
 def test_a_calendar_down_for_longer_than_three_days_fails_the_row(provider, radicale):
@@ -96,7 +97,7 @@ def test_a_send_that_finds_the_booking_locked_is_handed_back_without_using_an_at
     assert row.next_attempt_at - timezone.now() < timedelta(seconds=30)
 
     assert exports_dispatch(now=timezone.now() + timedelta(seconds=10)).sent == 1
-    assert radicale.event_uids() == {export_uid(booking)}
+    assert radicale.event_uids() == {booking_uid(booking)}
 
 
 def test_a_wrong_password_fixed_by_staff_brings_the_booking_to_the_calendar(provider, radicale):
@@ -109,13 +110,13 @@ def test_a_wrong_password_fixed_by_staff_brings_the_booking_to_the_calendar(prov
     assert not CalendarExport.objects.filter(status=Status.PENDING).exists()
     # The cancelled booking was once written by hand, say: its delete must go through too.
     fixed = CalendarConnection(provider=provider, kind="caldav", url=radicale.calendar_url, credentials=GOOD)
-    adapter_for(fixed).write_event(event=export_event(cancelled, uid=export_uid(cancelled)))
-    assert radicale.event_uids() == {export_uid(cancelled)}
+    adapter_for(fixed).write_event(event=export_event(cancelled, uid=booking_uid(cancelled)))
+    assert radicale.event_uids() == {booking_uid(cancelled)}
 
     calendar_connection_update(connection=connection, credentials=GOOD)
     exports_dispatch(now=timezone.now() + timedelta(seconds=1))
 
-    assert radicale.event_uids() == {export_uid(booking)}
+    assert radicale.event_uids() == {booking_uid(booking)}
 
 
 def test_a_connection_switched_back_on_sends_what_was_skipped(provider, radicale):
@@ -127,7 +128,7 @@ def test_a_connection_switched_back_on_sends_what_was_skipped(provider, radicale
     calendar_connection_update(connection=connection, is_active=True)
     exports_dispatch(now=timezone.now() + timedelta(seconds=1))
 
-    assert radicale.event_uids() == {export_uid(booking)}
+    assert radicale.event_uids() == {booking_uid(booking)}
 
 
 def test_a_connection_made_after_the_bookings_gets_them(provider, radicale):
@@ -138,6 +139,6 @@ def test_a_connection_made_after_the_bookings_gets_them(provider, radicale):
     connection = connect(provider, radicale)
     exports_dispatch(now=timezone.now() + timedelta(seconds=1))
 
-    assert radicale.event_uids() == {export_uid(live)}
+    assert radicale.event_uids() == {booking_uid(live)}
     assert exports_backfill(connection_id=connection.pk) == 1  # sent: queued again (a replace, harmless)
     assert exports_backfill(connection_id=connection.pk) == 0  # still waiting: not queued twice

@@ -354,9 +354,9 @@ def test_the_download_the_providers_feed_and_the_calendar_export_carry_one_uid(c
     from icalendar import Calendar
 
     from calendars.export_dispatch import export_event
-    from calendars.export_hooks import export_uid
     from calendars.feed import feed_bookings, feed_calendar
     from calendars.feed_services import provider_feed_get_or_create
+    from scheduling.ics import booking_uid
 
     settings.SITE_URL = "https://book.example.com"
     settings.ALLOWED_HOSTS = ["internal.example.net", "testserver"]
@@ -366,7 +366,7 @@ def test_the_download_the_providers_feed_and_the_calendar_export_carry_one_uid(c
     download = client.get(reverse("pages:confirmation_ics", args=[booking.reference]))
     feed = provider_feed_get_or_create(provider=provider)
     listed = Calendar.from_ical(feed_calendar(feed, feed_bookings(feed))).walk("VEVENT")
-    exported = export_event(booking, uid=export_uid(booking))
+    exported = export_event(booking, uid=booking_uid(booking))
 
     uids = {str(Calendar.from_ical(download.content).walk("VEVENT")[0]["uid"]), *(str(e["uid"]) for e in listed)}
     assert uids == {exported.uid} == {f"{booking.reference}@book.example.com"}
