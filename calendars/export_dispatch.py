@@ -94,11 +94,7 @@ def _send_locked(row: CalendarExport) -> str:
         error_class = TransientSendError if exc.retryable else PermanentSendError
         raise error_class(str(exc)) from exc
     finally:
-        store_refreshed_credentials(
-            connection_id=connection.pk,
-            used=(connection.credentials or {}).get("refresh_token"),
-            new=adapter.changed_credentials,
-        )
+        store_refreshed_credentials(adapter=adapter)
     return outcome
 
 

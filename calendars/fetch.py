@@ -74,15 +74,6 @@ def check_url_shape(url: str) -> None:
         )
 
 
-def check_public_url(url: str) -> None:
-    """The SSRF guard alone, for clients that make their own connections (the CalDAV adapter): the URL
-    is http(s) and its host resolves only to public addresses (unless CALENDAR_ALLOW_PRIVATE_URLS).
-    Raises CalendarFetchError."""
-    check_url_shape(url)
-    parts = urlsplit(url)
-    resolve_public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-
-
 def resolve_public_address(host: str, port: int, *, allow_private: bool | None = None) -> str:
     """The first of `resolve_public_addresses`."""
     return resolve_public_addresses(host, port, allow_private=allow_private)[0]

@@ -64,7 +64,7 @@ def calendar_push_subscribe(*, connection_id: int) -> PushChannel | None:
             channel_id=channel_id, secret=secret, address=address, ttl_seconds=TTL_SECONDS[connection.kind]
         )
     finally:
-        _store_credentials(connection_id, adapter)
+        store_refreshed_credentials(adapter=adapter)
     return PushChannel.objects.create(
         connection_id=connection_id,
         channel_id=channel_id,
@@ -91,7 +91,7 @@ def calendar_push_renew(*, channel_pk: int) -> PushChannel | None:
                 subscription_id=channel.subscription_id, ttl_seconds=TTL_SECONDS[connection.kind]
             )
         finally:
-            _store_credentials(connection.pk, adapter)
+            store_refreshed_credentials(adapter=adapter)
         if expires_at is None:
             channel.delete()
             return calendar_push_subscribe(connection_id=connection.pk)
@@ -117,7 +117,7 @@ def calendar_push_stop(*, channel_pk: int) -> None:
     except AdapterError as exc:
         logger.warning("stopping push channel %s failed: %s", channel.pk, exc)
     finally:
-        _store_credentials(channel.connection_id, adapter)
+        store_refreshed_credentials(adapter=adapter)
     channel.delete()
 
 
@@ -237,11 +237,3 @@ def _queue_sync(connection: CalendarConnection) -> PushOutcome:
 
 def _same(secret: str, given: str) -> bool:
     return hmac.compare_digest(secret.encode(), (given or "").encode())
-
-
-def _store_credentials(connection_id: int, adapter) -> None:
-    store_refreshed_credentials(
-        connection_id=connection_id,
-        used=(adapter.connection.credentials or {}).get("refresh_token"),
-        new=adapter.changed_credentials,
-    )

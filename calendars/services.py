@@ -133,19 +133,19 @@ def _forget_imported(connection: CalendarConnection) -> None:
         waitlist.slot_may_have_freed(provider_id=connection.provider_id)
 
 
-def store_refreshed_credentials(*, connection_id: int, used: str | None, new: dict | None) -> bool:
-    """Keep the credentials an adapter refreshed, unless staff gave the connection another refresh token
-    since the adapter read it: a compare-and-set on the refresh token the adapter used, so a sync or an
-    export that started before never writes the old token back over the new one. True when stored."""
-    if new is None:
+def store_refreshed_credentials(*, adapter) -> bool:
+    """Keep the credentials `adapter` refreshed, unless staff gave the connection another refresh token
+    since the adapter read it: a compare-and-set on the refresh token the adapter used, so a sync, an
+    export or a push call that started before never writes the old token back over the new one. True
+    when stored."""
+    if adapter.changed_credentials is None:
         return False
+    used = (adapter.connection.credentials or {}).get("refresh_token")
     return bool(
-        CalendarConnection.objects.filter(pk=connection_id, credentials__refresh_token=used).update(credentials=new)
+        CalendarConnection.objects.filter(pk=adapter.connection.pk, credentials__refresh_token=used).update(
+            credentials=adapter.changed_credentials
+        )
     )
-
-
-def _refresh_token(credentials: dict | None) -> str | None:
-    return (credentials or {}).get("refresh_token")
 
 
 def calendar_connection_sync(*, connection_id: int, now: datetime | None = None) -> SyncResult:
@@ -173,9 +173,7 @@ def calendar_connection_sync(*, connection_id: int, now: datetime | None = None)
         result = adapter.read_busy(start=now, end=horizon)
     except AdapterError as exc:
         result, error = None, str(exc)
-    store_refreshed_credentials(
-        connection_id=connection_id, used=_refresh_token(connection.credentials), new=adapter.changed_credentials
-    )
+    store_refreshed_credentials(adapter=adapter)
     if result is None:
         with transaction.atomic():
             if not _still_current(connection, started=now):

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from calendars.adapters import AdapterError, adapter_for
-from calendars.fetch import check_public_url
+from calendars.fetch import resolve_public_address
 from calendars.models import CalendarConnection
 from tests.scheduling.conftest import open_all_day_provider
 
@@ -121,7 +121,7 @@ def test_a_host_that_resolves_to_a_private_address_when_connecting_is_refused(se
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address)]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    check_public_url(f"http://calendar.example.test:{port}/ann/work/")  # passes: public at check time
+    resolve_public_address("calendar.example.test", port)  # passes: public at check time
 
     with pytest.raises(AdapterError, match="private or reserved address") as raised:
         adapter(f"http://calendar.example.test:{port}/ann/work/").delete_event(uid="x@booking")
