@@ -9,7 +9,6 @@ from calendars.push_services import calendar_push_channels_maintain
 from calendars.services import calendar_connection_sync, calendar_connections_due_sync
 
 SYNC_DUE_CALENDARS_TASK = "calendars.tasks.sync_due_calendars"
-SEND_EXPORTS_TASK = "calendars.tasks.send_exports"
 SWEEP_EXPORTS_TASK = "calendars.tasks.sweep_exports"
 
 
@@ -33,14 +32,6 @@ def sync_calendar(connection_id: int) -> dict:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def renew_push_channels() -> int:
     return calendar_push_channels_maintain()
-
-
-@shared_task(name=SEND_EXPORTS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def send_exports(*export_ids: int) -> int:
-    """Earlier releases' per-commit kick, kept for messages queued at a deploy: drains the outbox."""
-    from notifications import wakeup
-
-    return wakeup.drain("calendar_exports").sent
 
 
 @shared_task(name=SWEEP_EXPORTS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

@@ -3,9 +3,8 @@
 Beat runs the two sweeps every minute (registered by migration 0002). Each run drains batches for at
 most DRAIN_BUDGET_SECONDS; overlapping runs (a slow run, Beat firing twice) are safe because claims
 use SKIP LOCKED and a claimed row is no longer due. `drain_outbox` is the debounced wake-up of every
-outbox after a commit (notifications/wakeup.py). The per-row kick tasks of earlier releases
-(`send_notification(*ids)`, `send_webhooks(*ids)`) stay registered for messages still queued at a deploy:
-they drain their outbox.
+outbox after a commit (notifications/wakeup.py). The per-row kick task of earlier releases
+(`send_notification(*ids)`) stays registered for messages still queued at a deploy: it drains the outbox.
 """
 
 from celery import shared_task
@@ -17,9 +16,8 @@ DISPATCH_REMINDERS_TASK = "notifications.tasks.dispatch_due_reminders"
 SWEEP_OUTBOX_TASK = "notifications.tasks.sweep_outbox"
 SEND_NOTIFICATION_TASK = "notifications.tasks.send_notification"
 SWEEP_WEBHOOKS_TASK = "notifications.tasks.sweep_webhooks"
-SEND_WEBHOOKS_TASK = "notifications.tasks.send_webhooks"
 DRAIN_OUTBOX_TASK = "notifications.tasks.drain_outbox"
-DRAIN_BUDGET_SECONDS = 50
+DRAIN_BUDGET_SECONDS = wakeup.DRAIN_BUDGET_SECONDS
 
 
 @shared_task(name=DRAIN_OUTBOX_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
@@ -48,9 +46,3 @@ def sweep_webhooks() -> int:
     from notifications import webhook_delivery
 
     return webhook_delivery.webhooks_drain(budget_seconds=DRAIN_BUDGET_SECONDS).sent
-
-
-@shared_task(name=SEND_WEBHOOKS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def send_webhooks(*delivery_ids: int) -> int:
-    """Earlier releases' per-commit kick: drains the webhook outbox."""
-    return wakeup.drain("webhooks", budget_seconds=DRAIN_BUDGET_SECONDS).sent

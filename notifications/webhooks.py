@@ -13,7 +13,7 @@ from calendars.fetch import CalendarFetchError, check_url_shape
 from notifications import wakeup, webhook_events
 from notifications.models import OutboxStatus, WebhookDelivery, WebhookEndpoint, new_secret
 from scheduling.errors import InvalidInput, InvalidTransition
-from scheduling.models import Provider
+from scheduling.selectors import providers_for_user
 
 OWNER_LOST_ACCESS = "The endpoint's owner may no longer see this provider's bookings."
 SUBSCRIBABLE = tuple(t for t in webhook_events.EVENT_TYPES if t != webhook_events.PING)
@@ -134,9 +134,9 @@ def webhook_deliveries_replay_since(*, endpoint_id: int, since: datetime) -> int
         rows = WebhookDelivery.objects.filter(endpoint=endpoint, event__created_at__gte=since).exclude(
             status=OutboxStatus.PENDING
         )
-        if not endpoint.owner.is_superuser:  # only events of providers the owner still manages
-            managed = Provider.objects.filter(staff=endpoint.owner_id).values("pk")
-            rows = rows.filter(Q(event__provider_id__isnull=True) | Q(event__provider_id__in=managed))
+        # Only events of providers the owner still sees (a superuser: all), and pings.
+        seen = providers_for_user(user=endpoint.owner).values("pk")
+        rows = rows.filter(Q(event__provider_id__isnull=True) | Q(event__provider_id__in=seen))
         pks = list(rows.select_for_update().values_list("pk", flat=True))
         _requeue(WebhookDelivery.objects.filter(pk__in=pks))
     if pks:

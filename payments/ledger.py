@@ -171,11 +171,11 @@ def carry_over(*, old: Booking, new: Booking) -> None:
 
 
 def booking_rescheduled(*, old: Booking, new: Booking) -> Payment | None:
-    """Settle the difference in price once the old booking's payments are on the new one (`carry_over`).
+    """Settle the difference in price once the old booking's payments are on the new one: the caller
+    has called `carry_over` first.
 
     Returns the charge the new booking still has to pay online (the new booking is then pending), if any.
     """
-    carry_over(old=old, new=new)  # a no-op if the caller already did
     gateway = gateway_for_mode(new.service.payment_mode)
     owed = amount_owed(booking=new, price=new.price)
     unpaid = list(

@@ -8,7 +8,6 @@ from notifications.tasks import (
     DISPATCH_REMINDERS_TASK,
     DRAIN_OUTBOX_TASK,
     SEND_NOTIFICATION_TASK,
-    SEND_WEBHOOKS_TASK,
     SWEEP_OUTBOX_TASK,
 )
 
@@ -35,6 +34,5 @@ def test_a_dispatch_tick_that_waited_over_a_minute_is_dropped():
 
 def test_the_wake_up_and_the_earlier_kicks_are_known_tasks():
     """Kicks of an earlier release may still be queued after a deploy; they now drain their outbox."""
-    for task in (DRAIN_OUTBOX_TASK, SEND_NOTIFICATION_TASK, SEND_WEBHOOKS_TASK, "calendars.tasks.send_exports",
-                 "waitlist.tasks.send_messages"):  # fmt: skip
+    for task in (DRAIN_OUTBOX_TASK, SEND_NOTIFICATION_TASK, "waitlist.tasks.send_messages"):
         assert task in app.tasks
