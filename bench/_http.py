@@ -105,7 +105,9 @@ class Process:
 
     def stop(self) -> None:
         if self.alive():
-            os.killpg(self.process.pid, signal.SIGTERM)  # warm shutdown: the current request or task finishes
+            # Warm shutdown through the main process, which lets the current request or task finish
+            # (a signal to the whole group would kill Celery's pool children mid-task).
+            os.kill(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

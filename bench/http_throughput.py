@@ -40,6 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cpu import CpuMeter, postgres_pid, redis_pid
 from _http import CeleryWorker, Gunicorn, WrkResult, flush_broker, private_broker_url, run_wrk, server_env
 from _setup import machine_line, setup_django, wait_for_connection_headroom
 
@@ -175,6 +176,15 @@ def row(label: str, result: WrkResult | None, floor: float, *, rate: float | Non
     )
 
 
+def set_aside_waiting_messages() -> None:
+    from django.db import connection
+
+    from notifications.models import Notification
+
+    Notification.objects.filter(status=Notification.WAITING).update(status="skipped", last_error="bench: set aside")
+    connection.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
@@ -211,6 +221,8 @@ def main() -> int:
     server = worker = None
     started = []
     results: dict[str, WrkResult] = {}
+    cpu: dict[str, str] = {}
+    postgres, redis_server = postgres_pid(database_url), redis_pid(broker)
     try:
         server = Gunicorn(env, workers=args.workers)
         started.append(server)
@@ -224,12 +236,22 @@ def main() -> int:
 
         def phase(name: str, path: str, **kwargs) -> None:
             print(f"  {name} ...", flush=True)
+            roots = {"gunicorn": server.process.pid, "postgres": postgres, "redis": redis_server}
+            if worker is not None:
+                roots["worker"] = worker.process.pid
+            meter = CpuMeter({tier: pid for tier, pid in roots.items() if pid})
+            meter.start()
             results[name] = run_wrk(f"{server.url}{path}", seconds=seconds, **kwargs)
+            meter.stop()
+            cpu[name] = meter.per_request_ms(results[name].ok)
 
         phase("floor", f"/api/v1/bookings/{booking_id}/", connections=conns, headers=auth)
         half = len(post_bodies) // 2
         phase("post", "/api/v1/bookings/", connections=conns, headers=auth, method="POST", bodies=post_bodies[:half])
-        flush_broker(broker)  # the worker starts on an empty queue: it serves only the next phase's kicks
+        # The worker starts on an empty queue and outbox: it serves only the next phase's bookings, not
+        # the messages the phase without a worker left waiting (they would bill it for twice the work).
+        flush_broker(broker)
+        set_aside_waiting_messages()
         worker = CeleryWorker(env)
         started.append(worker)
         phase("post_worker", "/api/v1/bookings/", connections=conns, headers=auth, method="POST",
@@ -239,7 +261,7 @@ def main() -> int:
         worker = None
         flush_broker(broker)
         if args.booking_only:
-            return report(results, args, machine)
+            return report(results, args, machine, cpu=cpu)
 
         busiest, zone = (
             connection.cursor()
@@ -267,12 +289,19 @@ def main() -> int:
             process.report_log()
         flush_broker(broker)
         connections.close_all()
-    return report(results, args, machine, raw=(raw_rate, raw_latency))
+    return report(results, args, machine, cpu=cpu, raw=(raw_rate, raw_latency))
 
 
-def report(results: dict[str, WrkResult], args, machine: str, *, raw: tuple[float, float] | None = None) -> int:
+def report(
+    results: dict[str, WrkResult], args, machine: str, *, cpu: dict[str, str], raw: tuple[float, float] | None = None
+) -> int:
     seconds, conns = args.seconds, args.connections
     floor = results["floor"].rate
+
+    def print_cpu(name: str) -> None:
+        if cpu.get(name):
+            print(f"  {'':44} {cpu[name]}")
+
     solo = results["post_solo"]
     print()
     print(f"HTTP throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: wrk, {conns} connections unless said, "
@@ -280,15 +309,22 @@ def report(results: dict[str, WrkResult], args, machine: str, *, raw: tuple[floa
     print(f"  {machine}")
     print(f"  {'':44} {'2xx/s':>9} {'p50':>8} {'p99':>8} {'requests':>8} {'/ floor':>7}")
     print(row("GET /api/v1/bookings/{id}/, token (floor)", results["floor"], floor))
+    print_cpu("floor")
     print(row("POST /api/v1/bookings/, no worker consuming", results["post"], floor))
+    print_cpu("post")
     print(row("POST /api/v1/bookings/, one Celery worker", results["post_worker"], floor))
+    print_cpu("post_worker")
     print(row("POST /api/v1/bookings/, 1 connection", solo, floor,
               note=f"p99/p50 {solo.p99_ms / solo.p50_ms:.1f}x"))  # fmt: skip
+    print_cpu("post_solo")
     if raw is None:
         return 0
     print(row(f"GET slots, {DAYS} days, anonymous", results["slots"], floor))
+    print_cpu("slots")
     print(row("console week page, session cookie", results["week"], floor))
+    print_cpu("week")
     print(row("minimal locked insert (bench-only endpoint)", results["locked"], floor))
+    print_cpu("locked")
     print(row(f"raw PostgreSQL insert (pgbench, {conns} conns)", None, floor, rate=raw[0],
               note=f"mean latency {raw[1]:.1f} ms"))  # fmt: skip
     return 0

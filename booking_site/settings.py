@@ -172,6 +172,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection before and after each task unless this is
+# set: a new PostgreSQL backend (a fork, catalog caches, prepared statements lost) for every drain, which
+# cost the machine more CPU than the drain itself (ADR 0007). With it, the fixup closes them only every
+# 2 x this many tasks, and booking_site/celery.py gives tasks the request lifecycle instead: a connection
+# lives CONN_MAX_AGE and is health-checked (`close_old_connections`).
+CELERY_DB_REUSE_MAX = 1000
 # A publish (the outbox kick after a booking commits) gives up fast when the broker is down: without
 # these, kombu retries the connection for about 6 s inside the customer's request. A lost kick costs
 # nothing but delay: the outbox sweep sends the rows. `max_retries` applies to publishing; the

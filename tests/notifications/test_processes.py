@@ -116,6 +116,27 @@ def test_a_real_celery_worker_sends_a_due_reminder_exactly_once(worker):
     assert (reminder.status, reminder.attempts) == ("sent", 1)
 
 
+def test_a_real_celery_worker_keeps_its_database_connections_across_tasks(worker):
+    """Celery's Django fixup would open a new PostgreSQL backend for every task; the worker keeps its
+    connections as a web worker does (booking_site/celery.py), at most one per pool process (-c 2)."""
+
+    def worker_sessions_after(tasks: int) -> set[int]:
+        for _ in range(tasks):
+            worker.finished(worker.fire())
+        time.sleep(0.5)  # past the task's postrun, where Celery's fixup would have closed them
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            return {pid for (pid,) in cursor.fetchall()}
+
+    early, late = worker_sessions_after(3), worker_sessions_after(3)
+
+    assert 1 <= len(late) <= 2, late
+    assert early & late  # the same backends served later tasks
+
+
 def test_beat_firing_twice_in_the_same_minute_sends_nothing_twice(worker):
     reminders = due_reminders(300)
 
