@@ -190,6 +190,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": BROKER_PUBLISH_TIMEOUT,
 }
 
+# How long after the first commit of a burst its outbox drain starts (notifications/wakeup.py): the
+# commits of that moment are sent by one drain. 0 drains at once, a task per commit when the worker idles.
+OUTBOX_WAKE_DELAY_SECONDS = float(os.environ.get("OUTBOX_WAKE_DELAY_SECONDS", "0.25"))
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "bookings@localhost")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or str(BASE_DIR / ".local" / "mail")  # filebased backend

@@ -6,6 +6,9 @@ a task per booking. Instead:
 
 - `wake(name)` runs, after the commit, `SET outbox:wake:<name> 1 NX EX WAKE_TTL_SECONDS` on the broker's
   Redis (one round trip) and publishes one `drain_outbox(name)` task only when that SET created the flag.
+- The task runs OUTBOX_WAKE_DELAY_SECONDS (a quarter second) after the first commit of a burst, so the
+  commits of that moment share it and its claim: a worker that keeps up would otherwise start one drain,
+  one claim and one record round per booking (ADR 0007 measures the difference).
 - The task (`drain`) first DELETEs the flag, then drains every due row of the outbox in batches (the
   claims of notifications/dispatch.py, SKIP LOCKED) within a time budget; if the budget ran out with
   rows left, it wakes the outbox again.
@@ -90,7 +93,7 @@ def wake(name: str) -> bool:
         logger.warning("Could not wake the %s outbox (Redis); the sweep will send its rows", name, exc_info=True)
         return False
     try:
-        drain_outbox.apply_async((name,), retry=False)
+        drain_outbox.apply_async((name,), retry=False, countdown=settings.OUTBOX_WAKE_DELAY_SECONDS or None)
     except Exception:
         logger.warning("Could not publish a drain of the %s outbox; the sweep will send its rows", name, exc_info=True)
         _forget(key)  # no drain is coming: let the next commit try again

@@ -2,8 +2,9 @@
 drain task per burst of commits, every committed row sent by a drain that starts after its commit, and a
 broker that is down never failing the booking."""
 
+import json
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 import pytest
@@ -78,6 +79,17 @@ def test_the_first_commit_publishes_one_drain_and_sets_the_flag(book):
     book()
     assert queued() == before + 1
     assert wakeup.client().exists(wakeup.flag_key("notifications"))
+
+
+def test_the_drain_starts_after_the_wake_delay_so_a_burst_of_commits_shares_it(book, settings):
+    settings.OUTBOX_WAKE_DELAY_SECONDS = 5
+    before = queued()
+    book()
+
+    assert queued() == before + 1
+    message = json.loads(wakeup.client().lindex(QUEUE, 0))  # kombu LPUSHes: the newest is first
+    eta = datetime.fromisoformat(message["headers"]["eta"])
+    assert timedelta(seconds=4) < eta - timezone.now() <= timedelta(seconds=5)
 
 
 def test_commits_that_find_the_flag_set_publish_nothing(book):
