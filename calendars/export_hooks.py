@@ -46,6 +46,20 @@ def exporting_connections(provider_id: int) -> list[int]:
     )
 
 
+def follows_provider_sql(provider: str) -> str:
+    """SQL saying whether the provider (the column expression `provider`) has a connection
+    `exporting_connections` would find: the booking's lock read asks it in its own statement
+    (scheduling.booking_events.presence_sql), so a provider without two-way calendars costs a booking
+    no query here."""
+    if not EXPORT_KINDS:
+        return "FALSE"
+    kinds = ", ".join(f"'{kind}'" for kind in EXPORT_KINDS)  # the adapters' own names, not input
+    return (
+        f"EXISTS (SELECT 1 FROM {CalendarConnection._meta.db_table} c"
+        f" WHERE c.provider_id = {provider} AND c.is_active AND c.kind IN ({kinds}))"
+    )
+
+
 def booking_changed(*, booking: Booking, event: str, previous: Booking | None = None) -> None:
     """Queue the booking's export to each of its provider's two-way calendars: for a move, the old
     booking's event too (it must leave the calendar). A booking never confirmed was never written (a

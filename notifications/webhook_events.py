@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from notifications import wakeup
 from notifications.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from scheduling.models import Booking
+from scheduling.models import Booking, Provider
 
 BOOKING_EVENTS = tuple(
     f"booking.{name}"
@@ -101,6 +101,21 @@ def endpoints_hearing(*, provider_id: int, type_: str) -> list[WebhookEndpoint]:
         WebhookEndpoint.objects.filter(_owner_sees(provider_id), is_active=True)
         .filter(Q(event_types=[]) | Q(event_types__contains=[type_]))
         .distinct()
+    )
+
+
+def hears_provider_sql(provider: str) -> str:
+    """SQL saying whether any active endpoint's owner may see the provider (the column expression
+    `provider`), whatever its event types: `endpoints_hearing`'s rule without the type filter, so never
+    false where that would find an endpoint. The booking's lock read asks it in its own statement
+    (scheduling.booking_events.presence_sql): a provider nobody listens to costs a booking no query
+    here. tests/scheduling/test_booking_followers.py holds the two to the same answers."""
+    endpoints, users = WebhookEndpoint._meta.db_table, WebhookEndpoint.owner.field.related_model._meta.db_table
+    staff = Provider.staff.through._meta.db_table
+    return (
+        f"EXISTS (SELECT 1 FROM {endpoints} e JOIN {users} u ON u.id = e.owner_id"
+        f" WHERE e.is_active AND u.is_active AND (u.is_superuser OR EXISTS"
+        f" (SELECT 1 FROM {staff} s WHERE s.provider_id = {provider} AND s.user_id = u.id)))"
     )
 
 

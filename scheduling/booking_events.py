@@ -28,9 +28,37 @@ def cancellation_event(reason: str) -> BookingEvent:
     return BookingEvent.CANCELLED
 
 
-def booking_changed(*, booking: Booking, event: BookingEvent, previous: Booking | None = None) -> None:
+WEBHOOKS, CALENDARS = "webhooks", "calendars"
+FOLLOWERS = (WEBHOOKS, CALENDARS)
+
+
+def presence_sql(provider: str) -> dict[str, str]:
+    """Follower name -> SQL saying whether it may act on a change of the provider's bookings (the
+    column expression `provider`). The booking's lock read selects these in its own statement
+    (scheduling.selectors.provider_for_booking), which spares a booking the followers' own lookups
+    when nobody follows its provider: the usual case, and one query each otherwise."""
     from calendars import export_hooks
     from notifications import webhook_events
 
-    webhook_events.booking_event(booking=booking, event=event, previous=previous)
-    export_hooks.booking_changed(booking=booking, event=event, previous=previous)
+    return {
+        WEBHOOKS: webhook_events.hears_provider_sql(provider),
+        CALENDARS: export_hooks.follows_provider_sql(provider),
+    }
+
+
+def booking_changed(
+    *,
+    booking: Booking,
+    event: BookingEvent,
+    previous: Booking | None = None,
+    followers: frozenset[str] | None = None,
+) -> None:
+    """Tell the followers. `followers`: those the provider's lock read found present (`presence_sql`),
+    read in this transaction; None asks every follower."""
+    from calendars import export_hooks
+    from notifications import webhook_events
+
+    if followers is None or WEBHOOKS in followers:
+        webhook_events.booking_event(booking=booking, event=event, previous=previous)
+    if followers is None or CALENDARS in followers:
+        export_hooks.booking_changed(booking=booking, event=event, previous=previous)

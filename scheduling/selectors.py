@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from booking_site.sql import column_list, raw_first
-from scheduling import availability, manage_links
+from scheduling import availability, booking_events, manage_links
 from scheduling.availability import Interval, RuleSpec, Slot, SlotSpec, Verdict
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider, Service
 
@@ -453,6 +453,8 @@ class ProviderForBooking:
     offers_service: bool
     rules: list[RuleSpec]
     blocked: list[Interval]
+    # The followers of booking changes present for this provider (scheduling.booking_events.presence_sql).
+    followers: frozenset[str] = frozenset()
 
     def verdict(self, *, start: datetime, now: datetime) -> Verdict:
         """Every check `slot_verdict` makes except overlap with live bookings: the caller's INSERT
@@ -473,7 +475,7 @@ _PROVIDER_FOR_BOOKING_SQL = """
            FROM {blocked} b
           WHERE b.provider_id = p.id
             AND b.start_at < %(start)s + make_interval(mins => %(reach_minutes)s)
-            AND b.end_at > %(start)s - make_interval(mins => %(reach_minutes)s)) AS blocked_json
+            AND b.end_at > %(start)s - make_interval(mins => %(reach_minutes)s)) AS blocked_json{followers}
       FROM {providers} p
      WHERE p.id = %(provider_id)s
        FOR UPDATE OF p
@@ -510,8 +512,13 @@ def provider_for_booking(*, provider_id: int, service: Service, start: datetime)
     ]
     blocked = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in _json(provider.blocked_json)]
     offers = bool(provider.offers_service)
+    followers = frozenset(name for name in booking_events.FOLLOWERS if getattr(provider, f"follows_{name}"))
     del provider.rules_json, provider.blocked_json, provider.offers_service
-    return ProviderForBooking(provider=provider, service=service, offers_service=offers, rules=rules, blocked=blocked)
+    for name in booking_events.FOLLOWERS:
+        delattr(provider, f"follows_{name}")
+    return ProviderForBooking(
+        provider=provider, service=service, offers_service=offers, rules=rules, blocked=blocked, followers=followers
+    )
 
 
 _SERVICE_BY_ID_SQL = "SELECT {columns} FROM {services} s WHERE s.id = %(service_id)s FOR KEY SHARE"
@@ -553,6 +560,9 @@ def _provider_for_booking_sql() -> str:
         offers=Service.providers.through._meta.db_table,
         rules=AvailabilityRule._meta.db_table,
         blocked=BlockedTime._meta.db_table,
+        followers="".join(
+            f",\n        {sql} AS follows_{name}" for name, sql in booking_events.presence_sql("p.id").items()
+        ),
     )
 
 

@@ -188,11 +188,12 @@ def booking_create(
                     hold_minutes=hold_minutes,
                 )
                 if provider_id is not None:
-                    booking = new(bookable=_lock_provider(provider_id=provider_id, service=service, start=start))
+                    bookable = _lock_provider(provider_id=provider_id, service=service, start=start)
+                    booking = new(bookable=bookable)
                 else:
-                    booking = _book_any_available(service=service, start=start, book=new)
+                    booking, bookable = _book_any_available(service=service, start=start, book=new)
                 payments.booking_created(booking=booking)
-                booking_changed(booking=booking, event=BookingEvent.CREATED)
+                booking_changed(booking=booking, event=BookingEvent.CREATED, followers=bookable.followers)
                 if confirm:
                     notifications.booking_confirmed(booking=booking)
                 elif not pays_online and hold_minutes is None:
@@ -265,8 +266,9 @@ def _lock_provider(
     return bookable
 
 
-def _book_any_available(*, service: Service, start: datetime, book) -> Booking:
-    """Book `start` with the first provider of `service` that takes it, in the fair rule's order.
+def _book_any_available(*, service: Service, start: datetime, book) -> tuple[Booking, selectors.ProviderForBooking]:
+    """Book `start` with the first provider of `service` that takes it, in the fair rule's order; returns
+    the booking and its provider's lock read.
 
     Each candidate is tried inside a savepoint, so a candidate lost to a concurrent booking (the
     constraint's verdict), not open at `start`, or deactivated or taken off the service since the
@@ -282,7 +284,8 @@ def _book_any_available(*, service: Service, start: datetime, book) -> Booking:
     for provider_id in candidates:
         try:
             with transaction.atomic():  # a savepoint: losing one candidate must not abort the request
-                return book(bookable=_lock_provider(provider_id=provider_id, service=service, start=start))
+                bookable = _lock_provider(provider_id=provider_id, service=service, start=start)
+                return book(bookable=bookable), bookable
         except _Overlap as overlap:
             lost = overlap
         except SlotNotOffered as exc:
@@ -607,7 +610,7 @@ def booking_reschedule(*, booking_id: int, start: datetime, service_id: int | No
             )
             # The move is told before the refund of a lower price it causes (webhook sequence order).
             payments.carry_over(old=old, new=new)
-            booking_changed(booking=new, event=BookingEvent.RESCHEDULED, previous=old)
+            booking_changed(booking=new, event=BookingEvent.RESCHEDULED, previous=old, followers=bookable.followers)
             payments.booking_rescheduled(old=old, new=new)
             notifications.booking_rescheduled(old=old, new=new)
             return new
