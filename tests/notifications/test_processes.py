@@ -81,7 +81,7 @@ def celery_worker(django_db_setup, tmp_path_factory):
     ]  # fmt: skip
     with open(log, "w") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=subprocess_env(mail_dir), stdout=out, stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env=subprocess_env(mail_dir, PGAPPNAME=queue), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     worker = Worker(queue=queue, mail_dir=mail_dir, log=log, process=process)
@@ -125,10 +125,8 @@ def test_a_real_celery_worker_keeps_its_database_connections_across_tasks(worker
             worker.finished(worker.fire())
         time.sleep(0.5)  # past the task's postrun, where Celery's fixup would have closed them
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            )
+            # The worker's own (libpq names them after PGAPPNAME), not those of other tests' threads.
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [worker.queue])
             return {pid for (pid,) in cursor.fetchall()}
 
     early, late = worker_sessions_after(3), worker_sessions_after(3)
