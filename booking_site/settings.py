@@ -166,6 +166,10 @@ CACHES = {
     }
 }
 
+# Free slots computed per provider, service and window, kept in the cache above under the provider's
+# availability version (scheduling/slot_cache.py). 0 turns it off.
+SLOTS_CACHE_SECONDS = int(os.environ.get("SLOTS_CACHE_SECONDS", "120"))
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -44,6 +44,10 @@ class Provider(models.Model):
     timezone = TimeZoneField(help_text="IANA zone the availability rules are written in.")
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="managed_providers")
     is_active = models.BooleanField(default=True)
+    # Set only by PostgreSQL triggers (migration 0016), whatever the application writes here: a fresh
+    # value from one sequence on every change that can alter this provider's free slots, in the writer's
+    # own transaction. It keys the slots cache (scheduling/slot_cache.py).
+    availability_version = models.BigIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

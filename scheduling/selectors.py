@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from booking_site.sql import column_list, raw_first
-from scheduling import availability, booking_events, manage_links
+from scheduling import availability, booking_events, manage_links, slot_cache
 from scheduling.availability import Interval, RuleSpec, Slot, SlotSpec, Verdict
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider, Service
 
@@ -130,6 +130,7 @@ def provider_slots(
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
     using: str = DEFAULT_DB_ALIAS,
+    provider_is_fresh: bool = False,
 ) -> list[Slot]:
     """Free slots of `service` with `provider`, starting on local dates [first, last] in `viewer_tz`
     (default: the provider's).
@@ -138,10 +139,21 @@ def provider_slots(
     times. `exclude_booking_id` ignores one booking, as rescheduling it would (it is cancelled before
     the new time is held). `using`: the database to read them from (`db_router.replica_for_reads()` for
     a listing that may lag; the booking itself re-checks on the primary).
+
+    Served from the slots cache when the provider's availability version has not moved: then one
+    query for that version, none when `provider_is_fresh` (the caller read the provider row from
+    `using` in this request, after any change it made; scheduling/slot_cache.py).
     """
     window = availability.local_dates_window(first, last, viewer_tz or provider.timezone)
     found = _free_starts(
-        service, [provider], window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id, using=using
+        service,
+        [provider],
+        window,
+        now=now or timezone.now(),
+        exclude_booking_id=exclude_booking_id,
+        using=using,
+        cached=True,
+        providers_are_fresh=provider_is_fresh,
     )
     return [Slot(s.start, s.end) for s in found]
 
@@ -169,6 +181,7 @@ def service_slots(
     now: datetime | None = None,
     exclude_booking_id: int | None = None,
     using: str = DEFAULT_DB_ALIAS,
+    providers_are_fresh: bool = False,
 ) -> list[ServiceSlot]:
     """Free starts of `service` on local dates [first, last] in `viewer_tz`: the union over its active
     providers (or over `providers`, when given), each start naming who is free at it.
@@ -176,12 +189,21 @@ def service_slots(
     Four queries whatever the range and however many providers: the providers, then the rules, live
     bookings and blocked times of all of them at once. The engine then runs once per provider.
     `exclude_booking_id` ignores one booking, as rescheduling it would. `using` as for `provider_slots`.
+    Each provider's list is cached as `provider_slots` caches it (`providers_are_fresh` likewise; the
+    providers read here are).
     """
     if providers is None:
-        providers = service_providers(service=service)
+        providers, providers_are_fresh = service_providers(service=service), using == DEFAULT_DB_ALIAS
     window = availability.local_dates_window(first, last, viewer_tz)
     return _free_starts(
-        service, providers, window, now=now or timezone.now(), exclude_booking_id=exclude_booking_id, using=using
+        service,
+        providers,
+        window,
+        now=now or timezone.now(),
+        exclude_booking_id=exclude_booking_id,
+        using=using,
+        cached=True,
+        providers_are_fresh=providers_are_fresh,
     )
 
 
@@ -211,16 +233,77 @@ def _free_starts(
     now: datetime,
     exclude_booking_id: int | None = None,
     using: str = DEFAULT_DB_ALIAS,
+    cached: bool = False,
+    providers_are_fresh: bool = False,
 ) -> list[ServiceSlot]:
-    """The union of the providers' free starts of `service` in `window`, each naming who is free."""
+    """The union of the providers' free starts of `service` in `window`, each naming who is free.
+
+    `cached`: through the slots cache, for the windows of whole local dates that listings ask for
+    (the searches' windows start at `now` and would never be asked for twice)."""
     if not providers:
         return []
+    if cached and slot_cache.seconds() > 0:
+        return _free_starts_cached(
+            service,
+            providers,
+            window,
+            now=now,
+            exclude_booking_id=exclude_booking_id,
+            using=using,
+            fresh=providers_are_fresh,
+        )
     free_at: dict[datetime, list[int]] = defaultdict(list)
     for provider, spec, rules, busy, blocked in _engine_inputs(
         service, providers, window, exclude_booking_id=exclude_booking_id, using=using
     ):
         for slot in availability.slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=now):
             free_at[slot.start].append(provider.pk)
+    length = timedelta(minutes=service.duration_minutes)
+    return [ServiceSlot(start, start + length, tuple(free_at[start])) for start in sorted(free_at)]
+
+
+def _free_starts_cached(
+    service: Service,
+    providers: list[Provider],
+    window: Interval,
+    *,
+    now: datetime,
+    exclude_booking_id: int | None,
+    using: str,
+    fresh: bool,
+) -> list[ServiceSlot]:
+    """As `_free_starts`, from lists computed without `now` (cached), cut at `now` here: the engine
+    keeps a start when now + notice <= start <= now + horizon, and its grid does not depend on `now`."""
+    specs = {p.pk: slot_spec(provider=p, service=service) for p in providers}
+
+    def compute(missing: list[Provider]) -> dict[int, list[datetime]]:
+        return {
+            p.pk: [
+                s.start
+                for s in availability.slots_between(spec, rules, busy=busy, blocked=blocked, window=window, now=None)
+            ]
+            for p, spec, rules, busy, blocked in _engine_inputs(
+                service, missing, window, exclude_booking_id=exclude_booking_id, using=using
+            )
+        }
+
+    starts = slot_cache.uncut_starts(
+        service_id=service.pk,
+        providers=providers,
+        specs=specs,
+        window=window,
+        exclude_booking_id=exclude_booking_id,
+        using=using,
+        fresh=fresh,
+        compute=compute,
+    )
+    lowest = now + timedelta(minutes=service.min_notice_minutes)
+    highest = now + timedelta(days=service.max_advance_days, microseconds=1)
+    free_at: dict[datetime, list[int]] = defaultdict(list)
+    for provider in providers:
+        for start in starts.get(provider.pk, ()):
+            if lowest <= start < highest:
+                free_at[start].append(provider.pk)
     length = timedelta(minutes=service.duration_minutes)
     return [ServiceSlot(start, start + length, tuple(free_at[start])) for start in sorted(free_at)]
 

@@ -91,6 +91,7 @@ class SlotsApi(_SlotsApi):
                 last=last,
                 viewer_tz=viewer_tz,
                 using=replica_for_reads(),
+                provider_is_fresh=True,  # its availability version keys the slots cache
             )
             if service
             else []
@@ -150,6 +151,7 @@ class ServiceSlotsApi(_SlotsApi):
             viewer_tz=viewer_tz,
             providers=providers,
             using=replica_for_reads(),
+            providers_are_fresh=True,
         )
         body = {
             "service": service.pk,
