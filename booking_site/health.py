@@ -8,16 +8,15 @@ degrade, see booking_site.outage and scheduling.api.throttling), but the operato
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+
+from booking_site.sql import fetch_value
 
 
 def _database_ok() -> tuple[bool, str]:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        fetch_value("SELECT 1")  # raw: a round trip that reads no table, which the ORM cannot send
     except Exception as exc:  # noqa: BLE001 - any failure means "down", and the reason is reported
         return False, f"{type(exc).__name__}: {exc}".strip()
     return True, "ok"

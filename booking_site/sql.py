@@ -1,7 +1,12 @@
-"""Statements the ORM cannot say in one round trip."""
+"""The one way of writing raw SQL: every statement the ORM cannot say (or, on the hot path, was kept
+raw for speed) goes through these helpers, and nothing else opens a cursor or calls `.raw()`.
+
+A call site says in a one-line comment why the ORM cannot say its statement. A raw SELECT of model
+rows names its columns (`column_list`), never `*`.
+"""
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.models import Model
@@ -20,9 +25,29 @@ def column_list(model: type[Model], alias: str, *, using: str = "default") -> st
     return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
 
 
-def raw_first(model: type[M], sql: str, params) -> M | None:
+def raw_first(model: type[M], sql: str, params, *, using: str = "default") -> M | None:
     """The first `model` row a raw SELECT returns (its columns by `column_list`), or None."""
-    return next(iter(model.objects.raw(sql, params)), None)
+    return next(iter(model.objects.db_manager(using).raw(sql, params)), None)
+
+
+def raw_rows(model: type[M], sql: str, params, *, using: str = "default") -> list[M]:
+    """Every `model` row a raw SELECT returns (its columns by `column_list`), extra columns as attributes."""
+    return list(model.objects.db_manager(using).raw(sql, params))
+
+
+def fetch_value(sql: str, params: Sequence | dict | None = None, *, using: str = "default") -> Any:
+    """The first column of the first row a statement returns, or None when it returns no row."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def fetch_rows(sql: str, params: Sequence | dict | None = None, *, using: str = "default") -> list[tuple]:
+    """Every row a statement returns, as tuples in the order of its SELECT list."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def insert_skipping_conflicts(objs: Sequence[M], *, key: str, using: str = "default") -> list[M]:

@@ -12,8 +12,7 @@ read the latest state, and the calendar converges whatever order rows are claime
 
 from datetime import datetime, timedelta
 
-from django.db import connection as db
-
+from booking_site.sql import fetch_value
 from calendars.adapters import AdapterError, ExportEvent, adapter_for
 from calendars.feed import event_summary
 from calendars.models import CalendarConnection, CalendarExport, ProviderFeed
@@ -61,21 +60,14 @@ def _triage(row: CalendarExport, now: datetime) -> tuple[str, str] | None:
 
 
 def _send(row: CalendarExport, now: datetime) -> str:
-    with db.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
-            [ADVISORY_NAMESPACE, f"{row.connection_id}:{row.booking_id}"],
-        )
-        if not cursor.fetchone()[0]:
-            raise SendDeferred("Another export of this booking to this calendar is in progress.", delay=LOCK_BUSY_DELAY)
+    # Raw: advisory locks are functions the ORM has no call for.
+    key = [ADVISORY_NAMESPACE, f"{row.connection_id}:{row.booking_id}"]
+    if not fetch_value("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key):
+        raise SendDeferred("Another export of this booking to this calendar is in progress.", delay=LOCK_BUSY_DELAY)
     try:
         return _send_locked(row)
     finally:
-        with db.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_unlock(%s, hashtext(%s))",
-                [ADVISORY_NAMESPACE, f"{row.connection_id}:{row.booking_id}"],
-            )
+        fetch_value("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
 
 
 def _send_locked(row: CalendarExport) -> str:

@@ -16,7 +16,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from booking_site.sql import column_list, raw_first
+from booking_site.sql import column_list, raw_first, raw_rows
 from scheduling import availability, booking_events, manage_links, slot_cache
 from scheduling.availability import Interval, RuleSpec, Slot, SlotSpec, Verdict
 from scheduling.models import AvailabilityRule, BlockedTime, Booking, BookingStatus, Customer, Provider, Service
@@ -579,6 +579,7 @@ def provider_for_booking(*, provider_id: int, service: Service, start: datetime)
         "start": start,
         "reach_minutes": int(service.reach.total_seconds() // 60),
     }
+    # Raw, kept for speed (one statement where the ORM needs several): A/B-measured, ADR 0007.
     provider = raw_first(Provider, _provider_for_booking_sql(), params)
     if provider is None:
         return None
@@ -623,7 +624,8 @@ def services_for_booking(*, service_id: int | None = None, provider_id: int | No
     under it. The caller must be inside a transaction.
     """
     sql = _services_for_booking_sql(by_id=service_id is not None)
-    return list(Service.objects.raw(sql, {"service_id": service_id, "provider_id": provider_id}))
+    # Raw: the ORM has no FOR KEY SHARE (select_for_update takes FOR UPDATE or FOR NO KEY UPDATE only).
+    return raw_rows(Service, sql, {"service_id": service_id, "provider_id": provider_id})
 
 
 @cache

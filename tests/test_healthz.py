@@ -47,15 +47,14 @@ def test_healthz_503_naming_the_cache_when_it_is_down(client, settings):
     assert "ConnectionError" in body["cache"]["detail"]
 
 
-class _DownConnection:
-    def cursor(self):
-        raise OperationalError("connection refused")
+def _database_down(sql, params=None, *, using="default"):
+    raise OperationalError("connection refused")
 
 
 @pytest.mark.django_db
 def test_healthz_503_when_database_is_down(client, monkeypatch):
-    # Only the health check's view of the connection fails; the test database is left alone.
-    monkeypatch.setattr(health, "connection", _DownConnection())
+    # Only the health check's query fails; the test database is left alone.
+    monkeypatch.setattr(health, "fetch_value", _database_down)
 
     response = client.get("/healthz")
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from booking_site.sql import fetch_value
 from notifications import webhook_events
 from scheduling import selectors
 from scheduling.errors import DomainError, InvalidInput, InvalidTransition, SlotNotOffered, SlotUnavailable
@@ -204,8 +205,8 @@ def offers_make(
     now = now or timezone.now()
     made = 0
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, int(service_id)])
+        # Raw: advisory locks are functions the ORM has no call for.
+        fetch_value("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, int(service_id)])
         service = Service.objects.filter(pk=service_id).first()
         if service is None or not service.is_active:
             return 0  # deleted or retired since the task was sent: nobody to offer it to
