@@ -27,8 +27,19 @@ def free_start(provider, *, days: int = 3):
     return slot.start
 
 
+def opening_start(provider, *, days: int = 3):
+    """The first free slot of the provider's local day `days` ahead, or of a later day: the slots after it
+    that day are free too, whatever the time of day the test runs at (`free_start` late in the provider's
+    afternoon is the day's last slot)."""
+    day = (timezone.now() + timedelta(days=days)).astimezone(provider.timezone).date()
+    after = datetime.combine(day, time(0), tzinfo=provider.timezone)
+    slot = selectors.first_free_slot(service=service_of(provider), providers=[provider], after=after)
+    assert slot is not None
+    return slot.start
+
+
 def make_booking(provider, start=None, *, email="ann@example.com", name="Ann", tz="Europe/Paris"):
-    start = start or free_start(provider)
+    start = start or opening_start(provider)
     return booking_create(
         provider_id=provider.pk, start=start, customer=CustomerData(name=name, email=email, timezone=tz)
     )

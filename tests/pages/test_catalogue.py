@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from scheduling.views.calendar import monday_of
 from tests.factories import AvailabilityRuleFactory, ProviderFactory
-from tests.pages.conftest import daily_provider, free_start, iso, make_booking
+from tests.pages.conftest import daily_provider, free_start, iso, make_booking, opening_start
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +157,7 @@ def test_a_provider_with_nothing_free_in_the_horizon_says_so(client):
 
 
 def test_booked_times_are_not_offered(client, provider):
-    start = free_start(provider)
+    start = opening_start(provider)
     make_booking(provider, start)
 
     html = client.get(reverse("pages:provider", args=[provider.slug]), {"week": str(start.date())}).content.decode()
