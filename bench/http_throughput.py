@@ -6,6 +6,8 @@ Load comes from `wrk` (bench/_http.py, bench/wrk/load.lua): a C client, so the f
 not a Python client's fighting it for the same cores. Runs on its own throwaway database
 `booking_bench_http` (dropped and re-created every run) against gunicorn with 5 sync workers and DEBUG
 off, the Celery broker on an emptied private Redis database. Asserts nothing about timing; exits 0.
+Under each figure: CPU milliseconds per answered request by process tree (gunicorn, the Celery worker,
+PostgreSQL, Redis; "other" is the rest of the machine, wrk included), read from /proc (bench/_cpu.py).
 
 Scenario: 50 providers in ten zones, each offering its own 30-min service daily 06:00-22:00 with no
 notice and no confirmation (every 201 is a confirmed booking). Every free slot of the next 30 days is
@@ -14,8 +16,10 @@ Phases, in order, `--seconds` each:
 
   floor             GET /api/v1/bookings/{id}/ with a token: the cheapest authenticated API call
   booking POST      POST /api/v1/bookings/ (a new customer each), no worker consuming the kicks
-  + worker          the same, with one Celery worker consuming as `make run` starts it
-  1 connection      the same POST from one connection (worker still running): latency without queueing
+  1 connection      the same POST from one connection: latency without queueing
+  + worker          the booking POST with one Celery worker consuming as `make run` starts it (the
+                    messages the phases before left waiting set aside), then from one connection;
+                    each says how many messages were waiting when it ended and when they were sent
   slots             GET /api/v1/providers/{id}/slots/ for 30 days, anonymous
   week page         the console's week agenda of a provider, a superuser's session cookie
   locked insert     a minimal DRF endpoint in the bench only (bench/_bench_urls.py): lock the provider,
@@ -34,6 +38,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time as clock
 import urllib.request
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -176,6 +181,24 @@ def row(label: str, result: WrkResult | None, floor: float, *, rate: float | Non
     )
 
 
+def outbox_backlog(*, timeout: float = 60) -> str:
+    """Whether the worker kept up: the messages still waiting when the phase ended, and how long the
+    worker then took to send them (a worker that falls behind would flatter the phase's figures)."""
+    from django.db import connection
+
+    from notifications.models import Notification
+
+    waiting = Notification.objects.filter(status=Notification.WAITING)
+    left, started = waiting.count(), clock.monotonic()
+    while waiting.exists() and clock.monotonic() - started < timeout:
+        clock.sleep(0.1)
+    still = waiting.count()
+    connection.close()
+    if still:
+        return f"{left} messages waiting at the end, {still} still after {timeout:.0f}s"
+    return f"{left} messages waiting at the end, all sent {clock.monotonic() - started:.1f}s later"
+
+
 def set_aside_waiting_messages() -> None:
     from django.db import connection
 
@@ -222,6 +245,7 @@ def main() -> int:
     started = []
     results: dict[str, WrkResult] = {}
     cpu: dict[str, str] = {}
+    backlog: dict[str, str] = {}
     postgres, redis_server = postgres_pid(database_url), redis_pid(broker)
     try:
         server = Gunicorn(env, workers=args.workers)
@@ -246,8 +270,10 @@ def main() -> int:
             cpu[name] = meter.per_request_ms(results[name].ok)
 
         phase("floor", f"/api/v1/bookings/{booking_id}/", connections=conns, headers=auth)
-        half = len(post_bodies) // 2
+        half, solo_half = len(post_bodies) // 2, len(solo_bodies) // 2
         phase("post", "/api/v1/bookings/", connections=conns, headers=auth, method="POST", bodies=post_bodies[:half])
+        phase("post_solo_alone", "/api/v1/bookings/", connections=1, headers=auth, method="POST",
+              bodies=solo_bodies[:solo_half])  # fmt: skip
         # The worker starts on an empty queue and outbox: it serves only the next phase's bookings, not
         # the messages the phase without a worker left waiting (they would bill it for twice the work).
         flush_broker(broker)
@@ -256,12 +282,15 @@ def main() -> int:
         started.append(worker)
         phase("post_worker", "/api/v1/bookings/", connections=conns, headers=auth, method="POST",
               bodies=post_bodies[half:])  # fmt: skip
-        phase("post_solo", "/api/v1/bookings/", connections=1, headers=auth, method="POST", bodies=solo_bodies)
+        backlog["post_worker"] = outbox_backlog()
+        phase("post_solo", "/api/v1/bookings/", connections=1, headers=auth, method="POST",
+              bodies=solo_bodies[solo_half:])  # fmt: skip
+        backlog["post_solo"] = outbox_backlog()
         worker.stop()
         worker = None
         flush_broker(broker)
         if args.booking_only:
-            return report(results, args, machine, cpu=cpu)
+            return report(results, args, machine, cpu=cpu, backlog=backlog)
 
         busiest, zone = (
             connection.cursor()
@@ -289,11 +318,17 @@ def main() -> int:
             process.report_log()
         flush_broker(broker)
         connections.close_all()
-    return report(results, args, machine, cpu=cpu, raw=(raw_rate, raw_latency))
+    return report(results, args, machine, cpu=cpu, backlog=backlog, raw=(raw_rate, raw_latency))
 
 
 def report(
-    results: dict[str, WrkResult], args, machine: str, *, cpu: dict[str, str], raw: tuple[float, float] | None = None
+    results: dict[str, WrkResult],
+    args,
+    machine: str,
+    *,
+    cpu: dict[str, str],
+    backlog: dict[str, str],
+    raw: tuple[float, float] | None = None,
 ) -> int:
     seconds, conns = args.seconds, args.connections
     floor = results["floor"].rate
@@ -302,7 +337,7 @@ def report(
         if cpu.get(name):
             print(f"  {'':44} {cpu[name]}")
 
-    solo = results["post_solo"]
+    solo, alone = results["post_solo"], results["post_solo_alone"]
     print()
     print(f"HTTP throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: wrk, {conns} connections unless said, "
           f"{seconds:g}s each; gunicorn {args.workers} sync workers, DEBUG off")  # fmt: skip
@@ -312,10 +347,13 @@ def report(
     print_cpu("floor")
     print(row("POST /api/v1/bookings/, no worker consuming", results["post"], floor))
     print_cpu("post")
-    print(row("POST /api/v1/bookings/, one Celery worker", results["post_worker"], floor))
+    print(row("POST /api/v1/bookings/, 1 connection", alone, floor,
+              note=f"p99/p50 {alone.p99_ms / alone.p50_ms:.1f}x"))  # fmt: skip
+    print_cpu("post_solo_alone")
+    print(row("POST /api/v1/bookings/, one Celery worker", results["post_worker"], floor, note=backlog["post_worker"]))
     print_cpu("post_worker")
-    print(row("POST /api/v1/bookings/, 1 connection", solo, floor,
-              note=f"p99/p50 {solo.p99_ms / solo.p50_ms:.1f}x"))  # fmt: skip
+    print(row("POST /api/v1/bookings/, 1 connection + worker", solo, floor,
+              note=f"p99/p50 {solo.p99_ms / solo.p50_ms:.1f}x; {backlog['post_solo']}"))  # fmt: skip
     print_cpu("post_solo")
     if raw is None:
         return 0
