@@ -1,11 +1,12 @@
 """`manage.py seed_demo`: four providers in three zones, varied rules, services (two of one provider, one
 of two rooms), a few bookings; idempotent."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from scheduling.models import AvailabilityRule, Booking, Customer, Provider, Service
 
@@ -117,6 +118,23 @@ def test_any_available_gives_the_second_room_booking_at_the_same_time_to_the_oth
     rooms = list(Booking.objects.filter(service__slug="meeting-room-hour"))
     assert len({b.start_at for b in rooms}) == 1
     assert len({b.provider_id for b in rooms}) == 2
+
+
+def test_any_available_pairs_a_time_both_rooms_offer_when_the_next_free_times_are_one_rooms_saturday(monkeypatch):
+    # A Friday afternoon before a month's first Saturday: after Friday's last hour, the next free
+    # meeting-room times are the Saturday morning only the Spree room opens.
+    saturday = timezone.localdate() + timedelta(days=2)
+    while saturday.weekday() != 5 or saturday.day > 7:
+        saturday += timedelta(days=1)
+    friday_afternoon = datetime.combine(saturday - timedelta(days=1), time(15), tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: friday_afternoon)
+
+    seed()
+
+    rooms = list(Booking.objects.filter(service__slug="meeting-room-hour"))
+    assert len(rooms) == 2
+    assert len({b.start_at for b in rooms}) == 1
+    assert rooms[0].start_at.astimezone(rooms[0].provider.timezone).weekday() != 5
 
 
 def test_a_demo_database_from_before_services_offers_only_the_demos_services():
