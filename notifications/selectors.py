@@ -1,14 +1,11 @@
 """Reads of the notifications domain. Nothing here writes."""
 
-from functools import cache
-
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from booking_site.sql import fetch_rows
 from notifications.channels import push_configured, sms_configured
 from notifications.models import Channel, Notification, Reminder
-from scheduling.models import Booking, Provider
+from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user
 
 
@@ -25,19 +22,8 @@ def customer_channels(booking: Booking) -> list[str]:
 
 def provider_addresses(booking: Booking) -> list[str]:
     """The provider's recipients: its active staff users' emails, lower-cased, without repeats."""
-    # Raw, kept for speed (every booking; compiling the ORM join cost more than running it): A/B-measured, ADR 0007.
-    emails = [email for (email,) in fetch_rows(_provider_addresses_sql(), [booking.provider_id])]
-    return sorted({email.strip().lower() for email in emails if email.strip()})
-
-
-@cache
-def _provider_addresses_sql() -> str:
-    staff = Provider.staff.through._meta.db_table
-    users = get_user_model()._meta.db_table
-    return (
-        f"SELECT u.email FROM {users} u JOIN {staff} s ON s.user_id = u.id"
-        " WHERE s.provider_id = %s AND u.is_active AND u.email <> ''"
-    )
+    staff = get_user_model().objects.filter(managed_providers=booking.provider_id, is_active=True).exclude(email="")
+    return sorted({email.strip().lower() for email in staff.values_list("email", flat=True) if email.strip()})
 
 
 def notifications_for_user(*, user) -> QuerySet[Notification]:

@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from scheduling import manage_links
@@ -90,6 +91,19 @@ def test_create_matches_an_existing_customer_by_email_ignoring_case(provider):
     assert booking.customer == existing
     existing.refresh_from_db()
     assert existing.name == "Alice Original"
+
+
+def test_the_returning_customer_lookup_can_use_the_case_insensitive_email_index(provider):
+    CustomerFactory(email="alice@example.com")
+    with CaptureQueriesContext(connection) as captured:
+        book(provider, future_slot())
+    lookup = next(q["sql"] for q in captured.captured_queries if 'FROM "scheduling_customer"' in q["sql"])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + lookup)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "customer_email_unique_ci" in plan
 
 
 def test_a_returning_customer_books_in_the_zone_they_give_now(provider):
