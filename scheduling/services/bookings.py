@@ -20,13 +20,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Value
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from booking_site.sql import insert_skipping_conflicts
+from booking_site.sql import column_list, insert_skipping_conflicts, raw_first
 from notifications import services as notifications
 from payments import ledger as payments
 from scheduling import manage_links, selectors
@@ -104,10 +102,15 @@ def _contact_of(booking_or_customer: Booking | Customer) -> CustomerData:
     )
 
 
+_CUSTOMER_BY_EMAIL_SQL = (
+    f"SELECT {column_list(Customer, 'c')} FROM {Customer._meta.db_table} c WHERE lower(c.email) = lower(%s) LIMIT 1"
+)
+
+
 def _customer_by_email(email: str) -> Customer | None:
-    # lower() on both sides, so the lookup uses the customer_email_unique_ci index (iexact's upper() would not).
-    matching = Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
-    return matching.order_by().first()
+    # lower() on both sides, so the lookup uses the customer_email_unique_ci index (iexact would not).
+    # Raw, kept for speed (compiling the ORM query cost more than running it): A/B-measured, ADR 0007.
+    return raw_first(Customer, _CUSTOMER_BY_EMAIL_SQL, [email])
 
 
 # --- creating -----------------------------------------------------------------------------------
