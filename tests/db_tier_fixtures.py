@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from booking_site.db_router import REPLICA
 
@@ -159,9 +159,19 @@ def replica_database(replica_alias, transactional_db):
 
 
 def wait_for_replica(timeout: float = 30) -> None:
-    """Until the replica has replayed everything the primary has written so far."""
+    """Until the replica has replayed everything the primary has committed so far.
+
+    The test cluster commits asynchronously (synchronous_commit = off, scripts/services.sh): a commit
+    may still sit in the primary's WAL buffers, unsent, and `pg_current_wal_lsn()` (the write position)
+    can be short of it. One synchronous commit of our own flushes everything before it; the flush
+    position then covers every commit so far. The commit flushes only if its transaction wrote WAL:
+    a transactional logical message is the smallest such write (any wal_level, no table touched).
+    """
+    with transaction.atomic(using=DEFAULT_DB_ALIAS), connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = on")
+        cursor.execute("SELECT pg_logical_emit_message(true, 'wait_for_replica', '')")
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        cursor.execute("SELECT pg_current_wal_flush_lsn()")
         target = cursor.fetchone()[0]
     deadline = time.monotonic() + timeout
     with connections[REPLICA].cursor() as cursor:
