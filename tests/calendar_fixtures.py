@@ -62,7 +62,7 @@ def calendar_server(settings):
     server.daemon_threads = True
     server.state = CalendarServer()
     server.state.url = f"http://127.0.0.1:{server.server_address[1]}/calendar/basic.ics"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server.state
     server.shutdown()

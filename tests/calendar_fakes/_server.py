@@ -39,7 +39,7 @@ def serve(fake):
     server.fake = fake
     fake.lock = threading.Lock()
     fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     return server
 

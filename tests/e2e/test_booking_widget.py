@@ -41,7 +41,7 @@ def widget_site(tmp_path):
     """The widget over HTTP on a free port of its own: the company's website."""
     site = dev_copy(tmp_path)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -115,7 +115,7 @@ class _HostileApi(_QuietHandler):
 
 def test_the_widget_links_nothing_but_http_links_on_the_booking_server(browser_context, tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_HostileApi, directory=str(dev_copy(tmp_path))))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         page = browser_context(timezone_id="UTC").new_page()

@@ -37,7 +37,7 @@ class _Receiver:
         self.received = received
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/payments/webhooks/stripe/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def wait_for(self, event_type: str, object_id: str, timeout: float) -> tuple[str, bytes]:
