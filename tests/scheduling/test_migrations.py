@@ -18,12 +18,20 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(scope="module")
+def latest_schema_after_the_module(django_db_setup, django_db_blocker):
+    """The tests move the schema back and forth from wherever the previous one left it (a few
+    migrations each); the latest schema comes back once, for the rest of the suite. Migrating the whole
+    project back and forward again costs several seconds a time."""
+    yield
+    with django_db_blocker.unblock():
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.fixture
-def back_to_0005():
-    apps = migrate(BEFORE)
-    yield apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+def back_to_0005(latest_schema_after_the_module):
+    return migrate(BEFORE)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -66,11 +74,8 @@ PROVIDER_SETTINGS = {
 
 
 @pytest.fixture
-def back_to_0007():
-    apps = migrate(BEFORE_SERVICES)
-    yield apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+def back_to_0007(latest_schema_after_the_module):
+    return migrate(BEFORE_SERVICES)
 
 
 BOOKING_SNAPSHOT = (
