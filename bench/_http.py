@@ -58,9 +58,16 @@ def flush_broker(url: str) -> int:
     return queued
 
 
-def server_env(*, database_url: str, broker_url: str) -> dict[str, str]:
+def server_env(*, database_url: str, broker_url: str, cache_prefix: str) -> dict[str, str]:
     """Production-like settings (DEBUG off) on the bench database, throttles opened wide: one user makes
-    every request, and per-user limits would answer 429s instead of measuring."""
+    every request, and per-user limits would answer 429s instead of measuring.
+
+    The wide rates are per second, not per minute: DRF keeps each throttle key's request times over the
+    whole period in one cached list, read and written back on every request. With one user making every
+    request at a few hundred a second, a minute's list holds tens of thousands of entries, a cost no
+    real user's list (at most the rate limit, 120 a minute for bookings) carries. `cache_prefix` keeps
+    each bench's throttle counters and slots cache apart from the app's and from the other benches'.
+    """
     return {
         **os.environ,
         # The bench settings add the bench-only endpoints (bench/_bench_urls.py) to the app's URLs.
@@ -71,12 +78,13 @@ def server_env(*, database_url: str, broker_url: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
-        "SLOTS_THROTTLE_RATE": "1000000/min",
-        "SLOTS_USER_THROTTLE_RATE": "1000000/min",
-        "BOOKING_POST_USER_THROTTLE_RATE": "1000000/min",
-        "CACHE_KEY_PREFIX": "booking-bench-http",  # throttle counters and cached pages apart from the app's
+        **{rate: "1000000/s" for rate in WIDE_OPEN_THROTTLES},
+        "CACHE_KEY_PREFIX": cache_prefix,
         "LOG_LEVEL": "WARNING",
     }
+
+
+WIDE_OPEN_THROTTLES = ("SLOTS_THROTTLE_RATE", "SLOTS_USER_THROTTLE_RATE", "BOOKING_POST_USER_THROTTLE_RATE")
 
 
 class Process:

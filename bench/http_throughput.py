@@ -238,7 +238,7 @@ def main() -> int:
     print(f"Seeded {PROVIDERS} providers, {len(in_time_order)} free slots over {DAYS} days.", flush=True)
 
     broker = private_broker_url()
-    env = server_env(database_url=database_url, broker_url=broker)
+    env = server_env(database_url=database_url, broker_url=broker, cache_prefix="booking-bench-http")
     auth = {"Authorization": f"Token {token}", "Accept": "application/json"}
     seconds, conns = args.seconds, args.connections
     server = worker = None
