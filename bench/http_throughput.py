@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time as clock
 import urllib.request
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -165,6 +165,24 @@ def pgbench(database_url: str, *, clients: int, seconds: float) -> tuple[float, 
     return tps, latency
 
 
+def busiest_provider_slots() -> tuple[int, date, str]:
+    """The provider with most bookings (the fullest calendar to read), tomorrow, and the path of its
+    slots over DAYS days from tomorrow in its own zone."""
+    from django.db import connection
+
+    busiest, zone = (
+        connection.cursor()
+        .execute(
+            "SELECT p.id, p.timezone FROM scheduling_booking b JOIN scheduling_provider p ON p.id = b.provider_id"
+            " GROUP BY p.id ORDER BY count(*) DESC LIMIT 1"
+        )
+        .fetchone()
+    )
+    first = datetime.now(UTC).date() + timedelta(days=1)
+    last = first + timedelta(days=DAYS - 1)
+    return busiest, first, f"/api/v1/providers/{busiest}/slots/?start={first}&end={last}&tz={zone}"
+
+
 def row(label: str, result: WrkResult | None, floor: float, *, rate: float | None = None, note: str = "") -> str:
     if result is None:
         return f"  {label:44} {rate:9.0f} {'':>8} {'':>8} {'':>8} {rate / floor:7.0%}  {note}"
@@ -221,7 +239,7 @@ def main() -> int:
     os.environ["BENCH_SECRET_KEY"] = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)  # sessions signed alike
     wait_for_connection_headroom(args.connections + args.workers + 10)
     database_url = setup_django(BENCH_DB, fresh=True)
-    from django.db import connection, connections
+    from django.db import connections
 
     token, session_key, customer, free = seed()
     in_time_order = sorted((start, pid) for pid, (_, starts) in free.items() for start in starts)
@@ -292,18 +310,8 @@ def main() -> int:
         if args.booking_only:
             return report(results, args, machine, cpu=cpu, backlog=backlog)
 
-        busiest, zone = (
-            connection.cursor()
-            .execute(
-                "SELECT p.id, p.timezone FROM scheduling_booking b JOIN scheduling_provider p ON p.id = b.provider_id"
-                " GROUP BY p.id ORDER BY count(*) DESC LIMIT 1"
-            )
-            .fetchone()
-        )
+        busiest, first, slots_path = busiest_provider_slots()
         connections.close_all()
-        first = datetime.now(UTC).date() + timedelta(days=1)
-        slots_path = (f"/api/v1/providers/{busiest}/slots/?start={first}&end={first + timedelta(days=DAYS - 1)}"
-                      f"&tz={zone}")  # fmt: skip
         phase("slots", slots_path, connections=conns, headers={"Accept": "application/json"})
         phase("week", f"/admin/scheduling/provider/{busiest}/agenda/week/?date={first}", connections=conns,
               headers={"Cookie": f"sessionid={session_key}"})  # fmt: skip
