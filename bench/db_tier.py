@@ -14,15 +14,16 @@ real API booking of a slot no other request asks for. Asserts nothing about timi
 figure, CPU milliseconds per answered request by process tree (gunicorn, the primary, the replica,
 PgBouncer, Redis; "other" is the rest of the machine, wrk and other sessions included; bench/_cpu.py).
 
-Around the project-local cluster it starts, on free ports, and removes at the end whatever happens:
+Around the project-local cluster it starts, on free ports, and removes at the end whatever happens (both
+by tests/postgres_servers.py, as the database-tier tests start theirs):
 
   PgBouncer   its own process with a generated config (transaction mode, trust auth, a pool of
-              `--pool-size` server connections), run as the postgres user as tests/db_tier_fixtures.py
-              does. Behind it gunicorn gets DB_TRANSACTION_POOLER=1 and, before PgBouncer 1.21 (Debian 12
-              ships 1.18), DB_PREPARE_THRESHOLD=none: psycopg's named prepared statements cannot cross a
-              transaction pooler that does not track them.
+              `--pool-size` server connections), run as the postgres user. Behind it gunicorn gets
+              DB_TRANSACTION_POOLER=1 and, before PgBouncer 1.21 (Debian 12 ships 1.18),
+              DB_PREPARE_THRESHOLD=none: psycopg's named prepared statements cannot cross a transaction
+              pooler that does not track them.
   replica     a hot standby cloned with `pg_basebackup -R -X stream` and started with `pg_ctl` as the
-              postgres user (the approach of the `streaming_replica` fixture), streaming from the primary.
+              postgres user, streaming from the primary.
 
 Phases, `--seconds` each, `--connections` wrk connections:
 
@@ -53,12 +54,7 @@ import argparse
 import json
 import os
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time as clock
 import urllib.request
@@ -70,54 +66,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cpu import CpuMeter, postgres_pid, redis_pid
-from _http import Gunicorn, WrkResult, flush_broker, free_port, private_broker_url, run_wrk, server_env
+from _http import Gunicorn, WrkResult, flush_broker, private_broker_url, run_wrk, server_env
 from _setup import database_urls, machine_line, setup_django, wait_for_connection_headroom
 from http_throughput import DAYS, PROVIDERS, booking_body, busiest_provider_slots, row, seed
 
+from tests.postgres_servers import PgBouncer, StreamingReplica, Unavailable, wait_for_replay
+
 BENCH_DB = "booking_bench_dbtier"
 REPLICA_NAME = "booking_bench_dbtier_replica"  # the standby's cluster_name: its application_name upstream
-PREPARED_STATEMENTS_SINCE = (1, 21)  # PgBouncer tracks prepared statements in transaction mode from 1.21
 LAG_QUERY = (
     "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), replay_lsn), extract(epoch from replay_lag),"
     " pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::pg_lsn) FROM pg_stat_replication WHERE application_name = %s"
 )
 
 
-# --- PostgreSQL and PgBouncer as the postgres user ------------------------------------------------------
-
-
-def pg_tool(name: str) -> str:
-    found = shutil.which(name) or next(
-        (path for path in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None
-    )
-    if found is None:
-        raise SystemExit(f"{name} is not installed (Debian: postgresql-15).")
-    return str(found)
-
-
-def as_postgres(command: list[str]) -> list[str]:
-    """PostgreSQL and PgBouncer refuse to run as root: as root they run as the postgres user."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def private_dir(prefix: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    if os.geteuid() == 0:
-        shutil.chown(path, "postgres", "postgres")
-    path.chmod(0o700)
-    return path
-
-
-def run(command: list[str], *, timeout: float) -> subprocess.CompletedProcess:
-    # cwd /: the postgres user may not be allowed into the checkout.
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, cwd="/")
-
-
-def tail(path: Path, chars: int = 1500) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
+# --- the replica and PgBouncer (tests/postgres_servers.py, shared with the database-tier tests) ----------
 
 
 def with_port(url: str, port: int) -> str:
@@ -127,185 +90,49 @@ def with_port(url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
 
 
-def accepts(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+def beside(primary_url: str) -> dict:
+    """The primary's host, port and user, as StreamingReplica and PgBouncer take them."""
+    primary = urlsplit(primary_url)
+    return {"primary_host": primary.hostname, "primary_port": primary.port, "user": primary.username or "postgres"}
 
 
-@dataclass
-class Replica:
-    """A hot standby of the cluster `primary_url` points at, on a free port."""
-
-    primary_url: str
-    port: int = 0
-    data: Path | None = None
-
-    def start(self) -> None:
-        import psycopg
-
-        primary = urlsplit(self.primary_url)
-        self.data = private_dir("bench-dbtier-replica-")
-        clone = run(
-            as_postgres(
-                [
-                    *(pg_tool("pg_basebackup"), "-R", "-X", "stream", "--checkpoint=fast", "-D", str(self.data)),
-                    *("-h", primary.hostname, "-p", str(primary.port), "-U", primary.username or "postgres"),
-                ]
-            ),
-            timeout=600,
-        )
-        if clone.returncode != 0:
-            # Most often a pg_hba.conf without a `host replication` line for this address.
-            raise SystemExit(f"pg_basebackup failed: {clone.stderr.strip()[-800:]}")
-        self.port = free_port()
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data}"
-            f" -c hot_standby=on -c fsync=off -c wal_receiver_status_interval=1s -c cluster_name={REPLICA_NAME}"
-        )
-        log = self.data / "server.log"
-        started = run(
-            as_postgres([pg_tool("pg_ctl"), "-D", str(self.data), "-l", str(log), "-o", options, "-w", "-t", "120",
-                         "start"]),
-            timeout=180,
-        )  # fmt: skip
-        if started.returncode != 0:
-            raise SystemExit(f"the replica did not start: {started.stderr.strip()} {tail(log)}")
-        deadline = clock.monotonic() + 60
-        with psycopg.connect(self.primary_url, autocommit=True) as conn:
-            while not conn.execute(
-                "SELECT 1 FROM pg_stat_replication WHERE application_name = %s AND state = 'streaming'", [REPLICA_NAME]
-            ).fetchone():
-                if clock.monotonic() > deadline:
-                    raise SystemExit(f"the replica is not streaming after 60s: {tail(log)}")
-                clock.sleep(0.1)
-
-    @property
-    def url(self) -> str:
-        return with_port(self.primary_url, self.port)
-
-    def catch_up(self, timeout: float = 60) -> float:
-        """Until the replica has replayed every commit so far; returns the seconds waited. The cluster
-        commits asynchronously: one synchronous commit that writes WAL (a logical message) flushes every
-        commit before it (as tests/db_tier_fixtures.py's wait_for_replica)."""
-        import psycopg
-
-        started = clock.monotonic()
-        with psycopg.connect(self.primary_url, autocommit=True) as conn, conn.transaction():
-            conn.execute("SET LOCAL synchronous_commit = on")
-            conn.execute("SELECT pg_logical_emit_message(true, 'bench_db_tier', '')")
-        with psycopg.connect(self.primary_url, autocommit=True) as conn:
-            target = conn.execute("SELECT pg_current_wal_flush_lsn()").fetchone()[0]
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            while not conn.execute("SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), %s) >= 0", [target]).fetchone()[0]:
-                if clock.monotonic() - started > timeout:
-                    raise SystemExit(f"the replica did not replay up to {target} within {timeout:.0f}s")
-                clock.sleep(0.02)
-        return clock.monotonic() - started
-
-    def stop(self) -> None:
-        if self.data is None:
-            return
-        if (self.data / "postmaster.pid").exists():
-            run(as_postgres([pg_tool("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]), timeout=60)
-        shutil.rmtree(self.data, ignore_errors=True)
-        self.data = None
+def start(server: StreamingReplica | PgBouncer) -> None:
+    try:
+        server.start()
+    except (Unavailable, RuntimeError) as reason:
+        raise SystemExit(f"{type(server).__name__}: {reason}") from None
 
 
-def pgbouncer_binary() -> str:
-    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
-    if found is None:
-        raise SystemExit("pgbouncer is not installed: scripts/ensure_pgbouncer.sh (apt-get install pgbouncer).")
-    return found
+def wait_until_streaming(primary_url: str, timeout: float = 60) -> None:
+    import psycopg
+
+    deadline = clock.monotonic() + timeout
+    with psycopg.connect(primary_url, autocommit=True) as conn:
+        while not conn.execute(
+            "SELECT 1 FROM pg_stat_replication WHERE application_name = %s AND state = 'streaming'", [REPLICA_NAME]
+        ).fetchone():
+            if clock.monotonic() > deadline:
+                raise SystemExit(f"the replica is not streaming after {timeout:.0f}s")
+            clock.sleep(0.1)
 
 
-@dataclass
-class PgBouncer:
-    """PgBouncer in transaction mode in front of the cluster `primary_url` points at, on a free port."""
+def catch_up(primary_url: str, replica_url: str) -> float:
+    """Seconds until the replica has replayed every commit so far."""
+    import psycopg
 
-    primary_url: str
-    pool_size: int
-    port: int = 0
-    version: tuple[int, ...] = ()
-    workdir: Path | None = None
-    process: subprocess.Popen | None = None
+    with (
+        psycopg.connect(primary_url, autocommit=True) as primary,
+        psycopg.connect(replica_url, autocommit=True) as replica,
+    ):
+        return wait_for_replay(primary.cursor(), replica.cursor(), timeout=60)
 
-    @property
-    def prepared_statements(self) -> bool:
-        return self.version >= PREPARED_STATEMENTS_SINCE
 
-    def start(self) -> None:
-        binary = pgbouncer_binary()
-        first = run([binary, "--version"], timeout=10).stdout.split("\n", 1)[0]  # "PgBouncer 1.18.0"
-        self.version = tuple(int(part) for part in first.split()[-1].split(".")[:2])
-        primary = urlsplit(self.primary_url)
-        user = primary.username or "postgres"
-        self.workdir = private_dir("bench-dbtier-pgbouncer-")
-        self.port = free_port()
-        (self.workdir / "users.txt").write_text(f'"{user}" ""\n')
-        lines = [
-            "[databases]",
-            f"* = host={primary.hostname} port={primary.port}",
-            "[pgbouncer]",
-            "listen_addr = 127.0.0.1",
-            f"listen_port = {self.port}",
-            f"unix_socket_dir = {self.workdir}",
-            "auth_type = trust",
-            f"auth_file = {self.workdir / 'users.txt'}",
-            "pool_mode = transaction",
-            f"admin_users = {user}",
-            f"default_pool_size = {self.pool_size}",
-            "max_client_conn = 200",
-            "server_reset_query =",
-            # Django sets these at connect (psycopg's options); PgBouncer must not refuse them.
-            "ignore_startup_parameters = extra_float_digits,options",
-            f"logfile = {self.workdir / 'pgbouncer.log'}",
-            f"pidfile = {self.workdir / 'pgbouncer.pid'}",
-        ]
-        if self.prepared_statements:
-            lines.append("max_prepared_statements = 200")
-        (self.workdir / "pgbouncer.ini").write_text("\n".join(lines) + "\n")
-        if os.geteuid() == 0:
-            for path in self.workdir.iterdir():
-                shutil.chown(path, "postgres", "postgres")
-        self.process = subprocess.Popen(
-            as_postgres([binary, str(self.workdir / "pgbouncer.ini")]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd="/", start_new_session=True,
-        )  # fmt: skip
-        deadline = clock.monotonic() + 20
-        while not accepts(self.port):
-            if self.process.poll() is not None or clock.monotonic() > deadline:
-                raise SystemExit(f"PgBouncer did not start: {tail(self.workdir / 'pgbouncer.log')}")
-            clock.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return with_port(self.primary_url, self.port)
-
-    def server_env(self) -> dict[str, str]:
-        """What settings.py needs behind a transaction pooler (ADR 0017, item 5)."""
-        env = {"DATABASE_URL": self.url, "DB_TRANSACTION_POOLER": "1"}
-        if not self.prepared_statements:
-            env["DB_PREPARE_THRESHOLD"] = "none"
-        return env
-
-    def stop(self) -> None:
-        if self.process is not None:
-            pidfile = self.workdir / "pgbouncer.pid"
-            daemon = int(pidfile.read_text().strip()) if pidfile.exists() else None
-            if self.process.poll() is None:
-                self.process.terminate()  # runuser passes it on to pgbouncer
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
-            if daemon is not None and "pgbouncer" in tail(Path(f"/proc/{daemon}/cmdline")):
-                os.kill(daemon, signal.SIGKILL)  # still there after runuser went: ours, by its pid file
-            self.process = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+def pooler_env(bouncer: PgBouncer, primary_url: str) -> dict[str, str]:
+    """What settings.py needs behind a transaction pooler (ADR 0017, item 5)."""
+    env = {"DATABASE_URL": with_port(primary_url, bouncer.port), "DB_TRANSACTION_POOLER": "1"}
+    if not bouncer.prepared_statements:
+        env["DB_PREPARE_THRESHOLD"] = "none"
+    return env
 
 
 # --- replay lag ---------------------------------------------------------------------------------------
@@ -440,8 +267,8 @@ def main() -> int:
     from django.db import connections
 
     broker = private_broker_url()
-    replica = Replica(database_url)
-    bouncer = PgBouncer(database_url, pool_size=args.pool_size)
+    replica = StreamingReplica(**beside(database_url), dir_prefix="bench-dbtier-replica-", cluster_name=REPLICA_NAME)
+    bouncer = PgBouncer(**beside(database_url), pool_size=args.pool_size, dir_prefix="bench-dbtier-pgbouncer-")
     server: Gunicorn | None = None
     results: dict[str, WrkResult] = {}
     cpu: dict[str, str] = {}
@@ -473,14 +300,16 @@ def main() -> int:
         connections.close_all()
         print(f"Seeded {PROVIDERS} providers, {len(in_time_order)} free slots over {DAYS} days.", flush=True)
 
-        replica.start()
-        bouncer.start()
+        start(replica)
+        wait_until_streaming(database_url)
+        replica_url = with_port(database_url, replica.port)
+        start(bouncer)
         print(f"Replica on port {replica.port} streaming; PgBouncer {'.'.join(map(str, bouncer.version))} on port "
               f"{bouncer.port}.", flush=True)  # fmt: skip
 
         base_env = server_env(database_url=database_url, broker_url=broker, cache_prefix="booking-bench-dbtier")
         auth = {"Authorization": f"Token {token}", "Accept": "application/json"}
-        roots = {"postgres": postgres_pid(database_url), "replica": postgres_pid(replica.url),
+        roots = {"postgres": postgres_pid(database_url), "replica": postgres_pid(replica_url),
                  "pgbouncer": bouncer.process.pid, "redis": redis_pid(broker)}  # fmt: skip
         warm = iter(bodies["warm"])
 
@@ -510,8 +339,8 @@ def main() -> int:
         serve()
         booking_id = warm_posts(4 * args.workers)
         phase("floor", f"/api/v1/bookings/{booking_id}/", headers=auth)
-        replica.catch_up()
-        lag = LagSampler(database_url, replica.url)
+        catch_up(database_url, replica_url)
+        lag = LagSampler(database_url, replica_url)
         lag.start()
         try:
             phase("post", "/api/v1/bookings/", headers=auth, method="POST", bodies=bodies["direct"])
@@ -520,20 +349,20 @@ def main() -> int:
         serve(DB_PREPARE_THRESHOLD="none")
         warm_posts(4 * args.workers)
         phase("post_none", "/api/v1/bookings/", headers=auth, method="POST", bodies=bodies["none"])
-        serve(**bouncer.server_env())
+        serve(**pooler_env(bouncer, database_url))
         warm_posts(4 * args.workers)
         phase("post_pgbouncer", "/api/v1/bookings/", headers=auth, method="POST", bodies=bodies["pgbouncer"])
 
         # Slots of the provider with most bookings, without and with the replica, cache on and off.
         _, _, slots_path = busiest_provider_slots()
         connections.close_all()
-        caught_up = replica.catch_up()
+        caught_up = catch_up(database_url, replica_url)
         anonymous = {"Accept": "application/json"}
         for name, overrides in (
             ("slots", {}),
-            ("slots_replica", {"DATABASE_REPLICA_URL": replica.url}),
+            ("slots_replica", {"DATABASE_REPLICA_URL": replica_url}),
             ("slots_nocache", {"SLOTS_CACHE_SECONDS": "0"}),
-            ("slots_nocache_replica", {"SLOTS_CACHE_SECONDS": "0", "DATABASE_REPLICA_URL": replica.url}),
+            ("slots_nocache_replica", {"SLOTS_CACHE_SECONDS": "0", "DATABASE_REPLICA_URL": replica_url}),
         ):
             serve(**overrides)
             for _ in range(2 * args.workers):
