@@ -153,7 +153,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]  # the customer pages' CSS and script
 # Shared by every gunicorn worker, so throttles and idempotency windows hold across processes.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "booking_site.cache.RedisCache",
         "LOCATION": os.environ.get("CACHE_URL") or REDIS_URL.rsplit("/", 1)[0] + "/1",
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "booking"),
         "TIMEOUT": 300,

@@ -36,7 +36,7 @@ def test_healthz_503_when_broker_is_down(client, settings):
 @pytest.mark.django_db
 def test_healthz_503_naming_the_cache_when_it_is_down(client, settings):
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
 
     response = client.get("/healthz")

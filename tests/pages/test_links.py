@@ -158,7 +158,7 @@ def test_link_requests_are_throttled_per_client_ip(client, settings, private_cac
 
 def test_with_the_cache_down_link_requests_still_work(client, provider, settings, caplog):
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
     make_booking(provider, email="ann@example.com")
     assert ask(client, "ann@example.com").status_code == 200

@@ -29,7 +29,7 @@ from tests.factories import AvailabilityRuleFactory, BlockedTimeFactory, Booking
 pytestmark = pytest.mark.django_db
 
 ALICE = CustomerData(name="Alice", email="alice@example.com")
-DOWN = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+DOWN = {"default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
 
 @pytest.fixture
