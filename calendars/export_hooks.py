@@ -17,7 +17,7 @@ from calendars.models import CalendarConnection, CalendarExport
 from notifications import wakeup
 from scheduling.booking_events import BookingEvent
 from scheduling.ics import booking_uid, calendar_uid_host
-from scheduling.models import Booking, BookingStatus
+from scheduling.models import Booking, BookingStatus, Provider
 
 # The booking's times and status in the calendar do not change with these.
 UNCHANGED_IN_CALENDAR = {BookingEvent.COMPLETED, BookingEvent.NO_SHOW}
@@ -93,6 +93,7 @@ def exports_backfill(*, connection_id: int) -> int:
         return 0
     now = timezone.now()
     with transaction.atomic():
+        _wait_for_changes_in_flight(provider_id=connection.provider_id, now=now)
         exports = CalendarExport.objects.filter(connection_id=connection_id)
         waiting = set(exports.filter(status=CalendarExport.WAITING).values_list("booking_id", flat=True))
         current = Booking.objects.filter(provider_id=connection.provider_id, end_at__gt=now).exclude(pk__in=waiting)
@@ -116,6 +117,24 @@ def exports_backfill(*, connection_id: int) -> int:
     if rows or stuck:
         wakeup.wake_on_commit("calendar_exports")
     return len(rows) + requeued
+
+
+def _wait_for_changes_in_flight(*, provider_id: int, now) -> None:
+    """Take the provider's row lock, then its current bookings' row locks (the lock order of
+    scheduling/services/bookings.py), so the backfill's reads come after every change of them in flight.
+
+    A booking made, moved, confirmed or cancelled by a transaction that looked for the provider's
+    two-way calendars before this connection was committed queues no export of its own, and commits
+    only after it. A new booking or a move holds the provider's row lock until it commits, a confirm
+    or a cancel its booking's row lock: waiting for both here means the reads below, each a new
+    snapshot, see those changes, and the backfill queues what their transactions did not."""
+    list(Provider.objects.select_for_update().filter(pk=provider_id).values_list("pk", flat=True))
+    list(
+        Booking.objects.select_for_update()
+        .filter(provider_id=provider_id, end_at__gt=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _row(connection_id: int, booking: Booking, *, event: str, now) -> CalendarExport:

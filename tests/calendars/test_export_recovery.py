@@ -1,9 +1,12 @@
 """The export outbox against a real Radicale (tests/caldav_fixtures.py): nothing is lost to a calendar
 that is down for hours, to a lock held by another worker, or to a connection staff fix later."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from calendars.adapters import adapter_for
@@ -12,8 +15,10 @@ from calendars.export_hooks import exports_backfill
 from calendars.models import CalendarConnection, CalendarExport
 from calendars.services import calendar_connection_create, calendar_connection_update
 from scheduling.ics import booking_uid
-from scheduling.services.bookings import CustomerData, booking_cancel, booking_create
+from scheduling.models import BookingStatus, Service
+from scheduling.services.bookings import CustomerData, booking_cancel, booking_confirm, booking_create
 from tests.caldav_fixtures import PASSWORD, USERNAME
+from tests.factories import service_of
 from tests.scheduling.conftest import open_all_day_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -142,3 +147,61 @@ def test_a_connection_made_after_the_bookings_gets_them(provider, radicale):
     assert radicale.event_uids() == {booking_uid(live)}
     assert exports_backfill(connection_id=connection.pk) == 1  # sent: queued again (a replace, harmless)
     assert exports_backfill(connection_id=connection.pk) == 0  # still waiting: not queued twice
+
+
+def test_a_booking_confirmed_while_its_provider_gets_a_calendar_is_exported(provider):
+    """The confirmation looks for two-way calendars before the connection commits, so it queues no
+    export, and commits after the connection's backfill has started. The backfill must wait for it, or
+    nothing would ever bring the booking to the calendar."""
+    Service.objects.filter(pk=service_of(provider).pk).update(requires_confirmation=True)
+    pending = book(provider)
+    confirmed, commit_confirmation = threading.Event(), threading.Event()
+    made = {}
+
+    def confirm_and_hold_the_commit():
+        try:
+            with transaction.atomic():
+                booking_confirm(booking_id=pending.pk)
+                confirmed.set()
+                commit_confirmation.wait(20)
+        finally:
+            connections.close_all()
+
+    def connect():
+        try:
+            made["connection"] = calendar_connection_create(
+                provider=provider, kind="caldav", url="http://127.0.0.1:9/cal/", credentials=GOOD
+            )  # its backfill runs on its commit, in this thread
+        finally:
+            connections.close_all()
+
+    confirming, connecting = threading.Thread(target=confirm_and_hold_the_commit), threading.Thread(target=connect)
+    confirming.start()
+    assert confirmed.wait(20)
+    connecting.start()
+    # The backfill either waits for the confirmation's booking lock, or (not waiting) has run.
+    assert wait_until(lambda: backends_waiting_on_a_lock() == 1 or not connecting.is_alive())
+    commit_confirmation.set()
+    for thread in (confirming, connecting):
+        thread.join(30)
+
+    pending.refresh_from_db()
+    assert pending.status == BookingStatus.CONFIRMED
+    assert CalendarExport.objects.filter(connection=made["connection"], booking=pending).count() == 1
+
+
+def backends_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def wait_until(condition, *, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
