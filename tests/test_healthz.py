@@ -35,9 +35,7 @@ def test_healthz_503_when_broker_is_down(client, settings):
 
 @pytest.mark.django_db
 def test_healthz_503_naming_the_cache_when_it_is_down(client, settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
     response = client.get("/healthz")
 

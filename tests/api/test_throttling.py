@@ -13,9 +13,7 @@ from tests.scheduling.conftest import future_slot
 
 pytestmark = pytest.mark.django_db
 
-DOWN_CACHE = {
-    "default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-}
+DOWN_CACHE = {"default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
 
 @pytest.fixture

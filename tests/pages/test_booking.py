@@ -337,9 +337,7 @@ def test_terms_shown_are_the_terms_snapshotted(client, provider):
 
 
 def test_when_the_cache_is_down_bookings_still_go_through_and_it_is_logged(client, provider, settings, caplog):
-    settings.CACHES = {
-        "default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
     response = post_booking(client, provider, free_start(provider))
 

@@ -157,9 +157,7 @@ def test_link_requests_are_throttled_per_client_ip(client, settings, private_cac
 
 
 def test_with_the_cache_down_link_requests_still_work(client, provider, settings, caplog):
-    settings.CACHES = {
-        "default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "booking_site.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
     make_booking(provider, email="ann@example.com")
     assert ask(client, "ann@example.com").status_code == 200
     assert Notification.objects.filter(kind="links").count() == 1
