@@ -2,11 +2,10 @@
 that is down for hours, to a lock held by another worker, or to a connection staff fix later."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from calendars.adapters import adapter_for
@@ -18,6 +17,7 @@ from scheduling.ics import booking_uid
 from scheduling.models import BookingStatus, Service
 from scheduling.services.bookings import CustomerData, booking_cancel, booking_confirm, booking_create
 from tests.caldav_fixtures import PASSWORD, USERNAME
+from tests.concurrency import backends_waiting_on_a_lock, wait_until
 from tests.factories import service_of
 from tests.scheduling.conftest import open_all_day_provider
 
@@ -188,20 +188,3 @@ def test_a_booking_confirmed_while_its_provider_gets_a_calendar_is_exported(prov
     pending.refresh_from_db()
     assert pending.status == BookingStatus.CONFIRMED
     assert CalendarExport.objects.filter(connection=made["connection"], booking=pending).count() == 1
-
-
-def backends_waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
-def wait_until(condition, *, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False

@@ -4,36 +4,19 @@ has carried the payment to the new booking. The outcome must settle the booking 
 (payments.services._lock_booking_then_payment reads it again under the lock)."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from payments.models import Payment
 from payments.services import checkout_charge, payment_succeeded
 from scheduling.models import Booking, BookingStatus
 from scheduling.services import booking_reschedule
+from tests.concurrency import backends_waiting_on_a_lock, wait_until
 from tests.payments.conftest import book, paid_online_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def backends_waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
-def wait_until(condition, *, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_a_payment_that_succeeds_while_its_booking_moves_confirms_the_new_booking(stripe_local):
