@@ -1,11 +1,10 @@
 """The export outbox against a real Radicale (tests/caldav_fixtures.py): nothing is lost to a calendar
 that is down for hours, to a lock held by another worker, or to a connection staff fix later."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections, transaction
+from django.db import connections
 from django.utils import timezone
 
 from calendars.adapters import adapter_for
@@ -17,7 +16,7 @@ from scheduling.ics import booking_uid
 from scheduling.models import BookingStatus, Service
 from scheduling.services.bookings import CustomerData, booking_cancel, booking_confirm, booking_create
 from tests.caldav_fixtures import PASSWORD, USERNAME
-from tests.concurrency import backends_waiting_on_a_lock, wait_until
+from tests.concurrency import InThread, backends_waiting_on_a_lock, transaction_held_open, wait_until
 from tests.factories import service_of
 from tests.scheduling.conftest import open_all_day_provider
 
@@ -86,7 +85,6 @@ def test_a_send_that_finds_the_booking_locked_is_handed_back_without_using_an_at
     connect(provider, radicale)
     booking = book(provider)
     row = CalendarExport.objects.get()
-    from django.db import connections
 
     other = connections.create_connection("default")  # another worker, holding this booking's lock
     try:
@@ -155,36 +153,17 @@ def test_a_booking_confirmed_while_its_provider_gets_a_calendar_is_exported(prov
     nothing would ever bring the booking to the calendar."""
     Service.objects.filter(pk=service_of(provider).pk).update(requires_confirmation=True)
     pending = book(provider)
-    confirmed, commit_confirmation = threading.Event(), threading.Event()
-    made = {}
-
-    def confirm_and_hold_the_commit():
-        try:
-            with transaction.atomic():
-                booking_confirm(booking_id=pending.pk)
-                confirmed.set()
-                commit_confirmation.wait(20)
-        finally:
-            connections.close_all()
-
-    def connect():
-        try:
-            made["connection"] = calendar_connection_create(
+    with transaction_held_open(lambda: booking_confirm(booking_id=pending.pk)):
+        # The connection's back-fill runs on its commit, in its thread.
+        connecting = InThread(
+            lambda: calendar_connection_create(
                 provider=provider, kind="caldav", url="http://127.0.0.1:9/cal/", credentials=GOOD
-            )  # its backfill runs on its commit, in this thread
-        finally:
-            connections.close_all()
-
-    confirming, connecting = threading.Thread(target=confirm_and_hold_the_commit), threading.Thread(target=connect)
-    confirming.start()
-    assert confirmed.wait(20)
-    connecting.start()
-    # The backfill either waits for the confirmation's booking lock, or (not waiting) has run.
-    assert wait_until(lambda: backends_waiting_on_a_lock() == 1 or not connecting.is_alive())
-    commit_confirmation.set()
-    for thread in (confirming, connecting):
-        thread.join(30)
+            )
+        )
+        # The back-fill either waits for the confirmation's booking lock, or (not waiting) has run.
+        assert wait_until(lambda: backends_waiting_on_a_lock() == 1 or connecting.done())
+    connection = connecting.result()
 
     pending.refresh_from_db()
     assert pending.status == BookingStatus.CONFIRMED
-    assert CalendarExport.objects.filter(connection=made["connection"], booking=pending).count() == 1
+    assert CalendarExport.objects.filter(connection=connection, booking=pending).count() == 1
