@@ -50,3 +50,23 @@ def register_every_minute(apps, *, name: str, task: str, description: str) -> No
 
 def unregister(apps, *, name: str) -> None:
     apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=name).delete()
+
+
+def drop_foreign_key_indexes(*, altered_fields: list, indexes: list[tuple[str, str, str]]):
+    """Turn foreign keys' own indexes off (`db_index=False`, `altered_fields` the AlterFields saying so)
+    by dropping just those indexes: (index name, table, column) each; the reverse builds them again.
+
+    Django's AlterField would also drop and re-add each foreign-key constraint, which checks every row
+    again under a lock on both tables; the constraints do not change, so only the indexes go."""
+    from django.db import migrations
+
+    return migrations.SeparateDatabaseAndState(
+        state_operations=altered_fields,
+        database_operations=[
+            migrations.RunSQL(
+                sql=f'DROP INDEX IF EXISTS "{name}"',
+                reverse_sql=f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")',
+            )
+            for name, table, column in indexes
+        ],
+    )

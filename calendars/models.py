@@ -75,7 +75,10 @@ class CalendarConnection(models.Model):
 class ImportedEvent(models.Model):
     """One busy span imported from a connection: an event instance, as the BlockedTime it became."""
 
-    connection = models.ForeignKey(CalendarConnection, on_delete=models.CASCADE, related_name="imported_events")
+    # db_index off: the (connection, uid) index leads with it.
+    connection = models.ForeignKey(
+        CalendarConnection, on_delete=models.CASCADE, related_name="imported_events", db_index=False
+    )
     uid = models.CharField(max_length=512)
     blocked_time = models.OneToOneField(BlockedTime, on_delete=models.CASCADE, related_name="imported_event")
 

@@ -46,7 +46,8 @@ class Reminder(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         SKIPPED = "skipped", "Skipped"
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    # db_index off: the unique (booking, channel, lead_minutes) index leads with it.
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders", db_index=False)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     lead_minutes = models.PositiveIntegerField()
     fire_at = models.DateTimeField(help_text="When the reminder is due (UTC): the start minus the lead time.")
@@ -215,7 +216,10 @@ class WebhookEvent(models.Model):
     type = models.CharField(max_length=40)
     payload = models.JSONField()
     provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # db_index off: the unique (booking, sequence) index leads with it.
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     sequence = models.PositiveIntegerField(
         null=True, blank=True, help_text="Per booking (and its reschedules), increasing in the order of the changes."
     )
@@ -238,7 +242,8 @@ class WebhookDelivery(OutboxMessage):
     # `channel` and `address` of the outbox: always "webhook", and the URL at the time of queueing.
     channel = models.CharField(max_length=8, default="webhook", editable=False)
     address = models.CharField(max_length=2000)
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # db_index off: the delivery log's (endpoint, created_at) index leads with it.
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
     webhook_id = models.CharField(max_length=40, unique=True, default=new_message_id, editable=False)
     replayed_at = models.DateTimeField(null=True, blank=True)

@@ -39,7 +39,8 @@ class Payment(models.Model):
 
     # A rescheduled booking's payments move to the booking that replaced it (the credit carries over),
     # so a live booking's rows are everything paid for its time.
-    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    # db_index off: the (booking, kind) index leads with it.
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments", db_index=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -88,7 +89,8 @@ class GatewayCall(models.Model):
         PENDING = "pending", _("Pending")
         DONE = "done", _("Done")
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="gateway_calls")
+    # db_index off: the unique (payment, action) constraint leads with it.
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="gateway_calls", db_index=False)
     action = models.CharField(max_length=16, choices=Action.choices)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)

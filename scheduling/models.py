@@ -212,7 +212,8 @@ class BlockedTime(models.Model):
         PERSONAL = "personal", "Personal"
         EXTERNAL = "external", "External calendar"
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="blocked_times")
+    # db_index off: the (provider, start_at) index leads with it.
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="blocked_times", db_index=False)
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.PERSONAL)
@@ -302,8 +303,9 @@ class Booking(ConcurrentTransitionMixin, models.Model):
     already made. See docs/decisions/0002-slot-conflict-detection.md.
     """
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="bookings")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    # db_index off: the (provider, start_at) and (service, start_at) indexes lead with them.
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="bookings", db_index=False)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
@@ -449,7 +451,8 @@ class IdempotencyRecord(models.Model):
     commits, then replays its response, so one key can never create two bookings.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # db_index off: the unique (user, key) index leads with it.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
     status_code = models.PositiveSmallIntegerField()
