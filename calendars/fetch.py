@@ -15,6 +15,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 from django.conf import settings
 
+from booking_site import http_deadline
+
 MAX_REDIRECTS = 3
 CONNECT_TIMEOUT_PER_ADDRESS = 3.0  # seconds, for each address of a host but its last
 
@@ -40,8 +42,14 @@ def fetch_calendar(url: str, *, etag: str = "", last_modified: str = "") -> Fetc
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     deadline = time.monotonic() + settings.CALENDAR_FETCH_TIMEOUT_SECONDS
+    # The cut-off bounds the whole exchange, headers included, however slowly the server sends it.
+    with http_deadline.session() as session, http_deadline.cut_off_at(deadline):
+        return _fetch(url, headers, deadline, session=session, etag=etag, last_modified=last_modified)
+
+
+def _fetch(url: str, headers: dict, deadline: float, *, session, etag: str, last_modified: str) -> FetchResult:
     for _hop in range(MAX_REDIRECTS + 1):
-        response = _get_pinned(url, headers, deadline)
+        response = _get_pinned(url, headers, deadline, session=session)
         if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
             response.close()
             url = urljoin(url, response.headers["Location"])
@@ -115,7 +123,7 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _get_pinned(url: str, headers: dict, deadline: float) -> requests.Response:
+def _get_pinned(url: str, headers: dict, deadline: float, *, session: requests.Session) -> requests.Response:
     check_url_shape(url)
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -124,7 +132,7 @@ def _get_pinned(url: str, headers: dict, deadline: float) -> requests.Response:
         # https must connect by name for the certificate check, so it is check-then-connect: a rebind
         # between the two could still reach an internal host, but only one that presents a valid
         # certificate for the public name, which internal services do not have.
-        return _get(url, headers, deadline)
+        return _get(url, headers, deadline, session=session)
     # Connect to a checked address; the original name travels in the Host header. A name with several
     # addresses (IPv6 and IPv4, say) is tried address by address, as a browser would, until one connects.
     request_headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
@@ -132,24 +140,27 @@ def _get_pinned(url: str, headers: dict, deadline: float) -> requests.Response:
         literal = f"[{address}]" if ":" in address else address
         target = urlunsplit(("http", f"{literal}:{port}", parts.path or "/", parts.query, ""))
         try:
-            return _get(target, request_headers, deadline, raise_connection_error=index == len(addresses) - 1)
+            last = index == len(addresses) - 1
+            return _get(target, request_headers, deadline, session=session, raise_connection_error=last)
         except requests.ConnectionError:
             continue
     raise AssertionError("unreachable: the last address raises")
 
 
-def _get(target: str, headers: dict, deadline: float, *, raise_connection_error: bool = True) -> requests.Response:
+def _get(
+    target: str, headers: dict, deadline: float, *, session: requests.Session, raise_connection_error: bool = True
+) -> requests.Response:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise CalendarFetchError("The calendar server did not answer in time.")
     # One address that does not connect (a blackholed IPv6 route) must leave time for the next one.
     connect = remaining if raise_connection_error else min(remaining, CONNECT_TIMEOUT_PER_ADDRESS)
     try:
-        return requests.get(target, headers=headers, stream=True, allow_redirects=False, timeout=(connect, remaining))
+        return session.get(target, headers=headers, stream=True, allow_redirects=False, timeout=(connect, remaining))
     except requests.ConnectionError as exc:  # ConnectTimeout included: the next address may answer
         if not raise_connection_error:
             raise
-        if isinstance(exc, requests.ConnectTimeout):
+        if isinstance(exc, requests.ConnectTimeout) or time.monotonic() >= deadline:  # cut off at the deadline
             raise CalendarFetchError("The calendar server did not answer in time.") from exc
         raise CalendarFetchError(f"The calendar server could not be reached ({type(exc).__name__}).") from exc
     except requests.Timeout as exc:
@@ -173,5 +184,7 @@ def _read_capped(response: requests.Response, deadline: float) -> bytes:
                 raise CalendarFetchError("The calendar server did not answer in time.")
             chunks.append(chunk)
     except requests.RequestException as exc:
+        if time.monotonic() >= deadline:  # cut off at the deadline
+            raise CalendarFetchError("The calendar server did not answer in time.") from exc
         raise CalendarFetchError(f"The calendar download failed ({type(exc).__name__}).") from exc
     return b"".join(chunks)

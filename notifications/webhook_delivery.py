@@ -25,6 +25,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 from urllib3.exceptions import HTTPError
 
+from booking_site import http_deadline
 from calendars.fetch import CalendarFetchError, check_url_shape, resolve_public_address
 from notifications import dispatch, webhook_events
 from notifications.channels import OutgoingMessage, PermanentSendError, TransientSendError
@@ -102,10 +103,12 @@ def post(*, url: str, body: str, headers: dict[str, str], session: requests.Sess
     # https connects by name for the certificate check (see calendars/fetch.py on what that leaves).
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
-    response = (session or requests).post(
-        url, data=body.encode(), headers=headers, allow_redirects=False, timeout=(timeout, timeout), stream=True
-    )
-    _read_some(response, deadline=deadline)
+    # The cut-off bounds the status line and headers too, which the read timeout alone does not.
+    with nullcontext(session) if session else http_deadline.session() as kept, http_deadline.cut_off_at(deadline):
+        response = kept.post(
+            url, data=body.encode(), headers=headers, allow_redirects=False, timeout=(timeout, timeout), stream=True
+        )
+        _read_some(response, deadline=deadline)
     return response
 
 
@@ -216,7 +219,7 @@ def webhooks_dispatch(
 ) -> BatchResult:
     """Send one batch of due deliveries (or only those of `pks` that are due and unclaimed), over
     `session`'s kept connections (a session of its own if none)."""
-    with requests.Session() if session is None else nullcontext(session) as kept:
+    with http_deadline.session() if session is None else nullcontext(session) as kept:
         return dispatch.dispatch_batch(
             WebhookDelivery,
             limit=limit,
@@ -234,7 +237,7 @@ def webhooks_dispatch(
 
 def webhooks_drain(*, batch_size: int = BATCH_SIZE, budget_seconds: float = 50) -> BatchResult:
     """Batches until none is left or the budget is spent, all over one session's connections."""
-    with requests.Session() as session:
+    with http_deadline.session() as session:
         return dispatch.drain(
             lambda: webhooks_dispatch(limit=batch_size, session=session),
             limit=batch_size,
