@@ -1,12 +1,14 @@
-"""A deadline on a whole HTTP exchange made with requests, for the two places the server calls an
-address a user typed (webhook endpoints, iCal URLs).
+"""A deadline on a whole HTTP exchange, for the places the server calls an address a user typed:
+webhook endpoints and iCal URLs (through requests), CalDAV servers (through the `caldav` library's
+niquests).
 
-requests' read timeout bounds each read from the socket, not the answer: a receiver that sends its
-status line and headers (or its body) a byte at a time, each byte within the timeout, would hold the
-worker for as long as it likes. Inside `cut_off_at(deadline)`, every connection of a `session()` that
-waits for an answer is registered, and a timer shuts its socket down when the deadline passes: the
-blocked read returns at once and requests raises a ConnectionError. Works with urllib3 and with
-urllib3-future (which `caldav`'s niquests installs in urllib3's place).
+A read timeout bounds each read from the socket, not the answer: a receiver that sends its status
+line and headers (or its body) a byte at a time, each byte within the timeout, would hold the worker
+for as long as it likes. Inside `cut_off_at(deadline)`, every connection of a `session()` (or of a
+pool manager given to `watch_pools`) that waits for an answer is registered, and a timer shuts its
+socket down when the deadline passes: the blocked read returns at once and the client raises a
+connection error. Works with urllib3 and with urllib3-future (which niquests installs in urllib3's
+place, so requests runs on it too).
 """
 
 import socket
@@ -96,10 +98,16 @@ class _HTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
+def watch_pools(pool_manager) -> None:
+    """Make `pool_manager`'s connections ones `cut_off_at` can cut: requests' and niquests' (the
+    `caldav` library's) adapters both build their pools through urllib3's PoolManager."""
+    pool_manager.pool_classes_by_scheme = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+
+
 class _Adapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+        watch_pools(self.poolmanager)
 
 
 def session() -> requests.Session:

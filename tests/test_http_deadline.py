@@ -1,5 +1,5 @@
 """booking_site/http_deadline.py: a receiver that answers a byte at a time, each byte within the read
-timeout, is cut off at the exchange's deadline (webhook POSTs and iCal fetches)."""
+timeout, is cut off at the exchange's deadline (webhook POSTs, iCal fetches, CalDAV requests)."""
 
 import socket
 import threading
@@ -10,7 +10,9 @@ import requests
 
 from booking_site import http_deadline
 from calendars.fetch import CalendarFetchError, fetch_calendar
+from calendars.services import calendar_connection_create, calendar_connection_sync
 from notifications.webhook_delivery import post
+from tests.factories import ProviderFactory
 
 HEADERS_THEN_DRIBBLE = b"HTTP/1.1 200 OK\r\nX-Slow: "
 BODY_THEN_DRIBBLE = (
@@ -110,3 +112,20 @@ def test_an_answer_within_the_deadline_is_read_as_usual():
             assert (response.status_code, response.text) == (200, "hello")
     finally:
         server.close()
+
+
+@pytest.mark.django_db
+def test_a_caldav_server_dribbling_its_headers_is_cut_off_at_the_timeout(headers_dribbler, settings):
+    settings.CALENDAR_FETCH_TIMEOUT_SECONDS, settings.CALENDAR_ALLOW_PRIVATE_URLS = 1, True
+    connection = calendar_connection_create(
+        provider=ProviderFactory(),
+        kind="caldav",
+        url=headers_dribbler.url + "/calendar/",
+        credentials={"username": "u", "password": "p"},
+    )
+    started = time.monotonic()
+
+    result = calendar_connection_sync(connection_id=connection.pk)
+
+    assert "could not be reached" in result.error
+    assert time.monotonic() - started < 3

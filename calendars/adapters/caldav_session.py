@@ -15,6 +15,7 @@ whatever URL it builds or a server hands it, goes through the SSRF guard of cale
 """
 
 import socket
+import time
 from urllib.parse import urlsplit
 
 import niquests
@@ -22,6 +23,7 @@ from django.conf import settings
 from niquests.adapters import HTTPAdapter
 from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
 
+from booking_site import http_deadline
 from calendars.fetch import is_public_address
 
 READ_CHUNK = 64 * 1024
@@ -74,12 +76,18 @@ class GuardedAdapter(HTTPAdapter):
         super().__init__(**kwargs)
         self.allowed_origin = allowed_origin
 
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        http_deadline.watch_pools(self.poolmanager)
+
     def send(self, request, stream=False, **kwargs):
         if origin(request.url) != self.allowed_origin:
             raise OutsideOrigin("A request to another server than the calendar's was refused.")
-        response = super().send(request, stream=True, **kwargs)
-        if not stream:
-            _read_capped(response)
+        # The whole answer within the timeout, however slowly it comes (booking_site/http_deadline.py).
+        with http_deadline.cut_off_at(time.monotonic() + settings.CALENDAR_FETCH_TIMEOUT_SECONDS):
+            response = super().send(request, stream=True, **kwargs)
+            if not stream:
+                _read_capped(response)
         return response
 
 
