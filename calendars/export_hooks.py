@@ -128,9 +128,11 @@ def _wait_for_changes_in_flight(*, provider_id: int, now) -> None:
     only after it. A new booking or a move holds the provider's row lock until it commits, a confirm
     or a cancel its booking's row lock: waiting for both here means the reads below, each a new
     snapshot, see those changes, and the backfill queues what their transactions did not."""
-    list(Provider.objects.select_for_update().filter(pk=provider_id).values_list("pk", flat=True))
+    # FOR NO KEY UPDATE: waits for those changes all the same, without holding up rows that merely
+    # refer to these (an outbox row's foreign-key check takes a KEY SHARE lock).
+    list(Provider.objects.select_for_update(no_key=True).filter(pk=provider_id).values_list("pk", flat=True))
     list(
-        Booking.objects.select_for_update()
+        Booking.objects.select_for_update(no_key=True)
         .filter(provider_id=provider_id, end_at__gt=now)
         .order_by("pk")
         .values_list("pk", flat=True)
