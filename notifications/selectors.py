@@ -1,13 +1,11 @@
 """Reads of the notifications domain. Nothing here writes."""
 
-from collections.abc import Iterable
-
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from notifications.channels import push_configured, sms_configured
 from notifications.models import Channel, Notification, Reminder
-from scheduling.models import Booking, Provider
+from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user
 
 
@@ -25,26 +23,7 @@ def customer_channels(booking: Booking) -> list[str]:
 def provider_addresses(booking: Booking) -> list[str]:
     """The provider's recipients: its active staff users' emails, lower-cased, without repeats."""
     staff = get_user_model().objects.filter(managed_providers=booking.provider_id, is_active=True).exclude(email="")
-    return staff_addresses(staff.values_list("email", flat=True))
-
-
-def staff_emails_sql(provider: str) -> str:
-    """SQL for the emails of the provider's active staff users (the column expression `provider`), as
-    an array: `provider_addresses`'s rows, which `staff_addresses` turns into its answer. The booking's
-    lock read selects it in its own statement (scheduling.selectors.provider_for_booking), sparing a
-    new booking the round trip of `provider_addresses`. tests/notifications/test_staff_addresses.py
-    holds the two to the same answers."""
-    users = get_user_model()._meta.db_table
-    staff = Provider.staff.through._meta.db_table
-    return (
-        f"ARRAY(SELECT u.email FROM {users} u JOIN {staff} s ON s.user_id = u.id"
-        f" WHERE s.provider_id = {provider} AND u.is_active AND u.email <> '')"
-    )
-
-
-def staff_addresses(emails: Iterable[str]) -> list[str]:
-    """Staff emails as recipients: trimmed, lower-cased, blank ones and repeats dropped, sorted."""
-    return sorted({email.strip().lower() for email in emails if email.strip()})
+    return sorted({email.strip().lower() for email in staff.values_list("email", flat=True) if email.strip()})
 
 
 def notifications_for_user(*, user) -> QuerySet[Notification]:

@@ -32,17 +32,12 @@ STARTED = "The appointment had already started; a reminder is never sent late."
 # --- hooks called by scheduling.services, inside the booking transaction ------------------------
 
 
-def booking_confirmed(
-    *, booking: Booking, tell_customer: bool = True, staff_addresses: list[str] | None = None
-) -> None:
+def booking_confirmed(*, booking: Booking, tell_customer: bool = True) -> None:
     """Schedule the reminders and write the confirmation to the customer and the provider.
 
-    `tell_customer=False` when another message tells the customer (a waitlist offer accepted).
-    `staff_addresses`: the provider's, when the caller read them in this transaction (its lock read)."""
+    `tell_customer=False` when another message tells the customer (a waitlist offer accepted)."""
     reminders_schedule(booking=booking)
-    notifications_enqueue(
-        booking=booking, kind=Notification.Kind.CONFIRMATION, customer=tell_customer, staff_addresses=staff_addresses
-    )
+    notifications_enqueue(booking=booking, kind=Notification.Kind.CONFIRMATION, customer=tell_customer)
 
 
 def booking_cancelled(*, booking: Booking) -> None:
@@ -51,13 +46,11 @@ def booking_cancelled(*, booking: Booking) -> None:
     notifications_enqueue(booking=booking, kind=Notification.Kind.CANCELLATION)
 
 
-def booking_requested(*, booking: Booking, staff_addresses: list[str] | None = None) -> None:
+def booking_requested(*, booking: Booking) -> None:
     """A booking left pending for the provider to confirm: "request received" to the customer and
     "new request to confirm" to each staff address. Its reminders wait for the confirmation."""
     notifications_enqueue(booking=booking, kind=Notification.Kind.REQUEST_RECEIVED, provider=False)
-    notifications_enqueue(
-        booking=booking, kind=Notification.Kind.CONFIRM_REQUEST, customer=False, staff_addresses=staff_addresses
-    )
+    notifications_enqueue(booking=booking, kind=Notification.Kind.CONFIRM_REQUEST, customer=False)
 
 
 def manage_links_requested(*, bookings: list[Booking], now: datetime | None = None) -> list[Notification]:
@@ -156,18 +149,12 @@ def reminders_move(*, old: Booking, new: Booking, now: datetime | None = None) -
 
 
 def notifications_enqueue(
-    *,
-    booking: Booking,
-    kind: str,
-    customer: bool = True,
-    provider: bool = True,
-    staff_addresses: list[str] | None = None,
+    *, booking: Booking, kind: str, customer: bool = True, provider: bool = True
 ) -> list[Notification]:
     """Write one outbox row per recipient address and channel; their sends start after the commit.
 
     Customer (unless `customer=False`): every channel they can receive. Provider (unless
-    `provider=False`): email to each staff address (`staff_addresses` when given, read by the caller
-    in this transaction; otherwise `provider_addresses`). The unique
+    `provider=False`): email to each staff address. The unique
     `dedup_key` (kind, booking, channel, address) makes a repeated call write nothing new. One
     INSERT ... ON CONFLICT DO NOTHING RETURNING; returns the rows this call wrote, and wakes the outbox
     after the commit if there are any.
@@ -180,9 +167,7 @@ def notifications_enqueue(
             for channel in customer_channels(booking)
         ]
     if provider:
-        if staff_addresses is None:
-            staff_addresses = provider_addresses(booking)
-        targets += [(Notification.Recipient.PROVIDER, Channel.EMAIL, email) for email in staff_addresses]
+        targets += [(Notification.Recipient.PROVIDER, Channel.EMAIL, email) for email in provider_addresses(booking)]
     rows = {
         f"{kind}:{booking.pk}:{channel}:{address.lower()}"[:200]: Notification(
             booking=booking, kind=kind, recipient=recipient, channel=channel, address=address, next_attempt_at=now

@@ -538,9 +538,6 @@ class ProviderForBooking:
     blocked: list[Interval]
     # The followers of booking changes present for this provider (scheduling.booking_events.presence_sql).
     followers: frozenset[str] = frozenset()
-    # Where the provider's staff hear of a booking (notifications.selectors.staff_addresses); None
-    # leaves it to the notifications to look up.
-    staff_addresses: list[str] | None = None
 
     def verdict(self, *, start: datetime, now: datetime) -> Verdict:
         """Every check `slot_verdict` makes except overlap with live bookings: the caller's INSERT
@@ -561,8 +558,7 @@ _PROVIDER_FOR_BOOKING_SQL = """
            FROM {blocked} b
           WHERE b.provider_id = p.id
             AND b.start_at < %(start)s + make_interval(mins => %(reach_minutes)s)
-            AND b.end_at > %(start)s - make_interval(mins => %(reach_minutes)s)) AS blocked_json,
-        {staff_emails} AS staff_emails{followers}
+            AND b.end_at > %(start)s - make_interval(mins => %(reach_minutes)s)) AS blocked_json{followers}
       FROM {providers} p
      WHERE p.id = %(provider_id)s
        FOR UPDATE OF p
@@ -601,20 +597,11 @@ def provider_for_booking(*, provider_id: int, service: Service, start: datetime)
     blocked = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in _json(provider.blocked_json)]
     offers = bool(provider.offers_service)
     followers = frozenset(name for name in booking_events.FOLLOWERS if getattr(provider, f"follows_{name}"))
-    from notifications.selectors import staff_addresses  # notifications.selectors imports this module
-
-    staff = staff_addresses(provider.staff_emails)
-    del provider.rules_json, provider.blocked_json, provider.offers_service, provider.staff_emails
+    del provider.rules_json, provider.blocked_json, provider.offers_service
     for name in booking_events.FOLLOWERS:
         delattr(provider, f"follows_{name}")
     return ProviderForBooking(
-        provider=provider,
-        service=service,
-        offers_service=offers,
-        rules=rules,
-        blocked=blocked,
-        followers=followers,
-        staff_addresses=staff,
+        provider=provider, service=service, offers_service=offers, rules=rules, blocked=blocked, followers=followers
     )
 
 
@@ -652,15 +639,12 @@ def _services_for_booking_sql(*, by_id: bool) -> str:
 
 @cache
 def _provider_for_booking_sql() -> str:
-    from notifications.selectors import staff_emails_sql  # notifications.selectors imports this module
-
     return _PROVIDER_FOR_BOOKING_SQL.format(
         provider_columns=column_list(Provider, "p"),
         providers=Provider._meta.db_table,
         offers=Service.providers.through._meta.db_table,
         rules=AvailabilityRule._meta.db_table,
         blocked=BlockedTime._meta.db_table,
-        staff_emails=staff_emails_sql("p.id"),
         followers="".join(
             f",\n        {sql} AS follows_{name}" for name, sql in booking_events.presence_sql("p.id").items()
         ),

@@ -195,11 +195,11 @@ def booking_create(
                 payments.booking_created(booking=booking)
                 booking_changed(booking=booking, event=BookingEvent.CREATED, followers=bookable.followers)
                 if confirm:
-                    notifications.booking_confirmed(booking=booking, staff_addresses=bookable.staff_addresses)
+                    notifications.booking_confirmed(booking=booking)
                 elif not pays_online and hold_minutes is None:
                     # A hold while the customer pays is told nothing: the checkout page shows it, and the
                     # payment's success sends the confirmation.
-                    notifications.booking_requested(booking=booking, staff_addresses=bookable.staff_addresses)
+                    notifications.booking_requested(booking=booking)
                 return booking
         except _Overlap as overlap:
             raise overlap.as_conflict() from overlap.__cause__

@@ -47,13 +47,13 @@ def test_post_books_a_slot_and_returns_201_with_the_documented_fields(as_a, prov
 @pytest.mark.parametrize(
     ("who", "key", "most"),
     [
-        # token, customer read + insert, the provider's only service, provider lock (rules, blocked times,
-        # staff emails and whether webhooks or two-way calendars follow the provider, in the same
-        # statement), booking, reminders, outbox; and the transaction's two ends. Nobody follows this
-        # provider (no webhook or calendar lookup), and its service is not paid for (no payment rows).
-        ("superuser", None, 10),
-        ("staff", None, 13),  # + may this user book this provider, + their permissions (own, groups')
-        ("staff", "k-1", 19),  # + the idempotency record (insert, update) and two savepoints
+        # token, customer read + insert, the provider's only service, provider lock (rules, blocked times
+        # and whether webhooks or two-way calendars follow the provider, in the same statement), booking,
+        # reminders, staff emails, outbox; and the transaction's two ends. Nobody follows this provider
+        # (no webhook or calendar lookup), and its service is not paid for (no payment rows to read).
+        ("superuser", None, 11),
+        ("staff", None, 14),  # + may this user book this provider, + their permissions (own, groups')
+        ("staff", "k-1", 20),  # + the idempotency record (insert, update) and two savepoints
     ],
 )
 def test_a_booking_post_stays_within_its_statement_budget(who, key, most, staff_a, superuser, provider_a):
