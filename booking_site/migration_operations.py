@@ -1,5 +1,5 @@
-"""Data-migration steps the apps repeat: granting permissions to the "Provider staff" group, and
-registering a Beat task that runs every minute.
+"""Migration steps the apps repeat: granting permissions to the "Provider staff" group, registering a
+Beat task that runs every minute, and dropping foreign keys' own indexes.
 
 Migrations call these, so their behaviour is frozen: a change here changes what old migrations do on
 a new database. Add a new function rather than changing one. They use only the historical models
