@@ -26,6 +26,11 @@ Phases, in order, `--seconds` each:
                     insert a booking under the same exclusion constraint and 3 reminder rows
   raw PostgreSQL    pgbench, gunicorn stopped: one-statement transactions inserting into a table with
                     the same exclusion constraint (a reference for what the database alone does)
+
+Rounds (`--rounds`, default 3): the machine's speed drifts within a run, by as much as the effects
+measured, so the booking with the worker, the figure issue 18 holds to half the floor, is measured again
+in further rounds, each right after a floor of its own (the worker then running, idle). The table of
+rounds gives each round's ratio and their median; round 1 is the table's own floor and worker phase.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import json
 import os
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -234,6 +240,9 @@ def main() -> int:
     parser.add_argument(
         "--booking-only", action="store_true", help="only the floor and the booking POST phases (a quicker check)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, choices=range(1, 6), help="floor + booking-with-worker rounds (default 3)"
+    )
     args = parser.parse_args()
 
     os.environ["BENCH_SECRET_KEY"] = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)  # sessions signed alike
@@ -249,8 +258,11 @@ def main() -> int:
     solo_bodies = [booking_body(pid, start) for start, pid in pools[1]]
     locked_bodies = [
         json.dumps({"provider": pid, "service": services[pid], "customer": customer.pk, "start": start.isoformat()})
-        for start, pid in pools[2] + pools[3]
+        for start, pid in pools[2]
     ]
+    # Rounds after the first book from the last pool, a share each.
+    later_rounds = [[booking_body(pid, start) for start, pid in pools[3][n :: args.rounds - 1]]
+                    for n in range(args.rounds - 1)]  # fmt: skip
     machine = machine_line()
     connections.close_all()
     print(f"Seeded {PROVIDERS} providers, {len(in_time_order)} free slots over {DAYS} days.", flush=True)
@@ -287,7 +299,8 @@ def main() -> int:
             meter.stop()
             cpu[name] = meter.per_request_ms(results[name].ok)
 
-        phase("floor", f"/api/v1/bookings/{booking_id}/", connections=conns, headers=auth)
+        floor_path = f"/api/v1/bookings/{booking_id}/"
+        phase("floor", floor_path, connections=conns, headers=auth)
         half, solo_half = len(post_bodies) // 2, len(solo_bodies) // 2
         phase("post", "/api/v1/bookings/", connections=conns, headers=auth, method="POST", bodies=post_bodies[:half])
         phase("post_solo_alone", "/api/v1/bookings/", connections=1, headers=auth, method="POST",
@@ -304,6 +317,11 @@ def main() -> int:
         phase("post_solo", "/api/v1/bookings/", connections=1, headers=auth, method="POST",
               bodies=solo_bodies[solo_half:])  # fmt: skip
         backlog["post_solo"] = outbox_backlog()
+        for number, bodies in enumerate(later_rounds, start=2):
+            phase(f"floor#{number}", floor_path, connections=conns, headers=auth)
+            phase(f"post_worker#{number}", "/api/v1/bookings/", connections=conns, headers=auth, method="POST",
+                  bodies=bodies)  # fmt: skip
+            backlog[f"post_worker#{number}"] = outbox_backlog()
         worker.stop()
         worker = None
         flush_broker(broker)
@@ -363,6 +381,7 @@ def report(
     print(row("POST /api/v1/bookings/, 1 connection + worker", solo, floor,
               note=f"p99/p50 {solo.p99_ms / solo.p50_ms:.1f}x; {backlog['post_solo']}"))  # fmt: skip
     print_cpu("post_solo")
+    print_rounds(results, args.rounds, print_cpu=print_cpu, backlog=backlog)
     if raw is None:
         return 0
     print(row(f"GET slots, {DAYS} days, anonymous", results["slots"], floor))
@@ -374,6 +393,28 @@ def report(
     print(row(f"raw PostgreSQL insert (pgbench, {conns} conns)", None, floor, rate=raw[0],
               note=f"mean latency {raw[1]:.1f} ms"))  # fmt: skip
     return 0
+
+
+def print_rounds(results: dict[str, WrkResult], rounds: int, *, print_cpu, backlog: dict[str, str]) -> None:
+    """Each round's floor and booking with the worker, their ratio, and the median ratio of the rounds."""
+    if rounds < 2:
+        return
+    print("  Rounds: each the floor, then the booking POST with one Celery worker (from round 2 the worker is")
+    print("  running, idle, during the floor)")
+    ratios = []
+    for number in range(1, rounds + 1):
+        suffix = "" if number == 1 else f"#{number}"
+        floor, booking = results[f"floor{suffix}"], results[f"post_worker{suffix}"]
+        ratios.append(booking.rate / floor.rate)
+        print(row(f"round {number}: floor", floor, floor.rate))
+        if suffix:
+            print_cpu(f"floor{suffix}")
+        print(row(f"round {number}: POST, one Celery worker", booking, floor.rate,
+                  note="the table's" if number == 1 else backlog[f"post_worker{suffix}"]))  # fmt: skip
+        if suffix:
+            print_cpu(f"post_worker{suffix}")
+    print(f"  median ratio over {rounds} rounds: {statistics.median(ratios):.0%} "
+          f"(each round {', '.join(f'{r:.0%}' for r in ratios)})")  # fmt: skip
 
 
 if __name__ == "__main__":
