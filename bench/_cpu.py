@@ -9,6 +9,7 @@ that exits between two readings moves into its parent's reaped-children time, so
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,26 @@ def machine_cpu_seconds() -> float:
     """Busy CPU seconds of the whole machine (every state of /proc/stat's first line but idle and iowait)."""
     values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(values) - values[3] - values[4]) / TICK
+
+
+def settle(*, busy_below: float = 0.25, window: float = 0.5, timeout: float = 15.0) -> float:
+    """Wait until the machine is quiet: its busy share over `window` seconds below `busy_below`, or
+    `timeout` passed. Returns the seconds waited.
+
+    A phase that starts right after a 32-connection one otherwise inherits its aftermath: the requests
+    wrk abandoned in gunicorn's accept queue (each still processed, a booking each), the worker's and
+    PostgreSQL's work behind them. One connection measured straight after that showed a p99 of 3 to 11
+    times its p50; measured on a quiet machine, about 1.5 times (ADR 0007)."""
+    cpus = os.cpu_count() or 1
+    started = time.monotonic()
+    before = machine_cpu_seconds()
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        after = machine_cpu_seconds()
+        if (after - before) / (window * cpus) < busy_below:
+            break
+        before = after
+    return time.monotonic() - started
 
 
 @dataclass

@@ -65,7 +65,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cpu import CpuMeter, postgres_pid, redis_pid
+from _cpu import CpuMeter, postgres_pid, redis_pid, settle
 from _http import Gunicorn, WrkResult, flush_broker, private_broker_url, run_wrk, server_env
 from _setup import database_urls, machine_line, setup_django, wait_for_connection_headroom
 from http_throughput import DAYS, PROVIDERS, booking_body, busiest_provider_slots, row, seed
@@ -328,6 +328,7 @@ def main() -> int:
 
         def phase(name: str, path: str, **kwargs) -> None:
             print(f"  {name} ...", flush=True)
+            settle()  # not the previous phase's aftermath
             meter = CpuMeter({"gunicorn": server.process.pid, **{tier: pid for tier, pid in roots.items() if pid}})
             meter.start()
             results[name] = run_wrk(f"{server.url}{path}", seconds=seconds, connections=conns, **kwargs)

@@ -51,7 +51,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cpu import CpuMeter, postgres_pid, redis_pid
+from _cpu import CpuMeter, postgres_pid, redis_pid, settle
 from _http import CeleryWorker, Gunicorn, WrkResult, flush_broker, private_broker_url, run_wrk, server_env
 from _setup import machine_line, setup_django, wait_for_connection_headroom
 
@@ -290,6 +290,7 @@ def main() -> int:
 
         def phase(name: str, path: str, **kwargs) -> None:
             print(f"  {name} ...", flush=True)
+            settle()  # not the previous phase's aftermath
             roots = {"gunicorn": server.process.pid, "postgres": postgres, "redis": redis_server}
             if worker is not None:
                 roots["worker"] = worker.process.pid
