@@ -75,6 +75,27 @@ def test_the_example_widget_books_from_another_origin(browser_context, widget_ur
     assert f"/b/{booking.reference}/" in manage
 
 
+def test_the_widget_speaks_german_to_a_german_browser_and_books_in_german(browser_context, widget_url):
+    open_all_day_provider(name="Dr. Widget", slug="dr-widget")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    page = browser_context(timezone_id="Europe/Berlin", locale="de-DE").new_page()
+
+    page.goto(widget_url)
+    expect(page.get_by_role("heading", name="Termin buchen")).to_be_visible()
+    assert page.title() == "Termin buchen" and page.locator("html").get_attribute("lang") == "de"
+    assert page.evaluate("Object.keys(TEXT.de).sort().join()") == page.evaluate("Object.keys(TEXT.en).sort().join()")
+    page.get_by_role("button", name="Buchen", exact=True).click()
+    expect(page.locator("#error")).to_have_text("Bitte wählen Sie eine Zeit.")
+    page.locator(f'#slots button[data-start="{tomorrow}T10:00:00Z"]').click()
+    page.get_by_label("Ihr Name").fill("Wilma Widget")
+    page.get_by_label("E-Mail").fill("wilma@example.com")
+    page.get_by_role("button", name="Buchen", exact=True).click()
+
+    expect(page.locator("#done")).to_contain_text("Sie sind gebucht:")
+    screenshot(page, "booking-widget-booked-de")
+    assert Booking.objects.get(customer_email="wilma@example.com").language == "de"
+
+
 def test_the_widget_on_an_origin_not_allowed_cannot_read_the_api(browser_context, widget_url, settings):
     open_all_day_provider(name="Dr. Widget", slug="dr-widget")
     settings.PUBLIC_API_ALLOWED_ORIGINS = ["https://somewhere.else.example"]
