@@ -1,5 +1,5 @@
 """Migration steps the apps repeat: granting permissions to the "Provider staff" group, registering a
-Beat task that runs every minute, and dropping foreign keys' own indexes.
+Beat task that runs every minute or every day, and dropping foreign keys' own indexes.
 
 Migrations call these, so their behaviour is frozen: a change here changes what old migrations do on
 a new database. Add a new function rather than changing one. They use only the historical models
@@ -40,11 +40,20 @@ def revoke_from_provider_staff(apps, *, app_label: str, codenames: list[str]) ->
 
 def register_every_minute(apps, *, name: str, task: str, description: str) -> None:
     """A django-celery-beat PeriodicTask (DatabaseScheduler) running `task` every minute."""
+    _register(apps, name=name, task=task, description=description, period="minutes")
+
+
+def register_daily(apps, *, name: str, task: str, description: str) -> None:
+    """A django-celery-beat PeriodicTask (DatabaseScheduler) running `task` once a day."""
+    _register(apps, name=name, task=task, description=description, period="days")
+
+
+def _register(apps, *, name: str, task: str, description: str, period: str) -> None:
     IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
+    interval, _ = IntervalSchedule.objects.get_or_create(every=1, period=period)
     PeriodicTask.objects.update_or_create(
-        name=name, defaults={"task": task, "interval": every_minute, "enabled": True, "description": description}
+        name=name, defaults={"task": task, "interval": interval, "enabled": True, "description": description}
     )
 
 

@@ -1,7 +1,11 @@
 """Reads of the notifications domain. Nothing here writes."""
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from notifications.channels import push_configured, sms_configured
 from notifications.models import Channel, Notification, Reminder
@@ -71,3 +75,24 @@ def webhook_deliveries_for_user(*, user) -> QuerySet:
 
     endpoints = webhook_endpoints_for_user(user=user)
     return WebhookDelivery.objects.filter(endpoint__in=endpoints.values("pk")).select_related("endpoint", "event")
+
+
+NOTIFICATION_DONE = (Notification.Status.SENT, Notification.Status.FAILED, Notification.Status.SKIPPED)
+REMINDER_DONE = (Reminder.Status.SENT, Reminder.Status.FAILED, Reminder.Status.CANCELLED, Reminder.Status.SKIPPED)
+
+
+def retention_cutoff(*, now: datetime | None = None) -> datetime | None:
+    """Messages done with before this instant, of bookings ended by then, may be deleted; None when
+    MESSAGE_RETENTION_DAYS is 0 (they are kept)."""
+    days = settings.MESSAGE_RETENTION_DAYS
+    return (now or timezone.now()) - timedelta(days=days) if days > 0 else None
+
+
+def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
+    """The notifications and the reminders in a final state, last changed before `cutoff`, about a
+    booking that ended before it (`services.messages_purge` says why these and only these)."""
+    ended = {"updated_at__lt": cutoff, "booking__end_at__lt": cutoff}
+    return {
+        "notifications": Notification.objects.filter(status__in=NOTIFICATION_DONE, **ended),
+        "reminders": Reminder.objects.filter(status__in=REMINDER_DONE, **ended),
+    }

@@ -18,7 +18,7 @@ from booking_site.sql import insert_ignoring_conflicts, insert_skipping_conflict
 from notifications import content, dispatch, wakeup
 from notifications.dispatch import BatchResult
 from notifications.models import Channel, Notification, Reminder
-from notifications.selectors import customer_channels, provider_addresses
+from notifications.selectors import customer_channels, messages_past_retention, provider_addresses, retention_cutoff
 from scheduling.models import Booking, BookingStatus
 
 logger = logging.getLogger(__name__)
@@ -275,3 +275,37 @@ def reminders_retry_failed(*, ids: list[int]) -> int:
     return Reminder.objects.filter(pk__in=ids, status=Reminder.Status.FAILED, booking__start_at__gt=now).update(
         status=Reminder.Status.SCHEDULED, attempts=0, next_attempt_at=now, claimed_at=None, updated_at=now
     )
+
+
+# --- housekeeping -------------------------------------------------------------------------------
+
+
+def messages_purge(*, now: datetime | None = None, batch_size: int = 5000, on_batch=None) -> dict[str, int]:
+    """Delete the booking messages that are over and done: outbox rows and reminders in a final state,
+    last changed more than MESSAGE_RETENTION_DAYS ago, about a booking that ended more than that ago
+    (`selectors.messages_past_retention`). They hold the customer's address and the staff's, and nothing
+    reads them once their booking is history. MESSAGE_RETENTION_DAYS = 0 keeps them all. Returns how
+    many of each were deleted.
+
+    The rows are also the dedup ledger (a unique key per booking event), so a row may go only when no
+    event can write its key again: each key belongs to one event of its booking's life (confirmation,
+    cancellation, reschedule, one reminder), and a booking long ended has none left. Rows still
+    waiting are never deleted, whatever their age.
+
+    Deletes in batches of `batch_size` by primary key, each its own short statement, taking no lock
+    beyond the rows it deletes; a row put back in the queue meanwhile (staff retrying a failed one) is
+    left, because the DELETE checks every condition again. `on_batch(name, rows)` is called after each
+    batch (the command's progress).
+    """
+    cutoff = retention_cutoff(now=now)
+    if cutoff is None:
+        return {"notifications": 0, "reminders": 0}
+    purged = {}
+    for name, old in messages_past_retention(cutoff=cutoff).items():
+        purged[name] = 0
+        while batch := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+            deleted = old.filter(pk__in=batch).delete()[0]
+            purged[name] += deleted
+            if on_batch:
+                on_batch(name, deleted)
+    return purged

@@ -1,6 +1,7 @@
 """Celery tasks of the notifications domain: thin wrappers over services, primary keys only.
 
-Beat runs the two sweeps every minute (registered by migration 0002). Each run drains batches for at
+Beat runs the two sweeps every minute (registered by migration 0002) and the purge of old messages
+daily (migration 0011). Each run drains batches for at
 most DRAIN_BUDGET_SECONDS; overlapping runs (a slow run, Beat firing twice) are safe because claims
 use SKIP LOCKED and a claimed row is no longer due. `drain_outbox` is the debounced wake-up of every
 outbox after a commit (notifications/wakeup.py). The per-row kick task of earlier releases
@@ -17,6 +18,7 @@ SWEEP_OUTBOX_TASK = "notifications.tasks.sweep_outbox"
 SEND_NOTIFICATION_TASK = "notifications.tasks.send_notification"
 SWEEP_WEBHOOKS_TASK = "notifications.tasks.sweep_webhooks"
 DRAIN_OUTBOX_TASK = "notifications.tasks.drain_outbox"
+PURGE_MESSAGES_TASK = "notifications.tasks.purge_messages"
 DRAIN_BUDGET_SECONDS = wakeup.DRAIN_BUDGET_SECONDS
 
 
@@ -39,6 +41,11 @@ def sweep_outbox() -> int:
 def send_notification(*notification_ids: int) -> int:
     """Earlier releases' per-commit kick: drains the outbox (the ids' rows among the rest)."""
     return wakeup.drain("notifications", budget_seconds=DRAIN_BUDGET_SECONDS).sent
+
+
+@shared_task(name=PURGE_MESSAGES_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def purge_messages() -> dict[str, int]:
+    return services.messages_purge()
 
 
 @shared_task(name=SWEEP_WEBHOOKS_TASK, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)

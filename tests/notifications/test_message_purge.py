@@ -1,0 +1,145 @@
+"""Old messages are deleted once they and their booking are long over (notifications.services.messages_purge),
+daily from Beat or by `manage.py purge_messages`; anything still waiting, recent, or about a booking that
+ended recently is kept."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from booking_site.celery import app
+from notifications import services
+from notifications.models import Channel, Notification, Reminder
+from notifications.tasks import PURGE_MESSAGES_TASK
+from tests.factories import BookingFactory
+
+pytestmark = pytest.mark.django_db
+
+DAYS = 180
+
+
+@pytest.fixture(autouse=True)
+def _retention(settings):
+    settings.MESSAGE_RETENTION_DAYS = DAYS
+
+
+def booking_ended(days_ago: int):
+    start = timezone.now().replace(microsecond=0) - timedelta(days=days_ago, minutes=30)
+    return BookingFactory(start_at=start, end_at=start + timedelta(minutes=30), blocked_from=start,
+                          blocked_until=start + timedelta(minutes=30))  # fmt: skip
+
+
+def notification(booking, *, status: str, changed_days_ago: int, key: str = "confirmation") -> Notification:
+    row = Notification.objects.create(
+        booking=booking, kind=Notification.Kind.CONFIRMATION, recipient=Notification.Recipient.CUSTOMER,
+        channel=Channel.EMAIL, address=booking.customer_email, status=status,
+        dedup_key=f"{key}:{booking.pk}:{status}:{changed_days_ago}", next_attempt_at=booking.start_at,
+    )  # fmt: skip
+    Notification.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(days=changed_days_ago))
+    return row
+
+
+def reminder(booking, *, status: str, changed_days_ago: int, lead: int = 1440) -> Reminder:
+    row = Reminder.objects.create(booking=booking, channel=Channel.EMAIL, lead_minutes=lead, status=status,
+                                  fire_at=booking.start_at, next_attempt_at=booking.start_at)  # fmt: skip
+    Reminder.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(days=changed_days_ago))
+    return row
+
+
+def left() -> tuple[set[int], set[int]]:
+    return set(Notification.objects.values_list("pk", flat=True)), set(Reminder.objects.values_list("pk", flat=True))
+
+
+def test_messages_done_with_long_ago_about_a_booking_long_over_are_deleted():
+    old = booking_ended(days_ago=DAYS + 20)
+    notification(old, status="sent", changed_days_ago=DAYS + 20)
+    notification(old, status="failed", changed_days_ago=DAYS + 10)
+    reminder(old, status="sent", changed_days_ago=DAYS + 20)
+    reminder(old, status="cancelled", changed_days_ago=DAYS + 30, lead=60)
+
+    assert services.messages_purge() == {"notifications": 2, "reminders": 2}
+    assert left() == (set(), set())
+
+
+def test_messages_still_waiting_are_kept_whatever_their_age():
+    old = booking_ended(days_ago=DAYS + 20)
+    pending = notification(old, status="pending", changed_days_ago=DAYS + 20)
+    scheduled = reminder(old, status="scheduled", changed_days_ago=DAYS + 20)
+
+    assert services.messages_purge() == {"notifications": 0, "reminders": 0}
+    assert left() == ({pending.pk}, {scheduled.pk})
+
+
+def test_a_message_changed_within_the_retention_is_kept_though_its_booking_is_long_over():
+    old = booking_ended(days_ago=DAYS + 20)
+    retried = notification(old, status="failed", changed_days_ago=3)  # staff retried it, it failed again
+
+    services.messages_purge()
+    assert left() == ({retried.pk}, set())
+
+
+def test_old_messages_of_a_booking_that_ended_within_the_retention_are_kept():
+    # Booked a year ahead: confirmed and reminded long ago, the appointment itself only last week.
+    recent = booking_ended(days_ago=7)
+    confirmation = notification(recent, status="sent", changed_days_ago=DAYS + 100)
+    early = reminder(recent, status="sent", changed_days_ago=DAYS + 1)
+
+    services.messages_purge()
+    assert left() == ({confirmation.pk}, {early.pk})
+
+
+def test_a_retention_of_zero_keeps_every_message(settings):
+    settings.MESSAGE_RETENTION_DAYS = 0
+    old = booking_ended(days_ago=DAYS * 10)
+    sent = notification(old, status="sent", changed_days_ago=DAYS * 10)
+
+    assert services.messages_purge() == {"notifications": 0, "reminders": 0}
+    assert left() == ({sent.pk}, set())
+
+
+def test_the_purge_works_in_batches_and_reports_each():
+    old = booking_ended(days_ago=DAYS + 20)
+    for n in range(3):
+        notification(old, status="sent", changed_days_ago=DAYS + 20, key=f"k{n}")
+    batches = []
+
+    totals = services.messages_purge(batch_size=2, on_batch=lambda name, rows: batches.append((name, rows)))
+
+    assert totals == {"notifications": 3, "reminders": 0}
+    assert batches == [("notifications", 2), ("notifications", 1)]
+
+
+def test_the_purge_runs_daily_from_beat():
+    app.loader.import_default_modules()
+    periodic = PeriodicTask.objects.get(task=PURGE_MESSAGES_TASK)
+    assert periodic.enabled
+    assert (periodic.interval.every, periodic.interval.period) == (1, "days")
+    assert PURGE_MESSAGES_TASK in app.tasks
+
+
+def test_the_command_counts_in_a_dry_run_and_deletes_nothing():
+    old = booking_ended(days_ago=DAYS + 20)
+    sent = notification(old, status="sent", changed_days_ago=DAYS + 20)
+    out = StringIO()
+
+    call_command("purge_messages", "--dry-run", stdout=out)
+
+    assert "notifications: 1 would be deleted (dry run)" in out.getvalue()
+    assert "reminders: 0 would be deleted" in out.getvalue()
+    assert left() == ({sent.pk}, set())
+
+
+def test_the_command_deletes_and_prints_its_progress_and_totals():
+    old = booking_ended(days_ago=DAYS + 20)
+    notification(old, status="sent", changed_days_ago=DAYS + 20)
+    reminder(old, status="skipped", changed_days_ago=DAYS + 20)
+    out = StringIO()
+
+    call_command("purge_messages", stdout=out)
+
+    assert "notifications: deleted 1" in out.getvalue() and "reminders: deleted 1" in out.getvalue()
+    assert "Deleted 1 notifications and 1 reminders." in out.getvalue()
+    assert left() == (set(), set())
