@@ -1,6 +1,6 @@
 """What the web tier serves per second, each figure next to the floor measured in the same run (issue 18).
 
-    .venv/bin/python bench/http_throughput.py [--seconds 10] [--connections 32] [--booking-only]
+    .venv/bin/python bench/http_throughput.py [--seconds 10] [--connections 32] [--booking-only] [--rounds 3]
 
 Load comes from `wrk` (bench/_http.py, bench/wrk/load.lua): a C client, so the figures are the server's,
 not a Python client's fighting it for the same cores. Runs on its own throwaway database
@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time as clock
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -232,7 +233,7 @@ def set_aside_waiting_messages() -> None:
     connection.close()
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
     parser.add_argument("--connections", type=int, default=32)
@@ -243,109 +244,151 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, choices=range(1, 6), help="floor + booking-with-worker rounds (default 3)"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+@dataclass
+class Bodies:
+    """The request bodies of the booking phases, each slot in one body only: disjoint pools of the free
+    slots in time order, each pool spread over every provider."""
+
+    post: list[str]  # halved: the POST without a worker, then with it (round 1)
+    solo: list[str]  # the warm-up, then halved: one connection without a worker, then with it
+    locked: list[str]
+    later_rounds: list[list[str]]  # rounds 2, 3, ... of the POST with the worker
+
+    @classmethod
+    def deal(cls, free: dict, *, customer_id: int, rounds: int) -> Bodies:
+        in_time_order = sorted((start, pid) for pid, (_, starts) in free.items() for start in starts)
+        pools = [in_time_order[n::4] for n in range(4)]
+        services = {pid: service for pid, (service, _) in free.items()}
+        locked = [
+            json.dumps({"provider": pid, "service": services[pid], "customer": customer_id, "start": start.isoformat()})
+            for start, pid in pools[2]
+        ]
+        later = [[booking_body(pid, start) for start, pid in pools[3][n :: rounds - 1]] for n in range(rounds - 1)]
+        return cls(
+            post=[booking_body(pid, start) for start, pid in pools[0]],
+            solo=[booking_body(pid, start) for start, pid in pools[1]],
+            locked=locked,
+            later_rounds=later,
+        )
+
+
+class Phases:
+    """gunicorn (and the Celery worker, once started) on the bench database; each phase's wrk result,
+    CPU split and outbox backlog by name."""
+
+    def __init__(self, *, env: dict[str, str], database_url: str, broker: str, args) -> None:
+        self.env, self.broker, self.args = env, broker, args
+        self.roots = {"postgres": postgres_pid(database_url), "redis": redis_pid(broker)}
+        self.results: dict[str, WrkResult] = {}
+        self.cpu: dict[str, str] = {}
+        self.backlog: dict[str, str] = {}
+        self.started: list = []
+        self.worker = None
+        self.server = Gunicorn(env, workers=args.workers)
+        self.started.append(self.server)
+
+    def warm(self, bodies: list[str], auth: dict[str, str]) -> int:
+        """Every gunicorn worker's imports, connections and prepared statements, with real bookings.
+        Returns the last booking's id (the floor reads it)."""
+        for body in bodies:
+            request = urllib.request.Request(f"{self.server.url}/api/v1/bookings/", data=body.encode(), method="POST",
+                                             headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+            with urllib.request.urlopen(request, timeout=30) as response:
+                booking_id = json.loads(response.read())["id"]
+        return booking_id
+
+    def run(self, name: str, path: str, *, connections: int | None = None, wait_for_outbox: bool = False,
+            **kwargs) -> None:  # fmt: skip
+        print(f"  {name} ...", flush=True)
+        settle()  # not the previous phase's aftermath
+        roots = {"gunicorn": self.server.process.pid, **self.roots}
+        if self.worker is not None:
+            roots["worker"] = self.worker.process.pid
+        meter = CpuMeter({tier: pid for tier, pid in roots.items() if pid})
+        meter.start()
+        conns = self.args.connections if connections is None else connections
+        self.results[name] = run_wrk(f"{self.server.url}{path}", seconds=self.args.seconds, connections=conns, **kwargs)
+        meter.stop()
+        self.cpu[name] = meter.per_request_ms(self.results[name].ok)
+        if wait_for_outbox:
+            self.backlog[name] = outbox_backlog()
+
+    def start_worker(self) -> None:
+        """One worker on an empty queue and outbox: it serves only the next phases' bookings, not the
+        messages the phases without a worker left waiting (they would bill it for twice the work)."""
+        flush_broker(self.broker)
+        set_aside_waiting_messages()
+        self.worker = CeleryWorker(self.env)
+        self.started.append(self.worker)
+
+    def stop_worker(self) -> None:
+        self.worker.stop()
+        self.worker = None
+        flush_broker(self.broker)
+
+    def stop(self) -> None:
+        for process in self.started:
+            process.stop()
+            process.report_log()
+        flush_broker(self.broker)
+
+
+def main() -> int:
+    args = parse_args()
     os.environ["BENCH_SECRET_KEY"] = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)  # sessions signed alike
     wait_for_connection_headroom(args.connections + args.workers + 10)
     database_url = setup_django(BENCH_DB, fresh=True)
     from django.db import connections
 
     token, session_key, customer, free = seed()
-    in_time_order = sorted((start, pid) for pid, (_, starts) in free.items() for start in starts)
-    pools = [in_time_order[n::4] for n in range(4)]  # disjoint, each spread over every provider
-    services = {pid: service for pid, (service, _) in free.items()}
-    post_bodies = [booking_body(pid, start) for start, pid in pools[0]]
-    solo_bodies = [booking_body(pid, start) for start, pid in pools[1]]
-    locked_bodies = [
-        json.dumps({"provider": pid, "service": services[pid], "customer": customer.pk, "start": start.isoformat()})
-        for start, pid in pools[2]
-    ]
-    # Rounds after the first book from the last pool, a share each.
-    later_rounds = [[booking_body(pid, start) for start, pid in pools[3][n :: args.rounds - 1]]
-                    for n in range(args.rounds - 1)]  # fmt: skip
+    bodies = Bodies.deal(free, customer_id=customer.pk, rounds=args.rounds)
     machine = machine_line()
     connections.close_all()
-    print(f"Seeded {PROVIDERS} providers, {len(in_time_order)} free slots over {DAYS} days.", flush=True)
+    print(f"Seeded {PROVIDERS} providers, {sum(len(s) for _, s in free.values())} free slots over {DAYS} days.",
+          flush=True)  # fmt: skip
 
     broker = private_broker_url()
     env = server_env(database_url=database_url, broker_url=broker, cache_prefix="booking-bench-http")
     auth = {"Authorization": f"Token {token}", "Accept": "application/json"}
-    seconds, conns = args.seconds, args.connections
-    server = worker = None
-    started = []
-    results: dict[str, WrkResult] = {}
-    cpu: dict[str, str] = {}
-    backlog: dict[str, str] = {}
-    postgres, redis_server = postgres_pid(database_url), redis_pid(broker)
+    post = {"headers": auth, "method": "POST"}
+    phases = None
     try:
-        server = Gunicorn(env, workers=args.workers)
-        started.append(server)
-        # Warm every worker (imports, connections, prepared statements) with bookings of the solo pool.
-        for body in solo_bodies[: 4 * args.workers]:
-            request = urllib.request.Request(f"{server.url}/api/v1/bookings/", data=body.encode(), method="POST",
-                                             headers={**auth, "Content-Type": "application/json"})  # fmt: skip
-            with urllib.request.urlopen(request, timeout=30) as response:
-                booking_id = json.loads(response.read())["id"]
-        solo_bodies = solo_bodies[4 * args.workers :]
+        phases = Phases(env=env, database_url=database_url, broker=broker, args=args)
+        warm_up, solo = bodies.solo[: 4 * args.workers], bodies.solo[4 * args.workers :]
+        floor_path = f"/api/v1/bookings/{phases.warm(warm_up, auth)}/"
+        half, solo_half = len(bodies.post) // 2, len(solo) // 2
 
-        def phase(name: str, path: str, **kwargs) -> None:
-            print(f"  {name} ...", flush=True)
-            settle()  # not the previous phase's aftermath
-            roots = {"gunicorn": server.process.pid, "postgres": postgres, "redis": redis_server}
-            if worker is not None:
-                roots["worker"] = worker.process.pid
-            meter = CpuMeter({tier: pid for tier, pid in roots.items() if pid})
-            meter.start()
-            results[name] = run_wrk(f"{server.url}{path}", seconds=seconds, **kwargs)
-            meter.stop()
-            cpu[name] = meter.per_request_ms(results[name].ok)
-
-        floor_path = f"/api/v1/bookings/{booking_id}/"
-        phase("floor", floor_path, connections=conns, headers=auth)
-        half, solo_half = len(post_bodies) // 2, len(solo_bodies) // 2
-        phase("post", "/api/v1/bookings/", connections=conns, headers=auth, method="POST", bodies=post_bodies[:half])
-        phase("post_solo_alone", "/api/v1/bookings/", connections=1, headers=auth, method="POST",
-              bodies=solo_bodies[:solo_half])  # fmt: skip
-        # The worker starts on an empty queue and outbox: it serves only the next phase's bookings, not
-        # the messages the phase without a worker left waiting (they would bill it for twice the work).
-        flush_broker(broker)
-        set_aside_waiting_messages()
-        worker = CeleryWorker(env)
-        started.append(worker)
-        phase("post_worker", "/api/v1/bookings/", connections=conns, headers=auth, method="POST",
-              bodies=post_bodies[half:])  # fmt: skip
-        backlog["post_worker"] = outbox_backlog()
-        phase("post_solo", "/api/v1/bookings/", connections=1, headers=auth, method="POST",
-              bodies=solo_bodies[solo_half:])  # fmt: skip
-        backlog["post_solo"] = outbox_backlog()
-        for number, bodies in enumerate(later_rounds, start=2):
-            phase(f"floor#{number}", floor_path, connections=conns, headers=auth)
-            phase(f"post_worker#{number}", "/api/v1/bookings/", connections=conns, headers=auth, method="POST",
-                  bodies=bodies)  # fmt: skip
-            backlog[f"post_worker#{number}"] = outbox_backlog()
-        worker.stop()
-        worker = None
-        flush_broker(broker)
+        phases.run("floor", floor_path, headers=auth)
+        phases.run("post", "/api/v1/bookings/", bodies=bodies.post[:half], **post)
+        phases.run("post_solo_alone", "/api/v1/bookings/", connections=1, bodies=solo[:solo_half], **post)
+        phases.start_worker()
+        phases.run("post_worker", "/api/v1/bookings/", bodies=bodies.post[half:], wait_for_outbox=True, **post)
+        phases.run("post_solo", "/api/v1/bookings/", connections=1, bodies=solo[solo_half:], wait_for_outbox=True,
+                   **post)  # fmt: skip
+        for number, round_bodies in enumerate(bodies.later_rounds, start=2):
+            phases.run(f"floor#{number}", floor_path, headers=auth)
+            phases.run(f"post_worker#{number}", "/api/v1/bookings/", bodies=round_bodies, wait_for_outbox=True, **post)
+        phases.stop_worker()
         if args.booking_only:
-            return report(results, args, machine, cpu=cpu, backlog=backlog)
+            return report(phases.results, args, machine, cpu=phases.cpu, backlog=phases.backlog)
 
         busiest, first, slots_path = busiest_provider_slots()
         connections.close_all()
-        phase("slots", slots_path, connections=conns, headers={"Accept": "application/json"})
-        phase("week", f"/admin/scheduling/provider/{busiest}/agenda/week/?date={first}", connections=conns,
-              headers={"Cookie": f"sessionid={session_key}"})  # fmt: skip
-        phase("locked", "/bench/locked-insert/", connections=conns, headers=auth, method="POST", bodies=locked_bodies)
-        server.stop()
-        server = None
+        phases.run("slots", slots_path, headers={"Accept": "application/json"})
+        phases.run("week", f"/admin/scheduling/provider/{busiest}/agenda/week/?date={first}",
+                   headers={"Cookie": f"sessionid={session_key}"})  # fmt: skip
+        phases.run("locked", "/bench/locked-insert/", bodies=bodies.locked, **post)
+        phases.server.stop()
         print("  raw PostgreSQL (pgbench) ...", flush=True)
-        raw_rate, raw_latency = pgbench(database_url, clients=conns, seconds=seconds)
+        raw = pgbench(database_url, clients=args.connections, seconds=args.seconds)
     finally:
-        for process in started:
-            process.stop()
-            process.report_log()
-        flush_broker(broker)
+        if phases is not None:
+            phases.stop()
         connections.close_all()
-    return report(results, args, machine, cpu=cpu, backlog=backlog, raw=(raw_rate, raw_latency))
+    return report(phases.results, args, machine, cpu=phases.cpu, backlog=phases.backlog, raw=raw)
 
 
 def report(
