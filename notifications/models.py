@@ -12,6 +12,7 @@ itself once the lease runs out. A retry after a failure sets `next_attempt_at` t
 import base64
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -193,6 +194,10 @@ class WebhookEndpoint(models.Model):
     event_types = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     secret = models.CharField(max_length=100, default=new_secret, editable=False)
+    # A rotation's grace: until `previous_secret_expires_at`, sends carry a signature with the secret
+    # before the current one too, so a receiver can switch without refusing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints")
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="The first failed attempt since the last success; cleared by a success."
@@ -207,6 +212,17 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def grace_ends_at(self, *, now: datetime) -> datetime | None:
+        """When the running rotation's grace ends (the previous secret stops signing), or None."""
+        if self.previous_secret and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
+            return self.previous_secret_expires_at
+        return None
+
+    def signing_secrets(self, *, now: datetime) -> list[str]:
+        """The secrets a send made at `now` is signed with: the current one, and the previous one while a
+        rotation's grace lasts."""
+        return [self.secret, self.previous_secret] if self.grace_ends_at(now=now) else [self.secret]
 
 
 class WebhookEvent(models.Model):

@@ -61,9 +61,10 @@ class WebhookEndpointAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
     readonly_fields = [
-        "owner", "is_active", "failing_since", "disabled_at", "disabled_reason", "created_at", "delivery_log",
+        "owner", "is_active", "failing_since", "disabled_at", "disabled_reason", "previous_secret_expires_at",
+        "created_at", "delivery_log",
     ]  # fmt: skip
-    actions = ["send_ping", "rotate_secret", "enable", "replay_last_24_hours"]
+    actions = ["send_ping", "rotate_secret", "rotate_secret_keeping_the_old_one", "enable", "replay_last_24_hours"]
 
     def get_queryset(self, request):
         return selectors.webhook_endpoints_for_user(user=request.user)
@@ -122,6 +123,12 @@ class WebhookEndpointAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
         for endpoint in queryset:
             secret = webhooks.webhook_endpoint_rotate_secret(endpoint_id=endpoint.pk)
             _tell_secret(self, request, endpoint, secret, "New secret for")
+
+    @admin.action(description="Rotate the signing secret, the old one signing too for 24 hours", permissions=["change"])
+    def rotate_secret_keeping_the_old_one(self, request, queryset):
+        for endpoint in queryset:
+            secret = webhooks.webhook_endpoint_rotate_secret(endpoint_id=endpoint.pk, previous_valid_hours=24)
+            _tell_secret(self, request, endpoint, secret, "New secret (the old one signs too for 24 hours) for")
 
     @admin.action(description="Enable (after being disabled)", permissions=["change"])
     def enable(self, request, queryset):

@@ -72,12 +72,14 @@ def _render(delivery: WebhookDelivery, now: datetime) -> OutgoingMessage:
     )
 
 
-def signed_headers(*, secret: str, webhook_id: str, body: str, at: datetime | None = None) -> dict[str, str]:
+def signed_headers(*, secrets: list[str], webhook_id: str, body: str, at: datetime | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers, one `v1,` signature per secret, space-separated (a rotation's grace
+    signs with the old secret too; a receiver accepts any signature it can verify)."""
     at = at or datetime.now(UTC)
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(webhook_id, at, body),
+        "webhook-signature": " ".join(Webhook(secret).sign(webhook_id, at, body) for secret in secrets),
     }
 
 
@@ -142,7 +144,9 @@ def _send(delivery: WebhookDelivery, now: datetime, *, session: requests.Session
     started_at, started = timezone.now(), time.monotonic()
     status_code, error, permanent = None, "", False
     try:
-        headers = signed_headers(secret=endpoint.secret, webhook_id=delivery.webhook_id, body=message.text)
+        headers = signed_headers(
+            secrets=endpoint.signing_secrets(now=started_at), webhook_id=delivery.webhook_id, body=message.text
+        )
         with post(url=message.to, body=message.text, headers=headers, session=session) as response:
             status_code = response.status_code
         if not 200 <= status_code < 300:

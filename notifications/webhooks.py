@@ -3,7 +3,7 @@ and re-enabled, secrets rotated, a ping, deliveries replayed. The REST API and t
 who may act on which endpoint (its owner, or a superuser) is theirs to check.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -17,6 +17,7 @@ from scheduling.selectors import providers_for_user
 
 OWNER_LOST_ACCESS = "The endpoint's owner may no longer see this provider's bookings."
 SUBSCRIBABLE = tuple(t for t in webhook_events.EVENT_TYPES if t != webhook_events.PING)
+MAX_PREVIOUS_SECRET_HOURS = 7 * 24
 
 
 def _clean(*, url: str | None, event_types: list[str] | None) -> None:
@@ -65,11 +66,27 @@ def webhook_endpoint_delete(*, endpoint_id: int) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint_id).delete()
 
 
-def webhook_endpoint_rotate_secret(*, endpoint_id: int) -> str:
-    """A new secret, returned this once; deliveries signed from now on use it (the old one stops at once)."""
-    secret = new_secret()
-    if not WebhookEndpoint.objects.filter(pk=endpoint_id).update(secret=secret, updated_at=timezone.now()):
-        raise WebhookEndpoint.DoesNotExist(endpoint_id)
+def webhook_endpoint_rotate_secret(*, endpoint_id: int, previous_valid_hours: int = 0) -> str:
+    """A new secret, returned this once; every send from now on (retries and replays too) is signed with it.
+
+    `previous_valid_hours` (0 to MAX_PREVIOUS_SECRET_HOURS) keeps the old secret signing too for that
+    long: each send then carries two signatures in its `webhook-signature` header (Standard Webhooks
+    allows several), so a receiver can deploy the new secret without refusing a delivery meanwhile.
+    0, the default, stops the old secret at once, as after a leak. A rotation during a grace replaces
+    it: only the secret just replaced is kept. Locks the endpoint row.
+    """
+    if not 0 <= previous_valid_hours <= MAX_PREVIOUS_SECRET_HOURS:
+        raise InvalidInput(
+            f"Keep the previous secret for 0 to {MAX_PREVIOUS_SECRET_HOURS} hours.", field="previous_secret_valid_hours"
+        )
+    secret, now = new_secret(), timezone.now()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+        keep = previous_valid_hours > 0
+        endpoint.previous_secret = endpoint.secret if keep else ""
+        endpoint.previous_secret_expires_at = now + timedelta(hours=previous_valid_hours) if keep else None
+        endpoint.secret = secret
+        endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     return secret
 
 

@@ -1,12 +1,13 @@
 """Input and output shapes of the webhook endpoints (scheduling/api/views/webhooks.py). The signing
 secret is in `WebhookEndpointWithSecretSerializer` only: the answers of create and rotate-secret."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.models import OutboxStatus, WebhookDelivery, WebhookEndpoint
 from notifications.webhook_events import EVENT_TYPES
-from notifications.webhooks import SUBSCRIBABLE
+from notifications.webhooks import MAX_PREVIOUS_SECRET_HOURS, SUBSCRIBABLE
 from scheduling.api.fields import AwareDateTimeField
 from scheduling.api.serializers import QueryParamsSerializer
 
@@ -42,14 +43,23 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     disabled_at = AwareDateTimeField(
         read_only=True, allow_null=True, help_text="When it was disabled (3 days of failures, or by hand)."
     )
+    rotation_grace_ends_at = serializers.SerializerMethodField(
+        help_text="Until then every send carries a second signature, made with the secret before the last "
+        "rotation (the rotation's grace); null when none is running or it has ended.",
+    )
 
     class Meta:
         model = WebhookEndpoint
         fields = [
             "id", "url", "description", "event_types", "is_active", "owner", "failing_since", "disabled_at",
-            "disabled_reason", "created_at", "updated_at",
+            "disabled_reason", "rotation_grace_ends_at", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["is_active", "disabled_reason"]
+
+    @extend_schema_field(AwareDateTimeField(allow_null=True))
+    def get_rotation_grace_ends_at(self, endpoint: WebhookEndpoint) -> str | None:
+        ends = endpoint.grace_ends_at(now=timezone.now())
+        return AwareDateTimeField().to_representation(ends) if ends else None
 
 
 class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
@@ -60,6 +70,17 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookRotateSecretSerializer(serializers.Serializer):
+    previous_secret_valid_hours = serializers.IntegerField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=MAX_PREVIOUS_SECRET_HOURS,
+        help_text="Keep signing with the old secret too for this many hours (at most a week), so your receiver "
+        "can switch without refusing a delivery. 0 (the default) stops the old secret at once, as after a leak.",
+    )
 
 
 class WebhookAttemptSerializer(serializers.Serializer):

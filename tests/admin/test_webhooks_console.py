@@ -3,10 +3,12 @@ the current user as owner, the secret told once in a message and never on a page
 and enable actions, a read-only delivery log with "replay", and each user's endpoints their own."""
 
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
 from django.test import Client
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from notifications.models import OutboxStatus, WebhookDelivery, WebhookEndpoint
@@ -82,6 +84,19 @@ def test_rotate_secret_tells_the_new_secret_once_and_signs_with_it(as_staff_a, h
     webhook_ping(endpoint_id=hook.pk)
     webhooks_dispatch()
     Webhook(hook.secret).verify(receiver.requests[0]["body"], receiver.requests[0]["headers"])
+
+
+def test_rotating_while_keeping_the_old_secret_signs_with_both_for_24_hours(as_staff_a, hook, receiver):
+    old = hook.secret
+    response = act(as_staff_a, "rotate_secret_keeping_the_old_one", hook.pk)
+    hook.refresh_from_db()
+    assert any(hook.secret in m and "24 hours" in m for m in messages_of(response))
+    assert timedelta(hours=23) < hook.previous_secret_expires_at - timezone.now() <= timedelta(hours=24)
+
+    webhook_ping(endpoint_id=hook.pk)
+    webhooks_dispatch()
+    for secret in (hook.secret, old):
+        Webhook(secret).verify(receiver.requests[0]["body"], receiver.requests[0]["headers"])
 
 
 def test_enable_turns_a_disabled_endpoint_on_again(as_staff_a, hook):

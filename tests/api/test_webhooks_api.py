@@ -3,7 +3,7 @@ made or rotated, each user's endpoints their own, and pings, replays and the del
 real local receiver, with the dispatcher run in the test."""
 
 import importlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.apps import apps as django_apps
@@ -155,6 +155,53 @@ def test_rotate_secret_answers_a_new_key_that_signs_from_then_on(as_a, made, rec
     Webhook(new).verify(request["body"], request["headers"])
     with pytest.raises(WebhookVerificationError):
         Webhook(made["secret"]).verify(request["body"], request["headers"])
+
+
+def test_rotate_secret_can_keep_the_old_one_signing_for_a_while(as_a, made, receiver):
+    response = as_a.post(url(made, "rotate-secret/"), {"previous_secret_valid_hours": 24}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    grace_ends = datetime.fromisoformat(body["rotation_grace_ends_at"])
+    assert timedelta(hours=23, minutes=59) < grace_ends - timezone.now() <= timedelta(hours=24)
+    assert as_a.get(url(made)).json()["rotation_grace_ends_at"] == body["rotation_grace_ends_at"]
+
+    as_a.post(url(made, "ping/"))
+    webhooks_dispatch()
+    (request,) = receiver.requests
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+    Webhook(body["secret"]).verify(request["body"], request["headers"])  # a receiver that switched already
+    Webhook(made["secret"]).verify(request["body"], request["headers"])  # and one that has not yet
+
+
+def test_once_the_grace_ends_only_the_new_secret_signs(as_a, made, receiver):
+    new = as_a.post(url(made, "rotate-secret/"), {"previous_secret_valid_hours": 1}, format="json").json()["secret"]
+    WebhookEndpoint.objects.filter(pk=made["id"]).update(previous_secret_expires_at=timezone.now())
+
+    as_a.post(url(made, "ping/"))
+    webhooks_dispatch()
+    (request,) = receiver.requests
+    Webhook(new).verify(request["body"], request["headers"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(made["secret"]).verify(request["body"], request["headers"])
+    assert as_a.get(url(made)).json()["rotation_grace_ends_at"] is None
+
+
+def test_a_rotation_during_a_grace_keeps_only_the_secret_it_replaces(as_a, made):
+    second = as_a.post(url(made, "rotate-secret/"), {"previous_secret_valid_hours": 24}, format="json").json()
+    third = as_a.post(url(made, "rotate-secret/"), {"previous_secret_valid_hours": 24}, format="json").json()
+
+    endpoint = WebhookEndpoint.objects.get(pk=made["id"])
+    assert endpoint.signing_secrets(now=timezone.now()) == [third["secret"], second["secret"]]
+
+
+@pytest.mark.parametrize("hours", [-1, 169, "a day"])
+def test_rotate_secret_refuses_a_grace_it_cannot_keep_naming_the_field(as_a, made, hours):
+    before = WebhookEndpoint.objects.get(pk=made["id"]).secret
+    response = as_a.post(url(made, "rotate-secret/"), {"previous_secret_valid_hours": hours}, format="json")
+
+    assert response.status_code == 400
+    assert "previous_secret_valid_hours" in response.json()["fields"]
+    assert WebhookEndpoint.objects.get(pk=made["id"]).secret == before
 
 
 def test_the_delivery_log_shows_every_attempt_and_filters(as_a, made, receiver):

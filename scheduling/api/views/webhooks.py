@@ -28,6 +28,7 @@ from scheduling.api.webhook_serializers import (
     WebhookEndpointWithSecretSerializer,
     WebhookReplayedSerializer,
     WebhookReplaySinceSerializer,
+    WebhookRotateSecretSerializer,
 )
 
 TAGS = ["webhooks"]
@@ -128,16 +129,21 @@ class WebhookPingApi(_EndpointActionApi):
 
 class WebhookRotateSecretApi(_EndpointActionApi):
     @extend_schema(
-        request=None,
+        request=WebhookRotateSecretSerializer,
         responses={200: WebhookEndpointWithSecretSerializer, **errors()},
         tags=TAGS,
         operation_id="webhooks_rotate_secret",
         description="A new signing secret, in this answer only. Every send from now on (retries and replays "
-        "too) is signed with it; the old one stops at once.",
+        "too) is signed with it. The old one stops at once, unless `previous_secret_valid_hours` keeps it "
+        "signing too for that long (a second signature in `webhook-signature`; the body is optional).",
     )
     def post(self, request, pk: int):
         endpoint = _endpoint(request.user, pk)
-        secret = webhooks.webhook_endpoint_rotate_secret(endpoint_id=endpoint.pk)
+        asked = WebhookRotateSecretSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        secret = webhooks.webhook_endpoint_rotate_secret(
+            endpoint_id=endpoint.pk, previous_valid_hours=asked.validated_data["previous_secret_valid_hours"]
+        )
         return Response(_with_secret(_endpoint(request.user, pk), secret))
 
 
