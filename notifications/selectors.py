@@ -4,11 +4,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from notifications.channels import push_configured, sms_configured
-from notifications.models import Channel, Notification, Reminder
+from notifications.models import Channel, Notification, OutboxStatus, Reminder, WebhookDelivery, WebhookEvent
 from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user
 
@@ -89,10 +89,25 @@ def retention_cutoff(*, now: datetime | None = None) -> datetime | None:
 
 
 def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
-    """The notifications and the reminders in a final state, last changed before `cutoff`, about a
-    booking that ended before it (`services.messages_purge` says why these and only these)."""
+    """What `services.messages_purge` may delete (it says why these and only these):
+    - notifications and reminders in a final state, last changed before `cutoff`, about a booking that
+      ended before it;
+    - webhook events made before `cutoff` (each with its deliveries and their attempts) whose deliveries
+      are all done with and last changed before it, about no booking or one that ended before it, and
+      not the latest event of their booking (the next event of a booking is numbered after it)."""
     ended = {"updated_at__lt": cutoff, "booking__end_at__lt": cutoff}
+    latest_of_each_booking = (
+        WebhookEvent.objects.filter(booking__isnull=False)
+        .order_by("booking_id", "-sequence")
+        .distinct("booking_id")
+        .values("pk")
+    )
+    unfinished = WebhookDelivery.objects.filter(Q(status=OutboxStatus.PENDING) | Q(updated_at__gte=cutoff))
     return {
         "notifications": Notification.objects.filter(status__in=NOTIFICATION_DONE, **ended),
         "reminders": Reminder.objects.filter(status__in=REMINDER_DONE, **ended),
+        "webhook_events": WebhookEvent.objects.filter(created_at__lt=cutoff)
+        .filter(Q(booking__isnull=True) | Q(booking__end_at__lt=cutoff))
+        .exclude(pk__in=latest_of_each_booking)
+        .exclude(pk__in=unfinished.values("event_id")),
     }

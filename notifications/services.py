@@ -281,31 +281,35 @@ def reminders_retry_failed(*, ids: list[int]) -> int:
 
 
 def messages_purge(*, now: datetime | None = None, batch_size: int = 5000, on_batch=None) -> dict[str, int]:
-    """Delete the booking messages that are over and done: outbox rows and reminders in a final state,
-    last changed more than MESSAGE_RETENTION_DAYS ago, about a booking that ended more than that ago
-    (`selectors.messages_past_retention`). They hold the customer's address and the staff's, and nothing
-    reads them once their booking is history. MESSAGE_RETENTION_DAYS = 0 keeps them all. Returns how
-    many of each were deleted.
+    """Delete the messages that are over and done, MESSAGE_RETENTION_DAYS after both their last change
+    and their booking's end (`selectors.messages_past_retention` says which): notifications,
+    reminders, and webhook events with their deliveries and attempts (the integrators' delivery log).
+    They hold the customer's address and the staff's, and nothing reads them once their booking is
+    history. MESSAGE_RETENTION_DAYS = 0 keeps them all. Returns how many rows of each were deleted
+    (for webhook events, the events).
 
-    The rows are also the dedup ledger (a unique key per booking event), so a row may go only when no
-    event can write its key again: each key belongs to one event of its booking's life (confirmation,
-    cancellation, reschedule, one reminder), and a booking long ended has none left. Rows still
-    waiting are never deleted, whatever their age.
+    The rows are also ledgers, so a row may go only when nothing can need it again:
+    - a notification's or reminder's unique key belongs to one event of its booking's life
+      (confirmation, cancellation, reschedule, one reminder), and a booking long ended has none left;
+    - a webhook event numbers its booking's changes (`sequence`, the next one is the latest plus one),
+      so the latest event of every booking is kept, whatever its age: a late change (a refund) is still
+      numbered after everything the integrator saw.
+    Rows still waiting (a pending message, a pending delivery) are never deleted, whatever their age.
 
     Deletes in batches of `batch_size` by primary key, each its own short statement, taking no lock
-    beyond the rows it deletes; a row put back in the queue meanwhile (staff retrying a failed one) is
-    left, because the DELETE checks every condition again. `on_batch(name, rows)` is called after each
-    batch (the command's progress).
+    beyond the rows it deletes; a row put back in the queue meanwhile (staff retrying a failed message,
+    an integrator replaying a delivery) is left, because the DELETE checks every condition again.
+    `on_batch(name, rows)` is called after each batch (the command's progress).
     """
     cutoff = retention_cutoff(now=now)
-    if cutoff is None:
-        return {"notifications": 0, "reminders": 0}
-    purged = {}
-    for name, old in messages_past_retention(cutoff=cutoff).items():
-        purged[name] = 0
+    past_retention = messages_past_retention(cutoff=cutoff) if cutoff else {}
+    purged = dict.fromkeys(("notifications", "reminders", "webhook_events"), 0)
+    for name, old in past_retention.items():
         while batch := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
-            deleted = old.filter(pk__in=batch).delete()[0]
+            deleted = old.filter(pk__in=batch).delete()[1].get(old.model._meta.label, 0)
             purged[name] += deleted
             if on_batch:
                 on_batch(name, deleted)
+            if not deleted:
+                break  # every row of the batch changed meanwhile: the next run sees them again
     return purged

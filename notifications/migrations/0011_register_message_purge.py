@@ -1,4 +1,4 @@
-"""Register the daily purge of old sent, failed and cancelled messages with django-celery-beat."""
+"""Register the daily purge of old messages and webhook events with django-celery-beat."""
 
 from django.db import migrations
 
@@ -7,8 +7,8 @@ from booking_site.migration_operations import register_daily, unregister
 TASK_NAME = "Purge old messages"
 TASK_PATH = "notifications.tasks.purge_messages"
 DESCRIPTION = (
-    "Deletes sent, failed and cancelled notifications and reminders MESSAGE_RETENTION_DAYS after their "
-    "last change and their booking's end."
+    "Deletes sent, failed and cancelled notifications and reminders, and webhook events with their deliveries, "
+    "MESSAGE_RETENTION_DAYS after their last change and their booking's end."
 )
 
 

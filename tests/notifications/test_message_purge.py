@@ -12,9 +12,17 @@ from django_celery_beat.models import PeriodicTask
 
 from booking_site.celery import app
 from notifications import services
-from notifications.models import Channel, Notification, Reminder
+from notifications.models import (
+    Channel,
+    Notification,
+    Reminder,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from notifications.tasks import PURGE_MESSAGES_TASK
-from tests.factories import BookingFactory
+from tests.factories import BookingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +68,7 @@ def test_messages_done_with_long_ago_about_a_booking_long_over_are_deleted():
     reminder(old, status="sent", changed_days_ago=DAYS + 20)
     reminder(old, status="cancelled", changed_days_ago=DAYS + 30, lead=60)
 
-    assert services.messages_purge() == {"notifications": 2, "reminders": 2}
+    assert services.messages_purge() == {"notifications": 2, "reminders": 2, "webhook_events": 0}
     assert left() == (set(), set())
 
 
@@ -69,7 +77,7 @@ def test_messages_still_waiting_are_kept_whatever_their_age():
     pending = notification(old, status="pending", changed_days_ago=DAYS + 20)
     scheduled = reminder(old, status="scheduled", changed_days_ago=DAYS + 20)
 
-    assert services.messages_purge() == {"notifications": 0, "reminders": 0}
+    assert services.messages_purge() == {"notifications": 0, "reminders": 0, "webhook_events": 0}
     assert left() == ({pending.pk}, {scheduled.pk})
 
 
@@ -96,7 +104,7 @@ def test_a_retention_of_zero_keeps_every_message(settings):
     old = booking_ended(days_ago=DAYS * 10)
     sent = notification(old, status="sent", changed_days_ago=DAYS * 10)
 
-    assert services.messages_purge() == {"notifications": 0, "reminders": 0}
+    assert services.messages_purge() == {"notifications": 0, "reminders": 0, "webhook_events": 0}
     assert left() == ({sent.pk}, set())
 
 
@@ -108,8 +116,70 @@ def test_the_purge_works_in_batches_and_reports_each():
 
     totals = services.messages_purge(batch_size=2, on_batch=lambda name, rows: batches.append((name, rows)))
 
-    assert totals == {"notifications": 3, "reminders": 0}
+    assert totals == {"notifications": 3, "reminders": 0, "webhook_events": 0}
     assert batches == [("notifications", 2), ("notifications", 1)]
+
+
+def webhook_event(booking, *, sequence: int | None, days_ago: int, delivery: str = "sent", changed_days_ago=None):
+    """An event made `days_ago`, with one delivery in status `delivery` last changed `changed_days_ago`
+    (default: as old as the event) and one attempt."""
+    endpoint = WebhookEndpoint.objects.first() or WebhookEndpoint.objects.create(url="https://crm.example/hook",
+                                                                                 owner=UserFactory())  # fmt: skip
+    made = timezone.now() - timedelta(days=days_ago)
+    event = WebhookEvent.objects.create(type="booking.confirmed", payload={}, booking=booking, sequence=sequence,
+                                        provider=booking.provider if booking else None, created_at=made)  # fmt: skip
+    row = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=event, address=endpoint.url, status=delivery, next_attempt_at=made,
+        dedup_key=f"webhook:{event.pk}:{endpoint.pk}",
+    )  # fmt: skip
+    WebhookAttempt.objects.create(delivery=row, started_at=made, status_code=204, duration_ms=5)
+    changed = timezone.now() - timedelta(days=days_ago if changed_days_ago is None else changed_days_ago)
+    WebhookDelivery.objects.filter(pk=row.pk).update(updated_at=changed)
+    return event
+
+
+def events_left() -> set[str]:
+    return set(WebhookEvent.objects.values_list("pk", flat=True))
+
+
+def test_old_webhook_events_go_with_their_deliveries_and_attempts_but_each_bookings_latest_stays():
+    old = booking_ended(days_ago=DAYS + 20)
+    first = webhook_event(old, sequence=1, days_ago=DAYS + 25)
+    second = webhook_event(old, sequence=2, days_ago=DAYS + 21)
+    latest = webhook_event(old, sequence=3, days_ago=DAYS + 20)  # the next change is numbered after it
+
+    assert services.messages_purge()["webhook_events"] == 2
+
+    assert events_left() == {latest.pk}
+    assert not WebhookDelivery.objects.filter(event_id__in=[first.pk, second.pk]).exists()
+    assert WebhookAttempt.objects.count() == 1  # the latest event's
+
+
+def test_webhook_events_still_being_delivered_or_replayed_lately_are_kept():
+    old = booking_ended(days_ago=DAYS + 20)
+    waiting = webhook_event(old, sequence=1, days_ago=DAYS + 25, delivery="pending")
+    replayed = webhook_event(old, sequence=2, days_ago=DAYS + 25, changed_days_ago=2)
+    webhook_event(old, sequence=3, days_ago=DAYS + 20)
+
+    services.messages_purge()
+    assert {waiting.pk, replayed.pk} <= events_left()
+
+
+def test_webhook_events_of_a_booking_that_ended_within_the_retention_are_kept():
+    recent = booking_ended(days_ago=7)
+    early = webhook_event(recent, sequence=1, days_ago=DAYS + 100)
+    webhook_event(recent, sequence=2, days_ago=DAYS + 1)
+
+    services.messages_purge()
+    assert early.pk in events_left()
+
+
+def test_old_webhook_events_about_no_booking_go():
+    old_ping = webhook_event(None, sequence=None, days_ago=DAYS + 1)
+    new_ping = webhook_event(None, sequence=None, days_ago=1)
+
+    assert services.messages_purge()["webhook_events"] == 1
+    assert events_left() == {new_ping.pk} and old_ping.pk not in events_left()
 
 
 def test_the_purge_runs_daily_from_beat():
@@ -141,5 +211,5 @@ def test_the_command_deletes_and_prints_its_progress_and_totals():
     call_command("purge_messages", stdout=out)
 
     assert "notifications: deleted 1" in out.getvalue() and "reminders: deleted 1" in out.getvalue()
-    assert "Deleted 1 notifications and 1 reminders." in out.getvalue()
+    assert "Deleted 1 notifications, 1 reminders and 0 webhook events" in out.getvalue()
     assert left() == (set(), set())

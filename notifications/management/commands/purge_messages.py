@@ -1,4 +1,4 @@
-"""Delete old sent, failed and cancelled messages now: `manage.py purge_messages [--dry-run]`.
+"""Delete old sent, failed and cancelled messages and webhook events now: `manage.py purge_messages [--dry-run]`.
 
 The same service as the daily Beat task (`notifications.services.messages_purge`); prints each batch
 as it goes and the totals at the end.
@@ -11,7 +11,7 @@ from notifications import selectors, services
 
 class Command(BaseCommand):
     help = (
-        "Delete notifications and reminders that are sent, failed or cancelled, MESSAGE_RETENTION_DAYS after "
+        "Delete notifications, reminders and webhook events that are done with, MESSAGE_RETENTION_DAYS after "
         "their last change and their booking's end."
     )
 
@@ -34,5 +34,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name}: deleted {rows}")
 
         totals = services.messages_purge(batch_size=batch_size, on_batch=progress)
-        self.stdout.write(self.style.SUCCESS(f"Deleted {totals['notifications']} notifications and "
-                                             f"{totals['reminders']} reminders."))  # fmt: skip
+        self.stdout.write(self.style.SUCCESS(f"Deleted {totals['notifications']} notifications, "
+                                             f"{totals['reminders']} reminders and {totals['webhook_events']} "
+                                             "webhook events (with their deliveries and attempts)."))  # fmt: skip
