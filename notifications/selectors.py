@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from notifications.channels import push_configured, sms_configured
@@ -96,18 +96,16 @@ def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
       are all done with and last changed before it, about no booking or one that ended before it, and
       not the latest event of their booking (the next event of a booking is numbered after it)."""
     ended = {"updated_at__lt": cutoff, "booking__end_at__lt": cutoff}
-    latest_of_each_booking = (
-        WebhookEvent.objects.filter(booking__isnull=False)
-        .order_by("booking_id", "-sequence")
-        .distinct("booking_id")
-        .values("pk")
+    # One probe of the unique (booking, sequence) index per event.
+    later = WebhookEvent.objects.filter(booking_id=OuterRef("booking_id"), sequence__gt=OuterRef("sequence"))
+    no_booking_or_over_and_followed = Q(booking__isnull=True) | Q(booking__end_at__lt=cutoff) & Exists(later)
+    unfinished = WebhookDelivery.objects.filter(
+        Q(status=OutboxStatus.PENDING) | Q(updated_at__gte=cutoff), event_id=OuterRef("pk")
     )
-    unfinished = WebhookDelivery.objects.filter(Q(status=OutboxStatus.PENDING) | Q(updated_at__gte=cutoff))
     return {
         "notifications": Notification.objects.filter(status__in=NOTIFICATION_DONE, **ended),
         "reminders": Reminder.objects.filter(status__in=REMINDER_DONE, **ended),
-        "webhook_events": WebhookEvent.objects.filter(created_at__lt=cutoff)
-        .filter(Q(booking__isnull=True) | Q(booking__end_at__lt=cutoff))
-        .exclude(pk__in=latest_of_each_booking)
-        .exclude(pk__in=unfinished.values("event_id")),
+        "webhook_events": WebhookEvent.objects.filter(
+            no_booking_or_over_and_followed, ~Exists(unfinished), created_at__lt=cutoff
+        ),
     }
