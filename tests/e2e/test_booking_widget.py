@@ -91,6 +91,7 @@ def test_the_widget_speaks_german_to_a_german_browser_and_books_in_german(browse
     page.get_by_label("E-Mail").fill("wilma@example.com")
     page.get_by_role("button", name="Buchen", exact=True).click()
 
+    expect(page.locator("#done")).to_be_visible()  # its text is there, hidden, from the start
     expect(page.locator("#done")).to_contain_text("Sie sind gebucht:")
     screenshot(page, "booking-widget-booked-de")
     assert Booking.objects.get(customer_email="wilma@example.com").language == "de"
