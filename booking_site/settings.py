@@ -209,8 +209,9 @@ NOTIFICATIONS_CLAIM_LEASE_SECONDS = float(os.environ.get("NOTIFICATIONS_CLAIM_LE
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
 NOTIFICATIONS_RETRY_BACKOFF_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", "60"))
 EMAIL_TIMEOUT = NOTIFICATIONS_SEND_TIMEOUT_SECONDS
-# Sent, failed and cancelled messages (outbox rows, reminders) are deleted this many days after both
-# their last change and their booking's end (notifications.services.messages_purge, daily); 0 keeps them.
+# Messages done with (notifications, reminders, waitlist messages, webhook events with their deliveries)
+# are deleted this many days after both their last change and their booking's or entry's end
+# (notifications.services.messages_purge, daily); 0 keeps them.
 MESSAGE_RETENTION_DAYS = int(os.environ.get("MESSAGE_RETENTION_DAYS", "180"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

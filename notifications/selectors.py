@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from notifications.channels import push_configured, sms_configured
 from notifications.models import Channel, Notification, OutboxStatus, Reminder, WebhookDelivery, WebhookEvent
@@ -88,13 +89,19 @@ def retention_cutoff(*, now: datetime | None = None) -> datetime | None:
     return (now or timezone.now()) - timedelta(days=days) if days > 0 else None
 
 
+# The outboxes of apps that build on this one, each the dotted path of its `messages_past_retention`
+# (imported when used: those apps import notifications, not the other way round).
+RETAINED_ELSEWHERE = {"waitlist_messages": "waitlist.selectors.messages_past_retention"}
+
+
 def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
     """What `services.messages_purge` may delete (it says why these and only these):
     - notifications and reminders in a final state, last changed before `cutoff`, about a booking that
       ended before it;
     - webhook events made before `cutoff` (each with its deliveries and their attempts) whose deliveries
       are all done with and last changed before it, about no booking or one that ended before it, and
-      not the latest event of their booking (the next event of a booking is numbered after it)."""
+      not the latest event of their booking (the next event of a booking is numbered after it);
+    - the other apps' messages of RETAINED_ELSEWHERE (the waitlist's), by their own rule."""
     ended = {"updated_at__lt": cutoff, "booking__end_at__lt": cutoff}
     # One probe of the unique (booking, sequence) index per event.
     later = WebhookEvent.objects.filter(booking_id=OuterRef("booking_id"), sequence__gt=OuterRef("sequence"))
@@ -108,4 +115,5 @@ def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
         "webhook_events": WebhookEvent.objects.filter(
             no_booking_or_over_and_followed, ~Exists(unfinished), created_at__lt=cutoff
         ),
+        **{name: import_string(path)(cutoff=cutoff) for name, path in RETAINED_ELSEWHERE.items()},
     }

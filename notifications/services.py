@@ -18,7 +18,13 @@ from booking_site.sql import insert_ignoring_conflicts, insert_skipping_conflict
 from notifications import content, dispatch, wakeup
 from notifications.dispatch import BatchResult
 from notifications.models import Channel, Notification, Reminder
-from notifications.selectors import customer_channels, messages_past_retention, provider_addresses, retention_cutoff
+from notifications.selectors import (
+    RETAINED_ELSEWHERE,
+    customer_channels,
+    messages_past_retention,
+    provider_addresses,
+    retention_cutoff,
+)
 from scheduling.models import Booking, BookingStatus
 
 logger = logging.getLogger(__name__)
@@ -283,7 +289,8 @@ def reminders_retry_failed(*, ids: list[int]) -> int:
 def messages_purge(*, now: datetime | None = None, batch_size: int = 5000, on_batch=None) -> dict[str, int]:
     """Delete the messages that are over and done, MESSAGE_RETENTION_DAYS after both their last change
     and their booking's end (`selectors.messages_past_retention` says which): notifications,
-    reminders, and webhook events with their deliveries and attempts (the integrators' delivery log).
+    reminders, webhook events with their deliveries and attempts (the integrators' delivery log), and
+    the waitlist's messages.
     They hold the customer's address and the staff's, and nothing reads them once their booking is
     history. MESSAGE_RETENTION_DAYS = 0 keeps them all. Returns how many rows of each were deleted
     (for webhook events, the events).
@@ -303,7 +310,7 @@ def messages_purge(*, now: datetime | None = None, batch_size: int = 5000, on_ba
     """
     cutoff = retention_cutoff(now=now)
     past_retention = messages_past_retention(cutoff=cutoff) if cutoff else {}
-    purged = dict.fromkeys(("notifications", "reminders", "webhook_events"), 0)
+    purged = dict.fromkeys(("notifications", "reminders", "webhook_events", *RETAINED_ELSEWHERE), 0)
     for name, old in past_retention.items():
         while batch := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
             deleted = old.filter(pk__in=batch).delete()[1].get(old.model._meta.label, 0)

@@ -1,9 +1,12 @@
 """Reads of the waitlist for its pages and messages."""
 
-from django.db.models import Q
+from datetime import datetime
 
+from django.db.models import Q, QuerySet
+
+from notifications.models import OutboxStatus
 from waitlist import links
-from waitlist.models import EntryStatus, WaitlistEntry
+from waitlist.models import LIVE_ENTRY_STATUSES, EntryStatus, WaitlistEntry, WaitlistMessage
 
 
 def entry_by_token(*, entry_id: int, token: str) -> WaitlistEntry | None:
@@ -29,3 +32,17 @@ def position(*, entry: WaitlistEntry) -> int | None:
     earlier = Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, pk__lt=entry.pk)
     ahead = WaitlistEntry.objects.filter(earlier, service_id=entry.service_id, status=EntryStatus.WAITING).count()
     return ahead + 1
+
+
+def messages_past_retention(*, cutoff: datetime) -> QuerySet[WaitlistMessage]:
+    """The waitlist messages `notifications.services.messages_purge` may delete: sent, failed or skipped,
+    last changed before `cutoff`, of an entry that is over (booked, expired or withdrawn), whose window
+    ended and which last changed before `cutoff`, and about no booking or one that ended before it.
+    Each message's key belongs to one event of its entry's life, and an entry long over has none left."""
+    return WaitlistMessage.objects.filter(
+        Q(booking__isnull=True) | Q(booking__end_at__lt=cutoff),
+        status__in=(OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED),
+        updated_at__lt=cutoff,
+        entry__window_end__lt=cutoff,
+        entry__updated_at__lt=cutoff,
+    ).exclude(entry__status__in=LIVE_ENTRY_STATUSES)

@@ -57,6 +57,11 @@ def reminder(booking, *, status: str, changed_days_ago: int, lead: int = 1440) -
     return row
 
 
+def purged(**counts: int) -> dict[str, int]:
+    """What messages_purge answers: these counts, and 0 for every other kind."""
+    return {"notifications": 0, "reminders": 0, "webhook_events": 0, "waitlist_messages": 0, **counts}
+
+
 def left() -> tuple[set[int], set[int]]:
     return set(Notification.objects.values_list("pk", flat=True)), set(Reminder.objects.values_list("pk", flat=True))
 
@@ -68,7 +73,7 @@ def test_messages_done_with_long_ago_about_a_booking_long_over_are_deleted():
     reminder(old, status="sent", changed_days_ago=DAYS + 20)
     reminder(old, status="cancelled", changed_days_ago=DAYS + 30, lead=60)
 
-    assert services.messages_purge() == {"notifications": 2, "reminders": 2, "webhook_events": 0}
+    assert services.messages_purge() == purged(notifications=2, reminders=2)
     assert left() == (set(), set())
 
 
@@ -77,7 +82,7 @@ def test_messages_still_waiting_are_kept_whatever_their_age():
     pending = notification(old, status="pending", changed_days_ago=DAYS + 20)
     scheduled = reminder(old, status="scheduled", changed_days_ago=DAYS + 20)
 
-    assert services.messages_purge() == {"notifications": 0, "reminders": 0, "webhook_events": 0}
+    assert services.messages_purge() == purged()
     assert left() == ({pending.pk}, {scheduled.pk})
 
 
@@ -104,7 +109,7 @@ def test_a_retention_of_zero_keeps_every_message(settings):
     old = booking_ended(days_ago=DAYS * 10)
     sent = notification(old, status="sent", changed_days_ago=DAYS * 10)
 
-    assert services.messages_purge() == {"notifications": 0, "reminders": 0, "webhook_events": 0}
+    assert services.messages_purge() == purged()
     assert left() == ({sent.pk}, set())
 
 
@@ -116,7 +121,7 @@ def test_the_purge_works_in_batches_and_reports_each():
 
     totals = services.messages_purge(batch_size=2, on_batch=lambda name, rows: batches.append((name, rows)))
 
-    assert totals == {"notifications": 3, "reminders": 0, "webhook_events": 0}
+    assert totals == purged(notifications=3)
     assert batches == [("notifications", 2), ("notifications", 1)]
 
 
@@ -211,5 +216,5 @@ def test_the_command_deletes_and_prints_its_progress_and_totals():
     call_command("purge_messages", stdout=out)
 
     assert "notifications: deleted 1" in out.getvalue() and "reminders: deleted 1" in out.getvalue()
-    assert "Deleted 1 notifications, 1 reminders and 0 webhook events" in out.getvalue()
+    assert "Deleted: notifications 1, reminders 1, webhook events 0, waitlist messages 0" in out.getvalue()
     assert left() == (set(), set())

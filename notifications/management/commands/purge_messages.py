@@ -11,8 +11,8 @@ from notifications import selectors, services
 
 class Command(BaseCommand):
     help = (
-        "Delete notifications, reminders and webhook events that are done with, MESSAGE_RETENTION_DAYS after "
-        "their last change and their booking's end."
+        "Delete notifications, reminders, waitlist messages and webhook events that are done with, "
+        "MESSAGE_RETENTION_DAYS after their last change and their booking's (or waitlist entry's) end."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +34,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name}: deleted {rows}")
 
         totals = services.messages_purge(batch_size=batch_size, on_batch=progress)
-        self.stdout.write(self.style.SUCCESS(f"Deleted {totals['notifications']} notifications, "
-                                             f"{totals['reminders']} reminders and {totals['webhook_events']} "
-                                             "webhook events (with their deliveries and attempts)."))  # fmt: skip
+        deleted = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in totals.items())
+        self.stdout.write(self.style.SUCCESS(f"Deleted: {deleted} (webhook events with their deliveries)."))
