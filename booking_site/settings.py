@@ -209,7 +209,7 @@ NOTIFICATIONS_CLAIM_LEASE_SECONDS = float(os.environ.get("NOTIFICATIONS_CLAIM_LE
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
 NOTIFICATIONS_RETRY_BACKOFF_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", "60"))
 EMAIL_TIMEOUT = NOTIFICATIONS_SEND_TIMEOUT_SECONDS
-# Messages done with (notifications, reminders, waitlist messages, webhook events with their deliveries)
+# Messages done with (notifications, reminders, waitlist messages, calendar exports, webhook events)
 # are deleted this many days after both their last change and their booking's or entry's end
 # (notifications.services.messages_purge, daily); 0 keeps them.
 MESSAGE_RETENTION_DAYS = int(os.environ.get("MESSAGE_RETENTION_DAYS", "180"))

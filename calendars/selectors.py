@@ -1,11 +1,14 @@
 """Reads about calendar connections and the busy times they imported."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
+from calendars.models import CalendarExport
+from notifications.models import OutboxStatus
 from scheduling.models import BlockedTime, Booking, Service
 
 DEFAULT_HORIZON_DAYS = 90
@@ -49,4 +52,15 @@ def bookings_overlapping_external_busy(*, provider_ids: Iterable[int] | QuerySet
         .filter(provider_id__in=provider_ids, end_at__gt=now or timezone.now())
         .filter(Exists(imported_overlap))
         .order_by("start_at")
+    )
+
+
+def exports_past_retention(*, cutoff: datetime) -> QuerySet[CalendarExport]:
+    """The calendar exports `notifications.services.messages_purge` may delete: sent, failed or skipped,
+    last changed before `cutoff`, of a booking that ended before it. Nothing reads them again: a backfill
+    looks only at bookings that have not ended, and each row's key is its own."""
+    return CalendarExport.objects.filter(
+        status__in=(OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED),
+        updated_at__lt=cutoff,
+        booking__end_at__lt=cutoff,
     )

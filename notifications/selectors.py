@@ -91,7 +91,10 @@ def retention_cutoff(*, now: datetime | None = None) -> datetime | None:
 
 # The outboxes of apps that build on this one, each the dotted path of its `messages_past_retention`
 # (imported when used: those apps import notifications, not the other way round).
-RETAINED_ELSEWHERE = {"waitlist_messages": "waitlist.selectors.messages_past_retention"}
+RETAINED_ELSEWHERE = {
+    "waitlist_messages": "waitlist.selectors.messages_past_retention",
+    "calendar_exports": "calendars.selectors.exports_past_retention",
+}
 
 
 def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
@@ -101,7 +104,8 @@ def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
     - webhook events made before `cutoff` (each with its deliveries and their attempts) whose deliveries
       are all done with and last changed before it, about no booking or one that ended before it, and
       not the latest event of their booking (the next event of a booking is numbered after it);
-    - the other apps' messages of RETAINED_ELSEWHERE (the waitlist's), by their own rule."""
+    - the other apps' outboxes of RETAINED_ELSEWHERE (the waitlist's messages, the calendar exports), by
+      their own rule."""
     ended = {"updated_at__lt": cutoff, "booking__end_at__lt": cutoff}
     # One probe of the unique (booking, sequence) index per event.
     later = WebhookEvent.objects.filter(booking_id=OuterRef("booking_id"), sequence__gt=OuterRef("sequence"))

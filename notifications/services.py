@@ -289,8 +289,8 @@ def reminders_retry_failed(*, ids: list[int]) -> int:
 def messages_purge(*, now: datetime | None = None, batch_size: int = 5000, on_batch=None) -> dict[str, int]:
     """Delete the messages that are over and done, MESSAGE_RETENTION_DAYS after both their last change
     and their booking's end (`selectors.messages_past_retention` says which): notifications,
-    reminders, webhook events with their deliveries and attempts (the integrators' delivery log), and
-    the waitlist's messages.
+    reminders, webhook events with their deliveries and attempts (the integrators' delivery log), the
+    waitlist's messages and the calendar exports.
     They hold the customer's address and the staff's, and nothing reads them once their booking is
     history. MESSAGE_RETENTION_DAYS = 0 keeps them all. Returns how many rows of each were deleted
     (for webhook events, the events).

@@ -7,8 +7,9 @@ from booking_site.migration_operations import register_daily, unregister
 TASK_NAME = "Purge old messages"
 TASK_PATH = "notifications.tasks.purge_messages"
 DESCRIPTION = (
-    "Deletes sent, failed and cancelled notifications, reminders and waitlist messages, and webhook events with "
-    "their deliveries, MESSAGE_RETENTION_DAYS after their last change and their booking's (or entry's) end."
+    "Deletes sent, failed and cancelled notifications, reminders, waitlist messages and calendar exports, and "
+    "webhook events with their deliveries, MESSAGE_RETENTION_DAYS after their last change and their booking's "
+    "(or entry's) end."
 )
 
 

@@ -59,7 +59,8 @@ def reminder(booking, *, status: str, changed_days_ago: int, lead: int = 1440) -
 
 def purged(**counts: int) -> dict[str, int]:
     """What messages_purge answers: these counts, and 0 for every other kind."""
-    return {"notifications": 0, "reminders": 0, "webhook_events": 0, "waitlist_messages": 0, **counts}
+    kinds = ("notifications", "reminders", "webhook_events", "waitlist_messages", "calendar_exports")
+    return {**dict.fromkeys(kinds, 0), **counts}
 
 
 def left() -> tuple[set[int], set[int]]:
@@ -216,5 +217,7 @@ def test_the_command_deletes_and_prints_its_progress_and_totals():
     call_command("purge_messages", stdout=out)
 
     assert "notifications: deleted 1" in out.getvalue() and "reminders: deleted 1" in out.getvalue()
-    assert "Deleted: notifications 1, reminders 1, webhook events 0, waitlist messages 0" in out.getvalue()
+    assert "Deleted: notifications 1, reminders 1, webhook events 0, waitlist messages 0, calendar exports 0" in (
+        out.getvalue()
+    )
     assert left() == (set(), set())

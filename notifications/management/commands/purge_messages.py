@@ -11,7 +11,7 @@ from notifications import selectors, services
 
 class Command(BaseCommand):
     help = (
-        "Delete notifications, reminders, waitlist messages and webhook events that are done with, "
+        "Delete notifications, reminders, waitlist messages, calendar exports and webhook events that are done with, "
         "MESSAGE_RETENTION_DAYS after their last change and their booking's (or waitlist entry's) end."
     )
 
