@@ -10,8 +10,10 @@ locks; the dispatcher locks only reminder and notification rows and never a book
 """
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from booking_site.sql import insert_ignoring_conflicts, insert_skipping_conflicts
@@ -312,11 +314,27 @@ def messages_purge(*, now: datetime | None = None, batch_size: int = 5000, on_ba
     past_retention = messages_past_retention(cutoff=cutoff) if cutoff else {}
     purged = dict.fromkeys(("notifications", "reminders", "webhook_events", *RETAINED_ELSEWHERE), 0)
     for name, old in past_retention.items():
-        while batch := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
-            deleted = old.filter(pk__in=batch).delete()[1].get(old.model._meta.label, 0)
+        for part in _in_key_order(old, size=batch_size):
+            deleted = part.delete()[1].get(old.model._meta.label, 0)
             purged[name] += deleted
-            if on_batch:
+            if on_batch and deleted:
                 on_batch(name, deleted)
-            if not deleted:
-                break  # every row of the batch changed meanwhile: the next run sees them again
     return purged
+
+
+def _in_key_order(rows: QuerySet, *, size: int) -> Iterator[QuerySet]:
+    """`rows` cut into parts of `size` rows by primary key ranges, in key order: each part is the rows
+    after the last part's upper key, up to the key of its `size`-th row (the last part: all that is left).
+    A part carries every condition of `rows`, so deleting it checks them again; and no list of keys goes
+    back and forth: reading each batch's 5,000 keys and sending them back cost as much as the deletes
+    (bench/message_purge.py, 300,000 messages: 7.3 s that way, 2.9 s this way, against 0.6 s for one
+    DELETE per table that would hold every row's lock until the end)."""
+    after = None
+    while True:
+        rest = rows if after is None else rows.filter(pk__gt=after)
+        upto = list(rest.order_by("pk").values_list("pk", flat=True)[size - 1 : size])
+        if not upto:
+            yield rest
+            return
+        yield rest.filter(pk__lte=upto[0])
+        after = upto[0]
