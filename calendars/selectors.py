@@ -8,7 +8,7 @@ from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from calendars.models import CalendarExport
-from notifications.models import OutboxStatus
+from notifications.models import OUTBOX_DONE
 from scheduling.models import BlockedTime, Booking, Service
 
 DEFAULT_HORIZON_DAYS = 90
@@ -60,7 +60,7 @@ def exports_past_retention(*, cutoff: datetime) -> QuerySet[CalendarExport]:
     last changed before `cutoff`, of a booking that ended before it. Nothing reads them again: a backfill
     looks only at bookings that have not ended, and each row's key is its own."""
     return CalendarExport.objects.filter(
-        status__in=(OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED),
+        status__in=OUTBOX_DONE,
         updated_at__lt=cutoff,
         booking__end_at__lt=cutoff,
     )

@@ -93,6 +93,10 @@ class OutboxStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+# An outbox row in one of these is done with: never sent again (retention may delete it).
+OUTBOX_DONE = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED)
+
+
 class OutboxMessage(models.Model):
     """One message to one address on one channel, as `notifications.dispatch` claims, sends and records
     it: the booking outbox (`Notification`) and the waitlist's (`waitlist.WaitlistMessage`)."""

@@ -9,7 +9,15 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from notifications.channels import push_configured, sms_configured
-from notifications.models import Channel, Notification, OutboxStatus, Reminder, WebhookDelivery, WebhookEvent
+from notifications.models import (
+    OUTBOX_DONE,
+    Channel,
+    Notification,
+    OutboxStatus,
+    Reminder,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from scheduling.models import Booking
 from scheduling.selectors import bookings_for_user
 
@@ -78,7 +86,6 @@ def webhook_deliveries_for_user(*, user) -> QuerySet:
     return WebhookDelivery.objects.filter(endpoint__in=endpoints.values("pk")).select_related("endpoint", "event")
 
 
-NOTIFICATION_DONE = (Notification.Status.SENT, Notification.Status.FAILED, Notification.Status.SKIPPED)
 REMINDER_DONE = (Reminder.Status.SENT, Reminder.Status.FAILED, Reminder.Status.CANCELLED, Reminder.Status.SKIPPED)
 
 
@@ -114,7 +121,7 @@ def messages_past_retention(*, cutoff: datetime) -> dict[str, QuerySet]:
         Q(status=OutboxStatus.PENDING) | Q(updated_at__gte=cutoff), event_id=OuterRef("pk")
     )
     return {
-        "notifications": Notification.objects.filter(status__in=NOTIFICATION_DONE, **ended),
+        "notifications": Notification.objects.filter(status__in=OUTBOX_DONE, **ended),
         "reminders": Reminder.objects.filter(status__in=REMINDER_DONE, **ended),
         "webhook_events": WebhookEvent.objects.filter(
             no_booking_or_over_and_followed, ~Exists(unfinished), created_at__lt=cutoff

@@ -61,13 +61,17 @@ class WebhookEndpointAdmin(NotYoursIs404Mixin, admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
     readonly_fields = [
-        "owner", "is_active", "failing_since", "disabled_at", "disabled_reason", "previous_secret_expires_at",
+        "owner", "is_active", "failing_since", "disabled_at", "disabled_reason", "rotation_grace_ends_at",
         "created_at", "delivery_log",
     ]  # fmt: skip
     actions = ["send_ping", "rotate_secret", "rotate_secret_keeping_the_old_one", "enable", "replay_last_24_hours"]
 
     def get_queryset(self, request):
         return selectors.webhook_endpoints_for_user(user=request.user)
+
+    @admin.display(description="Old secret signs too until")
+    def rotation_grace_ends_at(self, endpoint: WebhookEndpoint):
+        return endpoint.grace_ends_at(now=timezone.now()) or "-"
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else []

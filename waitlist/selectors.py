@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from notifications.models import OutboxStatus
+from notifications.models import OUTBOX_DONE
 from waitlist import links
 from waitlist.models import LIVE_ENTRY_STATUSES, EntryStatus, WaitlistEntry, WaitlistMessage
 
@@ -41,7 +41,7 @@ def messages_past_retention(*, cutoff: datetime) -> QuerySet[WaitlistMessage]:
     Each message's key belongs to one event of its entry's life, and an entry long over has none left."""
     return WaitlistMessage.objects.filter(
         Q(booking__isnull=True) | Q(booking__end_at__lt=cutoff),
-        status__in=(OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED),
+        status__in=OUTBOX_DONE,
         updated_at__lt=cutoff,
         entry__window_end__lt=cutoff,
         entry__updated_at__lt=cutoff,

@@ -92,6 +92,8 @@ def test_rotating_while_keeping_the_old_secret_signs_with_both_for_24_hours(as_s
     hook.refresh_from_db()
     assert any(hook.secret in m and "24 hours" in m for m in messages_of(response))
     assert timedelta(hours=23) < hook.previous_secret_expires_at - timezone.now() <= timedelta(hours=24)
+    page = as_staff_a.get(f"{ENDPOINTS}{hook.pk}/change/").content.decode()
+    assert "Old secret signs too until" in page and old not in page and hook.secret not in page
 
     webhook_ping(endpoint_id=hook.pk)
     webhooks_dispatch()
